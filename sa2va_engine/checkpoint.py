@@ -1,0 +1,219 @@
+"""Reading and writing Sa2VA checkpoints in the official on-disk layout.
+
+Layout (as ByteDance publishes it): ``config.json`` (the VLM's config plus ``template``), weights as
+``model.safetensors`` or shards listed in ``model.safetensors.index.json``, and the processor /
+tokenizer files. Weight keys: the VLM under its family's prefix, ``grounding_encoder.sam2_model.*``
+and ``text_hidden_fcs.*``. Loading is strict: a weight the model needs and the checkpoint lacks, a
+key the model does not know, a shape that differs or an unreadable shard is an error, never a
+silently random weight.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from sa2va_engine.errors import CheckpointError, UnsupportedModelError
+from sa2va_engine.vlm_family import VlmFamily
+
+SAM2_PREFIX = "grounding_encoder.sam2_model."
+FCS_PREFIX = "text_hidden_fcs."
+INDEX_FILE = "model.safetensors.index.json"
+SINGLE_FILE = "model.safetensors"
+SUPPORTED = "ByteDance/Sa2VA-Qwen3-VL-4B, Sa2VA-Qwen2_5-VL-3B/7B, Sa2VA-1B, Sa2VA-4B, Sa2VA-InternVL3-2B/8B/14B"
+
+# Sa2VA renamed SAM-2's layer-scale `gamma` to `g_weight` (old transformers rewrote `gamma` keys on load).
+_SAM2_RENAMES = ((re.compile(r"\.g_weight$"), ".gamma"),)
+
+
+def resolve(path_or_id: str | Path) -> Path:
+    """A local checkpoint directory for a directory path or a hub id (owner/name)."""
+    text = str(path_or_id)
+    path = Path(text).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise CheckpointError(f"{path}: a checkpoint is a directory, this is a file")
+        return path
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", text) and not text.startswith((".", "/")):
+        try:
+            from huggingface_hub import snapshot_download
+
+            return Path(snapshot_download(repo_id=text, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken"]))
+        except Exception as exc:
+            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            raise CheckpointError(
+                f"{text}: not a local directory, and the hub download failed ({reason}); "
+                "download the checkpoint where there is network and pass its directory"
+            ) from exc
+    raise CheckpointError(f"{path}: no such checkpoint directory")
+
+
+def read_config(directory: Path) -> dict:
+    file = directory / "config.json"
+    if not file.is_file():
+        raise CheckpointError(f"{file}: missing (not a Sa2VA checkpoint directory)")
+    try:
+        return json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{file}: not valid JSON ({exc})") from exc
+
+
+def detect_family(raw: dict, directory: Path) -> VlmFamily:
+    """The model family a config.json describes; InternLM2/Phi-3 based Sa2VA get a clear refusal."""
+    if "llm_config" in raw:
+        arch = ((raw.get("llm_config") or {}).get("architectures") or [""])[0]
+        if arch in ("Qwen2ForCausalLM",):
+            from sa2va_engine.family_internvl import INTERNVL_FAMILY
+
+            return INTERNVL_FAMILY
+        raise UnsupportedModelError(
+            f"{directory}: Sa2VA with a {arch or 'unknown'} language model (e.g. Sa2VA-8B/26B on InternLM2) "
+            f"is not supported; use one of: {SUPPORTED}"
+        )
+    kinds = {(raw.get(part) or {}).get("model_type", "") for part in ("text_config", "vision_config")}
+    kinds.add(raw.get("model_type", ""))
+    from sa2va_engine.family_qwen_vl import QWEN2_5_VL, QWEN3_VL, QwenVlFamily
+
+    if kinds & {"qwen3_vl", "qwen3_vl_text"}:
+        return QwenVlFamily(QWEN3_VL)
+    if kinds & {"qwen2_5_vl", "qwen2_5_vl_text"}:
+        return QwenVlFamily(QWEN2_5_VL)
+    raise UnsupportedModelError(f"{directory}: config.json describes no Sa2VA family this engine knows; use one of: {SUPPORTED}")
+
+
+def shard_files(directory: Path) -> list[Path]:
+    index = directory / INDEX_FILE
+    if index.is_file():
+        try:
+            weight_map = json.loads(index.read_text())["weight_map"]
+        except (json.JSONDecodeError, KeyError) as exc:
+            raise CheckpointError(f"{index}: not a valid safetensors index ({exc})") from exc
+        files = sorted(set(weight_map.values()))
+        missing = [f for f in files if not (directory / f).is_file()]
+        if missing:
+            raise CheckpointError(f"{directory}: shard(s) listed in {INDEX_FILE} are missing: {', '.join(missing)}")
+        return [directory / f for f in files]
+    single = directory / SINGLE_FILE
+    if single.is_file():
+        return [single]
+    raise CheckpointError(f"{directory}: no {SINGLE_FILE} or {INDEX_FILE} (only safetensors weights are read)")
+
+
+def to_model_key(key: str, family: VlmFamily) -> str | None:
+    """Checkpoint key -> the key in `Sa2VAModel.state_dict()`; None for a key no part of Sa2VA owns."""
+    if key.startswith(SAM2_PREFIX):
+        for pattern, repl in _SAM2_RENAMES:
+            key = pattern.sub(repl, key)
+        return key
+    if key.startswith(FCS_PREFIX):
+        return key
+    if key.startswith(family.checkpoint_prefix):
+        return "mllm." + family.map_checkpoint_key(key[len(family.checkpoint_prefix):])
+    return None
+
+
+def to_model_keys(key: str, family: VlmFamily) -> list[str] | None:
+    """Like `to_model_key`, but a tensor the family splits (InternViT's fused qkv) gives several keys."""
+    if not key.startswith((SAM2_PREFIX, FCS_PREFIX)) and key.startswith(family.checkpoint_prefix):
+        split = family.split_checkpoint_key(key[len(family.checkpoint_prefix):])
+        if split:
+            return ["mllm." + k for k in split]
+    name = to_model_key(key, family)
+    return None if name is None else [name]
+
+
+def to_checkpoint_key(key: str, family: VlmFamily) -> str:
+    if key.startswith(SAM2_PREFIX):
+        return re.sub(r"\.gamma$", ".g_weight", key)
+    if key.startswith("mllm."):
+        return family.checkpoint_prefix + family.unmap_model_key(key[len("mllm."):])
+    return key
+
+
+def load_weights(model: torch.nn.Module, directory: Path, family: VlmFamily) -> None:
+    """Copy every checkpoint tensor into ``model``; raise on anything missing, unknown or misshapen."""
+    targets = model.state_dict()
+    loaded: set[str] = set()
+    unknown: list[str] = []
+    for file in shard_files(directory):
+        try:
+            with safe_open(str(file), framework="pt") as shard:
+                for key in shard.keys():
+                    names = to_model_keys(key, family)
+                    if names is None or any(n not in targets for n in names):
+                        unknown.append(key)
+                        continue
+                    tensor = shard.get_tensor(key)
+                    parts = [tensor] if len(names) == 1 else family.split_checkpoint_tensor(key[len(family.checkpoint_prefix):], tensor)
+                    for name, part in zip(names, parts):
+                        target = targets[name]
+                        if tuple(part.shape) != tuple(target.shape):
+                            what = key if len(names) == 1 else f"{key} (its part {name[len('mllm.'):]})"
+                            raise CheckpointError(
+                                f"{file.name}: {what} has shape {tuple(part.shape)}, the model expects {tuple(target.shape)}"
+                            )
+                        with torch.no_grad():
+                            target.copy_(part.to(target.dtype))
+                        loaded.add(name)
+        except (SafetensorError, OSError, RuntimeError) as exc:
+            if isinstance(exc, CheckpointError):
+                raise
+            raise CheckpointError(f"{file}: unreadable or truncated safetensors shard ({str(exc).splitlines()[0][:120]})") from exc
+    if unknown:
+        raise CheckpointError(f"{directory}: {len(unknown)} unexpected weight(s) in the checkpoint: {_sample(unknown)}")
+    missing = [k for k in targets if k not in loaded and not _is_tied_copy(model, k, loaded)]
+    if missing:
+        raise CheckpointError(f"{directory}: {len(missing)} weight(s) missing from the checkpoint: {_sample(missing)}")
+
+
+def _is_tied_copy(model: torch.nn.Module, key: str, loaded: set[str]) -> bool:
+    """A missing key is fine when it is the same storage as a loaded one (tied input/output embeddings)."""
+    state = model.state_dict(keep_vars=True)
+    ptr = state[key].data_ptr()
+    return any(state[k].data_ptr() == ptr for k in loaded)
+
+
+def _sample(keys: list[str], n: int = 4) -> str:
+    more = f" (and {len(keys) - n} more)" if len(keys) > n else ""
+    return ", ".join(keys[:n]) + more
+
+
+def save_weights(model: torch.nn.Module, directory: Path, family: VlmFamily, max_shard_bytes: int = 2 * 1024**3) -> None:
+    """Write the weights in the official layout, sharded with an index when larger than one shard."""
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    # The VLM first (the module registers it first), through the family's inverse map.
+    vlm = {k[len("mllm."):]: v for k, v in tensors.items() if k.startswith("mllm.")}
+    state = {family.checkpoint_prefix + k: v for k, v in family.merge_for_save(vlm).items()}
+    state.update({to_checkpoint_key(k, family): v for k, v in tensors.items() if not k.startswith("mllm.")})
+    # Tied tensors are stored once, as transformers does.
+    seen: dict[int, str] = {}
+    for key in list(state):
+        ptr = state[key].data_ptr()
+        if ptr in seen and state[key].numel() > 0:
+            del state[key]
+        else:
+            seen[ptr] = key
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for key in sorted(state):
+        nbytes = state[key].numel() * state[key].element_size()
+        if shards[-1] and size + nbytes > max_shard_bytes:
+            shards.append({})
+            size = 0
+        shards[-1][key] = state[key]
+        size += nbytes
+    if len(shards) == 1:
+        save_file(shards[0], str(directory / SINGLE_FILE), metadata={"format": "pt"})
+        return
+    weight_map = {}
+    for i, shard in enumerate(shards, 1):
+        name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+        save_file(shard, str(directory / name), metadata={"format": "pt"})
+        weight_map.update({k: name for k in shard})
+    total = sum(v.numel() * v.element_size() for v in state.values())
+    (directory / INDEX_FILE).write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))

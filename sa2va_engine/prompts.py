@@ -1,0 +1,33 @@
+"""Sa2VA's task phrasings, as the reference evaluation code and training data use them (facts, not style).
+
+The chat template itself comes from the checkpoint (processor/tokenizer); these are the user turns.
+"""
+
+from __future__ import annotations
+
+SEG_TOKEN = "[SEG]"
+PHRASE_START = "<p>"
+PHRASE_END = "</p>"
+# Sa2VA adds these five tokens to every base model's tokenizer.
+SA2VA_SPECIAL_TOKENS = ("[SEG]", "<p>", "</p>", "<vp>", "</vp>")
+
+# Referring segmentation (RefCOCO / Ref-VOS evaluation): a noun phrase, or a question.
+REFER = "Please segment {expression}."
+REFER_QUESTION = "{expression} Please respond with a segmentation mask."
+# The answer Sa2VA is trained to give to a referring request; teacher-forcing it skips generation.
+FORCED_ANSWER = "Sure, [SEG]."
+
+# Grounded conversation generation (GCG evaluation).
+GROUNDED_CAPTION = (
+    "Could you please give me a brief description of the image? "
+    "Please respond with interleaved segmentation masks for the corresponding parts of the answer."
+)
+
+REGION_CAPTION = "Please give me a short description of the region in the red box."
+
+
+def referring_prompt(expression: str) -> str:
+    expression = expression.strip()
+    if "?" in expression:
+        return REFER_QUESTION.format(expression=expression)
+    return REFER.format(expression=expression.rstrip("."))

@@ -1,0 +1,294 @@
+"""`Sa2VA`: the engine's public API — load a checkpoint, then chat, segment, caption and track.
+
+Inputs are images or frame sequences (PIL images or (H, W, 3) uint8 RGB arrays, or objects with
+``image`` and ``time_s`` such as decoded video frames). Masks come back at the input's resolution.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from sa2va_engine import checkpoint, prompts
+from sa2va_engine.errors import CheckpointError, InputError
+from sa2va_engine.llm_runner import forced_seg_states, generate
+from sa2va_engine.masklet import Masklet, TrackPoint
+from sa2va_engine.model import Sa2VAModel
+from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, Segmentation
+from sa2va_engine.sam2_config import Sam2Config
+from sa2va_engine.sam2_tracker import StreamingTracker, upscale_masks
+from sa2va_engine.vlm_family import VlmFamily
+
+# The reference shows the LLM at most this many frames of a clip (the rest are reached by SAM-2 memory).
+MAX_LLM_FRAMES = 5
+
+
+class Sa2VA:
+    def __init__(self, model: Sa2VAModel, family: VlmFamily, processor, raw_config: dict, device: torch.device, dtype: torch.dtype):
+        self.model = model.eval()
+        self.family = family
+        self.processor = processor
+        self.raw_config = raw_config
+        self.device = device
+        self.dtype = dtype
+        tok = family.tokenizer(processor)
+        self.seg_id = tok.convert_tokens_to_ids(prompts.SEG_TOKEN)
+        if self.seg_id is None or self.seg_id == tok.unk_token_id:
+            raise CheckpointError("the checkpoint's tokenizer has no [SEG] token: not a Sa2VA checkpoint")
+
+    # -- loading ------------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path_or_id: str | Path, device: str | torch.device | None = None,
+                        dtype: torch.dtype | None = None) -> "Sa2VA":
+        """Load an official Sa2VA checkpoint (hub id or directory). CPU defaults to float32, CUDA to bf16."""
+        directory = checkpoint.resolve(path_or_id)
+        raw = checkpoint.read_config(directory)
+        family = checkpoint.detect_family(raw, directory)
+        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
+        try:
+            config = family.make_config(raw)
+            sam2_config = Sam2Config(**raw.get("sam2_config", {}))
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{directory / 'config.json'}: invalid configuration ({str(exc).splitlines()[0]})") from exc
+        processor = family.load_processor(directory)
+        family.complete_config(config, processor)
+        model = _build(family, config, sam2_config, dtype)
+        checkpoint.load_weights(model, directory, family)
+        model.to(device)
+        return cls(model, family, processor, raw, device, dtype)
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "config.json").write_text(json.dumps(self.raw_config, indent=2))
+        checkpoint.save_weights(self.model, directory, self.family)
+        self.processor.save_pretrained(str(directory))
+        return directory
+
+    # -- text ---------------------------------------------------------------------------------
+    def chat(self, visual=None, question: str = "", history: list[tuple[str, str]] | None = None,
+             max_new_tokens: int = 256) -> ChatAnswer:
+        """Answer ``question`` about an image or frames (or text only when ``visual`` is None)."""
+        images = _llm_images(_frames(visual)) if visual is not None else []
+        out = self._generate(images, question, history, max_new_tokens)
+        return ChatAnswer(text=out.text, seg_count=len(out.seg_states))
+
+    def yes_probability(self, visual, question: str) -> float:
+        """P(yes) from the next-token distribution after ``question`` (yes vs no), not from parsed prose."""
+        images = _llm_images(_frames(visual)) if visual is not None else []
+        tok = self.family.tokenizer(self.processor)
+        prompt = self.family.encode(self.processor, images, question.strip() + " Answer yes or no.")
+        inputs = {k: (v.to(self.device, self.dtype) if v.is_floating_point() else v.to(self.device)) for k, v in prompt.inputs.items() if isinstance(v, torch.Tensor)}
+        with torch.inference_mode(), self._autocast():
+            logits = self.model.mllm(**inputs, position_ids=self.family.positions(self.model.mllm, inputs)).logits[0, -1].float()
+        yes = [_first_token(tok, w) for w in ("Yes", "yes", " Yes", " yes")]
+        no = [_first_token(tok, w) for w in ("No", "no", " No", " no")]
+        yes_logit = torch.logsumexp(logits[sorted(set(yes))], 0)
+        no_logit = torch.logsumexp(logits[sorted(set(no))], 0)
+        return float(torch.sigmoid(yes_logit - no_logit))
+
+    # -- masks --------------------------------------------------------------------------------
+    def segment(self, visual, expression: str, mode: str = "forced") -> Segmentation:
+        """Masks of ``expression`` on every input frame. ``mode="forced"`` teacher-forces "Sure, [SEG]."
+        (one forward pass); ``"generate"`` lets the model answer and uses its first `[SEG]`."""
+        frames = _frames(visual)
+        if mode == "forced":
+            answer = prompts.FORCED_ANSWER
+            states = self._forced_states(frames, [expression])
+        elif mode == "generate":
+            out = self._generate(_llm_images(frames), prompts.referring_prompt(expression), None, 64)
+            answer, states = out.text, out.seg_states[:1]
+        else:
+            raise InputError(f"segment mode {mode!r}: use 'forced' or 'generate'")
+        if len(states) == 0:
+            h, w = frames[0].shape[:2]
+            return Segmentation(expression, np.zeros((len(frames), h, w), bool), np.zeros(len(frames)), answer)
+        masks, scores = self._propagate(frames, self._prompt_tokens(states))
+        return Segmentation(expression, masks[:, 0], scores[:, 0], answer)
+
+    def ground_caption(self, visual, max_new_tokens: int = 256) -> GroundedCaption:
+        """A caption whose `<p>phrase</p> [SEG]` parts each come with their masks on every frame."""
+        frames = _frames(visual)
+        out = self._generate(_llm_images(frames), prompts.GROUNDED_CAPTION, None, max_new_tokens)
+        phrases = _phrases_before_segs(out.text)
+        text = re.sub(r"\s*\[SEG\]", "", out.text).replace(prompts.PHRASE_START, "").replace(prompts.PHRASE_END, "").strip()
+        n = min(len(phrases), len(out.seg_states))
+        if n == 0:
+            return GroundedCaption(text=text, raw=out.text)
+        masks, scores = self._propagate(frames, self._prompt_tokens(out.seg_states[:n]))
+        grounded = [GroundedPhrase(phrases[i], masks[:, i], scores[:, i]) for i in range(n)]
+        return GroundedCaption(text=text, raw=out.text, phrases=grounded)
+
+    def region_caption(self, image, region, max_new_tokens: int = 64) -> str:
+        """Describe a region given as a pixel box (x0, y0, x1, y1) or a bool mask of the image's size.
+
+        The region is marked on the image with a red box and the model is asked about it: Sa2VA's
+        `<vp>` region tokens exist only in the InternVL code path of the reference."""
+        frame = _frames(image)[0]
+        box = _region_box(region, frame.shape[:2])
+        marked = Image.fromarray(frame)
+        ImageDraw.Draw(marked).rectangle(box, outline=(255, 0, 0), width=max(2, frame.shape[1] // 200))
+        return self._generate([marked], prompts.REGION_CAPTION, None, max_new_tokens).text
+
+    def track(self, frames: Iterable, expressions: Sequence[str], key_frames: Sequence[int] | None = None,
+              frame_times: Sequence[float] | None = None) -> list[Masklet]:
+        """One masklet per expression over all frames, streaming.
+
+        The LLM sees the key frames (default: the first five) and gives one `[SEG]` per expression;
+        SAM-2 segments the key frames from those prompts and carries the objects through the other
+        frames with its memory. Frames are consumed one at a time; only the frames up to the last key
+        frame are buffered. Times are ``frame_times``, the frames' own ``time_s``, or the frame index."""
+        if not expressions:
+            raise InputError("track: give at least one expression")
+        stream = iter(frames)
+        keys = sorted(set(key_frames)) if key_frames else list(range(MAX_LLM_FRAMES))
+        if keys[0] < 0:
+            raise InputError(f"track: key frame {keys[0]} is negative")
+        buffered: list[tuple[float, np.ndarray]] = []
+        for item in stream:
+            buffered.append(_timed(item, len(buffered), frame_times))
+            if len(buffered) > keys[-1]:
+                break
+        if not buffered:
+            raise InputError("track: no frames")
+        keys = [k for k in keys if k < len(buffered)]
+        states = self._forced_states([buffered[k][1] for k in keys], list(expressions))
+        prompt_tokens = self._prompt_tokens(states)
+
+        def all_frames() -> Iterator[tuple[float, np.ndarray]]:
+            yield from buffered
+            for i, item in enumerate(stream, start=len(buffered)):
+                yield _timed(item, i, frame_times)
+
+        points: list[list[TrackPoint]] = [[] for _ in expressions]
+        for time_s, masks, scores in self._stream(all_frames(), prompt_tokens, set(keys)):
+            for j in range(len(expressions)):
+                points[j].append(TrackPoint.from_mask(time_s, masks[j], float(scores[j])))
+        return [Masklet(expression=e, points=p) for e, p in zip(expressions, points)]
+
+    # -- internals ----------------------------------------------------------------------------
+    def _generate(self, images, text, history, max_new_tokens):
+        with self._autocast():
+            return generate(self.model.mllm, self.family, self.processor, images, text, seg_id=self.seg_id,
+                            history=history, max_new_tokens=max_new_tokens, device=self.device, dtype=self.dtype)
+
+    def _forced_states(self, frames: list[np.ndarray], expressions: list[str]) -> torch.Tensor:
+        questions = [prompts.referring_prompt(e) for e in expressions]
+        with self._autocast():
+            return forced_seg_states(self.model.mllm, self.family, self.processor, _llm_images(frames), questions,
+                                     prompts.FORCED_ANSWER, seg_id=self.seg_id, device=self.device, dtype=self.dtype)
+
+    def _propagate(self, frames: list[np.ndarray], prompt_tokens: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Masks (F, K, H, W) and scores (F, K) for in-memory frames; the LLM saw the first few."""
+        keys = set(range(min(MAX_LLM_FRAMES, len(frames))))
+        results = list(self._stream(((float(i), f) for i, f in enumerate(frames)), prompt_tokens, keys))
+        return np.stack([m for _, m, _ in results]), np.stack([s for _, _, s in results])
+
+    def _stream(self, frames: Iterable[tuple[float, np.ndarray]], prompt_tokens: torch.Tensor, keys: set[int]):
+        tracker = StreamingTracker(self.model.sam2, prompt_tokens.shape[0])
+        self.last_tracker = tracker  # kept for inspection (tests count encoder calls)
+        first_key = min(keys)
+        for index, (time_s, frame) in enumerate(frames):
+            h, w = frame.shape[:2]
+            if index < first_key:
+                # Tracking starts at the first key frame; earlier frames are reported as not seen.
+                yield time_s, np.zeros((prompt_tokens.shape[0], h, w), bool), np.zeros(prompt_tokens.shape[0])
+                continue
+            with torch.inference_mode(), self._autocast():
+                features = tracker.encode(frame)
+                result = tracker.step(index, features, prompt_tokens if index in keys else None)
+            yield time_s, upscale_masks(result.low_res_logits, h, w), result.object_scores.cpu().numpy()
+
+    def _prompt_tokens(self, seg_states: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.model.seg_embeddings(seg_states)
+
+    def _autocast(self):
+        if self.device.type == "cuda" and self.dtype in (torch.bfloat16, torch.float16):
+            return torch.autocast("cuda", dtype=self.dtype)
+        return contextlib.nullcontext()
+
+
+def _build(family: VlmFamily, config, sam2_config: Sam2Config, dtype: torch.dtype) -> Sa2VAModel:
+    """Construct the network without spending time on random init: every weight is overwritten by the load."""
+    from transformers.modeling_utils import no_init_weights
+
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with no_init_weights():
+            mllm = family.build(config)
+            return Sa2VAModel(mllm, family.hidden_size(config), sam2_config).to(dtype)
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _as_array(item) -> np.ndarray:
+    if isinstance(item, Image.Image):
+        return np.asarray(item.convert("RGB"))
+    array = np.asarray(item)
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        raise InputError(f"a frame must be an RGB image or (H, W, 3) uint8 array, got {array.dtype} {array.shape}")
+    if array.shape[0] < 2 or array.shape[1] < 2:
+        raise InputError(f"a frame of {array.shape[1]}x{array.shape[0]} px is too small")
+    return array
+
+
+def _timed(item, index: int, frame_times: Sequence[float] | None) -> tuple[float, np.ndarray]:
+    if hasattr(item, "image") and hasattr(item, "time_s"):
+        return float(item.time_s), _as_array(item.image)
+    time_s = float(frame_times[index]) if frame_times is not None else float(index)
+    return time_s, _as_array(item)
+
+
+def _frames(visual) -> list[np.ndarray]:
+    if visual is None:
+        raise InputError("no image or frames given")
+    if isinstance(visual, (Image.Image, np.ndarray)) and np.asarray(visual).ndim == 3:
+        return [_as_array(visual)]
+    frames = [_timed(v, i, None)[1] for i, v in enumerate(visual)]
+    if not frames:
+        raise InputError("an empty list of frames")
+    return frames
+
+
+def _llm_images(frames: list[np.ndarray]) -> list[Image.Image]:
+    return [Image.fromarray(f) for f in frames[:MAX_LLM_FRAMES]]
+
+
+def _phrases_before_segs(raw: str) -> list[str]:
+    """The `<p>phrase</p>` that precedes each `[SEG]`, in order (empty phrase when none does)."""
+    phrases = []
+    for match in re.finditer(r"\[SEG\]", raw):
+        before = raw[: match.start()]
+        found = re.findall(r"<p>(.*?)</p>", before, flags=re.S)
+        phrases.append(found[-1].strip() if found else "")
+    return phrases
+
+
+def _region_box(region, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    h, w = shape
+    array = np.asarray(region)
+    if array.shape == (4,):
+        x0, y0, x1, y1 = (float(v) for v in array)
+        if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
+            raise InputError(f"region box {tuple(array.tolist())} is not inside the {w}x{h} image")
+        return int(x0), int(y0), int(x1), int(y1)
+    if array.shape == (h, w):
+        ys, xs = np.nonzero(array)
+        if len(xs) == 0:
+            raise InputError("region mask is empty")
+        return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    raise InputError(f"region must be a box (x0, y0, x1, y1) or a {h}x{w} mask, got shape {array.shape}")
+
+
+def _first_token(tokenizer, word: str) -> int:
+    return tokenizer(word, add_special_tokens=False)["input_ids"][0]

@@ -1,0 +1,165 @@
+"""Tiny random Sa2VA checkpoints in the official on-disk layout, for tests and benchmarks.
+
+No model hub is reachable where this project is tested, so the loader is exercised on checkpoints
+this factory writes: same file names, same config.json shape (plus a ``sam2_config`` that shrinks
+SAM-2), same weight keys, a real tokenizer with the family's special tokens and Sa2VA's five added
+tokens, and a real processor. `Sa2VA.from_pretrained` reads them exactly as it reads a user's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from sa2va_engine import checkpoint
+from sa2va_engine.model import Sa2VAModel
+from sa2va_engine.prompts import SA2VA_SPECIAL_TOKENS
+from sa2va_engine.sam2_config import Sam2Config
+
+FAMILIES = ("qwen3_vl", "qwen2_5_vl", "internvl")
+
+QWEN_SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+                "<|image_pad|>", "<|video_pad|>"]
+
+# A Qwen-style chat template written for these checkpoints (the official ones ship their own).
+QWEN_CHAT_TEMPLATE = (
+    "{%- for message in messages -%}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' }}"
+    "{%- if message['content'] is string -%}{{ message['content'] }}"
+    "{%- else -%}{%- for part in message['content'] -%}"
+    "{%- if part['type'] == 'image' -%}{{ '<|vision_start|><|image_pad|><|vision_end|>' }}"
+    "{%- elif part['type'] == 'video' -%}{{ '<|vision_start|><|video_pad|><|vision_end|>' }}"
+    "{%- elif part['type'] == 'text' -%}{{ part['text'] }}{%- endif -%}"
+    "{%- endfor -%}{%- endif -%}"
+    "{{ '<|im_end|>\\n' }}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}"
+)
+
+# Words the tiny BPE learns from; any other text still encodes (byte-level), just in more tokens.
+_CORPUS = (
+    "Please segment the dog . Sure , [SEG] . It is [SEG] . Could you please give me a brief description of the image ? "
+    "Please respond with interleaved segmentation masks for the corresponding parts of the answer . "
+    "a dog jumps over the red ball on the grass ; a person plays ping pong ; a car drives on the road ; "
+    "the athlete does a pole vault . yes no Yes No . Answer yes or no . region box describe short "
+)
+
+TINY_SAM2 = Sam2Config(
+    image_size=256, embed_dim=8, num_heads=1, stages=(1, 1, 2, 1), global_att_blocks=(3,),
+    window_spec=(8, 4, 4, 4), window_pos_embed_bkg_spatial_size=(4, 4),
+    memory_attention_layers=1, memory_attention_ffn=64, fuser_layers=1,
+)
+
+
+def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed: int = 0,
+                          sam2: Sam2Config = TINY_SAM2, hidden_size: int = 64, layers: int = 2,
+                          image_tokens: tuple[int, int] = (4, 16)) -> Path:
+    """Write a seeded random Sa2VA checkpoint of ``family`` into ``directory`` and return it.
+
+    ``image_tokens`` bounds how many LLM tokens one image becomes (min, max)."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; one of {FAMILIES}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if family == "internvl":
+        from sa2va_engine.testing_internvl import write_tiny_internvl
+
+        return write_tiny_internvl(directory, seed=seed, sam2=sam2, hidden_size=hidden_size, layers=layers)
+    tokenizer = _qwen_tokenizer()
+    processor = _qwen_processor(family, tokenizer, image_tokens)
+    raw = _qwen_config(family, tokenizer, hidden_size, layers)
+    raw["sam2_config"] = json.loads(sam2.model_dump_json())
+
+    fam = checkpoint.detect_family(raw, directory)
+    torch.manual_seed(seed)
+    model = Sa2VAModel(fam.build(fam.make_config(raw)), hidden_size, sam2)
+    (directory / "config.json").write_text(json.dumps(raw, indent=2))
+    checkpoint.save_weights(model, directory, fam)
+    processor.save_pretrained(str(directory))
+    return directory
+
+
+def _qwen_tokenizer():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import Qwen2TokenizerFast
+
+    bpe = Tokenizer(models.BPE(unk_token=None))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=QWEN_SPECIAL + list(SA2VA_SPECIAL_TOKENS),
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    bpe.train_from_iterator([_CORPUS] * 4, trainer=trainer)
+    tok = Qwen2TokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
+                             unk_token=None, bos_token=None)
+    tok.add_special_tokens({"additional_special_tokens": QWEN_SPECIAL[1:] + list(SA2VA_SPECIAL_TOKENS)})
+    tok.chat_template = QWEN_CHAT_TEMPLATE
+    return tok
+
+
+def _qwen_processor(family: str, tokenizer, image_tokens: tuple[int, int]):
+    from transformers import Qwen2VLImageProcessorFast
+
+    lo, hi = image_tokens
+    if family == "qwen3_vl":
+        from transformers import Qwen3VLProcessor
+        from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
+
+        px = 32  # patch 16, merged 2x2 into one LLM token
+        image = Qwen2VLImageProcessorFast(patch_size=16, merge_size=2, temporal_patch_size=2,
+                                          image_mean=[0.5] * 3, image_std=[0.5] * 3,
+                                          size={"shortest_edge": lo * px * px, "longest_edge": hi * px * px})
+        video = Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2,
+                                      size={"shortest_edge": lo * px * px, "longest_edge": hi * px * px})
+        return Qwen3VLProcessor(image_processor=image, tokenizer=tokenizer, video_processor=video,
+                                chat_template=QWEN_CHAT_TEMPLATE)
+    from transformers import Qwen2_5_VLProcessor
+    from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
+
+    px = 28  # patch 14, merged 2x2
+    image = Qwen2VLImageProcessorFast(patch_size=14, merge_size=2, temporal_patch_size=2,
+                                      size={"shortest_edge": lo * px * px, "longest_edge": hi * px * px})
+    video = Qwen2VLVideoProcessor(patch_size=14, merge_size=2, temporal_patch_size=2,
+                                  size={"shortest_edge": lo * px * px, "longest_edge": hi * px * px})
+    return Qwen2_5_VLProcessor(image_processor=image, tokenizer=tokenizer, video_processor=video,
+                               chat_template=QWEN_CHAT_TEMPLATE)
+
+
+def _qwen_config(family: str, tokenizer, hidden: int, layers: int) -> dict:
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
+    heads, head_dim = 4, hidden // 4
+    text = dict(hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers, num_attention_heads=heads,
+                num_key_value_heads=2, head_dim=head_dim, vocab_size=len(tokenizer), max_position_embeddings=4096,
+                tie_word_embeddings=False, rms_norm_eps=1e-6, rope_theta=10000.0)
+    third = head_dim // 2 // 3
+    section = [head_dim // 2 - 2 * third, third, third]
+    if family == "qwen3_vl":
+        text.update(model_type="qwen3_vl_text", rope_scaling={"rope_type": "default", "mrope_section": section,
+                                                               "mrope_interleaved": True})
+        vision = dict(model_type="qwen3_vl", depth=2, hidden_size=32, intermediate_size=64, num_heads=2,
+                      out_hidden_size=hidden, patch_size=16, spatial_merge_size=2, temporal_patch_size=2,
+                      num_position_embeddings=64, deepstack_visual_indexes=[0])
+        arch = "Sa2VAChatModelQwen"
+    else:
+        text.update(model_type="qwen2_5_vl_text", rope_scaling={"type": "mrope", "rope_type": "default", "mrope_section": section})
+        vision = dict(model_type="qwen2_5_vl", depth=2, hidden_size=32, intermediate_size=64, num_heads=2,
+                      out_hidden_size=hidden, patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
+                      window_size=56, fullatt_block_indexes=[1], tokens_per_second=2)
+        arch = "Sa2VAChatModelQwen"
+    module = "modeling_sa2va_qwen"
+    return {
+        "architectures": [arch],
+        "auto_map": {"AutoConfig": "configuration_sa2va_chat.Sa2VAChatConfigQwen",
+                     "AutoModel": f"{module}.Sa2VAChatModelQwen",
+                     "AutoModelForCausalLM": f"{module}.Sa2VAChatModelQwen"},
+        "model_type": "sa2va_chat",
+        "text_config": text,
+        "vision_config": vision,
+        "image_token_id": ids["<|image_pad|>"],
+        "video_token_id": ids["<|video_pad|>"],
+        "vision_start_token_id": ids["<|vision_start|>"],
+        "vision_end_token_id": ids["<|vision_end|>"],
+        "tie_word_embeddings": False,
+        "template": QWEN_CHAT_TEMPLATE,
+    }

@@ -1,0 +1,37 @@
+"""Fixtures shared by all test files: the shared real videos and tiny Sa2VA checkpoints."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Nothing in the tests may reach a model hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_VIDEOS = REPO.parent / "shared" / "videos"
+
+
+@pytest.fixture(scope="session")
+def shared_videos() -> Path:
+    if not SHARED_VIDEOS.is_dir():
+        pytest.fail(f"shared test videos not found at {SHARED_VIDEOS}")
+    return SHARED_VIDEOS
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory):
+    """family -> directory of a seeded tiny checkpoint in the official layout (written once per session)."""
+    from sa2va_engine.testing import write_tiny_checkpoint
+
+    cache: dict[str, Path] = {}
+
+    def get(family: str) -> Path:
+        if family not in cache:
+            cache[family] = write_tiny_checkpoint(tmp_path_factory.mktemp(f"ckpt_{family}"), family, seed=0)
+        return cache[family]
+
+    return get
