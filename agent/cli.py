@@ -39,4 +39,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run through the importable module so commands registered on `agent.cli.app` are the ones used.
+    from agent.cli import main as _main
+
+    _main()
