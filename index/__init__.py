@@ -1,0 +1,1 @@
+"""The one DuckDB file everything reads and writes: see index/README.md."""

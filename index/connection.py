@@ -1,0 +1,193 @@
+"""How every process opens the one DuckDB file, given that DuckDB lets a single process hold it read-write
+and, while it does, no other process may open it at all (not even read-only).
+
+Protocol (see index/README.md, "Concurrency"):
+- The writer holds the file only for one short transaction (open, BEGIN, one chunk's rows, COMMIT, close).
+  Closing checkpoints, so readers never replay a long WAL.
+- Readers open it read-only and close it when done, or linger while idle (index/reader.py) and close it
+  as soon as they see a writer waiting at the turnstile.
+- Both retry the lock with jittered backoff and give up with `IndexBusy` after a timeout.
+- A turnstile (`flock` on the sidecar `<db>.lock`) gives the writer priority: the writer holds it for its whole
+  transaction, readers hold it only while their own open is in flight. Without it a steady stream of
+  overlapping readers could keep a shared lock on the file forever and starve the indexer.
+
+Every connection runs with external file access disabled and the configuration locked, so no SQL that reaches
+a connection can read or write files other than the index itself.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from index.errors import IndexBusy, IndexNotFound, IndexOutdated
+from index.schema import CURRENT_VERSION, check_not_newer, migrate, schema_version
+
+WRITE_TIMEOUT_S = 120.0
+READ_TIMEOUT_S = 15.0
+
+_SAFE_CONFIG = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,
+}
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    text = str(exc)
+    # Cross-process: the OS file lock is held. Same process: DuckDB refuses a second instance with another
+    # read_only setting; another thread may close it, so it is waited for like a foreign lock.
+    return ("lock" in text.lower() and isinstance(exc, duckdb.IOException)) or "different configuration" in text
+
+
+class _Backoff:
+    def __init__(self, timeout_s: float):
+        self.deadline = time.monotonic() + timeout_s
+        self.delay = 0.005
+
+    def wait_or_expire(self, max_delay_s: float = 0.25) -> bool:
+        """Sleep once (jittered, growing up to `max_delay_s`); False when the deadline has passed."""
+        now = time.monotonic()
+        if now >= self.deadline:
+            return False
+        time.sleep(min(self.delay * random.uniform(0.5, 1.5), max(self.deadline - now, 0.0)))
+        self.delay = min(self.delay * 1.6, max_delay_s)
+        return True
+
+
+@contextmanager
+def _turnstile(db: Path, backoff: _Backoff, hold_for: str) -> Iterator[None]:
+    """Exclusive `flock` on `<db>.lock`. A reader that cannot create the file (read-only directory) goes
+    without: it cannot be competing with a writer in that directory anyway."""
+    lock_path = db.with_name(db.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        if hold_for == "write":
+            raise
+        yield
+        return
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # Short polls: the turnstile is free only between a writer's transactions, and a reader
+                # sleeping 250 ms would miss most of those gaps when the indexer commits back to back.
+                if not backoff.wait_or_expire(max_delay_s=0.01):
+                    raise IndexBusy(f"index {db} is busy: could not get its turnstile to {hold_for}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _connect_retrying(db: Path, read_only: bool, backoff: _Backoff) -> duckdb.DuckDBPyConnection:
+    while True:
+        try:
+            return duckdb.connect(str(db), read_only=read_only, config=dict(_SAFE_CONFIG))
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc):
+                raise
+            if not backoff.wait_or_expire():
+                mode = "read" if read_only else "write"
+                raise IndexBusy(f"index {db} is busy: another process held it too long to {mode}") from None
+
+
+@contextmanager
+def open_write(db: Path, timeout_s: float = WRITE_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection on a current-schema file, creating and migrating it as needed. The caller
+    runs one short transaction on it; closing checkpoints the WAL into the file."""
+    db = Path(db)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    backoff = _Backoff(timeout_s)
+    with _turnstile(db, backoff, "write"):
+        con = _connect_retrying(db, read_only=False, backoff=backoff)
+        try:
+            migrate(con, str(db))
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def write_transaction(db: Path, timeout_s: float = WRITE_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All statements inside land together or not at all (also under kill -9: DuckDB's WAL only replays
+    committed transactions)."""
+    with open_write(db, timeout_s) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+def connect_read(db: Path, timeout_s: float = READ_TIMEOUT_S) -> duckdb.DuckDBPyConnection:
+    """A read-only connection seeing the last committed state; the caller closes it (soon: writers wait for
+    it). An older file is migrated first (a short write); a newer one raises `IndexTooNew`."""
+    db = Path(db)
+    if not db.exists():
+        raise IndexNotFound(f"no index at {db}; run `sva index` first or pass --db")
+    backoff = _Backoff(timeout_s)
+    for _attempt in range(2):
+        with _turnstile(db, backoff, "read"):
+            con = _connect_retrying(db, read_only=True, backoff=backoff)
+        try:
+            version = schema_version(con)
+            check_not_newer(version, str(db))
+        except BaseException:
+            con.close()
+            raise
+        if version == CURRENT_VERSION:
+            return con
+        con.close()
+        _upgrade_for_reader(db, version, timeout_s)
+    raise IndexOutdated(f"index {db} is schema v{version} and could not be upgraded to v{CURRENT_VERSION}")
+
+
+@contextmanager
+def open_read(db: Path, timeout_s: float = READ_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect_read(db, timeout_s)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def writer_waiting(db: Path) -> bool:
+    """True while someone holds the turnstile: a writer waiting for readers to let go (or, briefly, another
+    reader opening). Lingering readers poll this to step aside."""
+    try:
+        fd = os.open(Path(db).with_name(Path(db).name + ".lock"), os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing the descriptor also drops the lock if we got it
+    return False
+
+
+def _upgrade_for_reader(db: Path, version: int, timeout_s: float) -> None:
+    if not os.access(db, os.W_OK) or not os.access(db.parent, os.W_OK):
+        raise IndexOutdated(
+            f"index {db} is schema v{version}, this sva needs v{CURRENT_VERSION}, and the file is read-only; "
+            "run `sva index` once with write access to upgrade it"
+        )
+    with open_write(db, timeout_s):
+        pass

@@ -1,0 +1,122 @@
+"""From scattered hits (a chunk whose caption matched, an object seen at 12.5 s) to the moments a user wants:
+merged time ranges per video, each with a score and the evidence it rests on. Pure: no DB, no model.
+
+Rules, per video:
+1. Hits are intervals [start_s, end_s] (a point hit has start == end). Sorted by start, a hit joins the current
+   moment when it starts no later than `gap_s` after the moment's end (overlapping and touching hits merge;
+   gap_s = 0 merges only those).
+2. A moment shorter than `min_len_s` is widened symmetrically around its centre, shifted to stay inside
+   [0, duration] when the video's duration is known, and never longer than the video.
+3. Widening can make neighbours overlap; rule 1 is applied once more to the widened moments.
+4. score = the best hit score in the moment (a moment is as good as its best evidence; a sum would favour
+   long, vaguely matching stretches). Evidence is deduplicated by (chunk, object, phrase), best hit first,
+   keeping track times from all merged copies, at most `max_evidence` items.
+
+Moments come back best first; ties by video path then start time, so output is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from pydantic import BaseModel, Field, model_validator
+
+from tools.moment import Evidence, Moment
+
+
+class Hit(BaseModel):
+    video_path: str
+    start_s: float = Field(ge=0, description="seconds")
+    end_s: float = Field(ge=0, description="seconds; equal to start_s for a single-frame hit")
+    score: float
+    evidence: Evidence | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Hit":
+        if self.end_s < self.start_s:
+            raise ValueError(f"hit ends ({self.end_s}) before it starts ({self.start_s})")
+        return self
+
+
+class _Span:
+    __slots__ = ("start", "end", "hits")
+
+    def __init__(self, start: float, end: float, hits: list[Hit]):
+        self.start, self.end, self.hits = start, end, hits
+
+
+def assemble_moments(
+    hits: Iterable[Hit],
+    gap_s: float = 2.0,
+    min_len_s: float = 2.0,
+    durations: Mapping[str, float] | None = None,
+    max_evidence: int = 10,
+) -> list[Moment]:
+    """Merge hits into moments (see the module docstring for the rules). `durations` maps video path to its
+    length in seconds and bounds the widening; videos missing from it are bounded below by 0 only."""
+    if gap_s < 0 or min_len_s < 0:
+        raise ValueError(f"gap_s and min_len_s must be >= 0, got {gap_s} and {min_len_s}")
+    durations = durations or {}
+    by_video: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by_video.setdefault(hit.video_path, []).append(hit)
+
+    moments: list[Moment] = []
+    for video, video_hits in by_video.items():
+        spans = _merge([_Span(h.start_s, h.end_s, [h]) for h in video_hits], gap_s)
+        duration = durations.get(video)
+        spans = _merge([_widen(s, min_len_s, duration) for s in spans], gap_s)
+        moments.extend(_to_moment(video, s, max_evidence) for s in spans)
+    moments.sort(key=lambda m: (-m.score, m.video_path, m.start_s))
+    return moments
+
+
+def _merge(spans: list[_Span], gap_s: float) -> list[_Span]:
+    spans = sorted(spans, key=lambda s: (s.start, s.end))
+    merged: list[_Span] = []
+    for span in spans:
+        if merged and span.start <= merged[-1].end + gap_s:
+            last = merged[-1]
+            last.end = max(last.end, span.end)
+            last.hits.extend(span.hits)
+        else:
+            merged.append(_Span(span.start, span.end, list(span.hits)))
+    return merged
+
+
+def _widen(span: _Span, min_len_s: float, duration: float | None) -> _Span:
+    length = span.end - span.start
+    if length >= min_len_s:
+        return span
+    if duration is not None and duration <= min_len_s:
+        return _Span(0.0, max(duration, span.end), span.hits)
+    centre = (span.start + span.end) / 2
+    start = centre - min_len_s / 2
+    end = centre + min_len_s / 2
+    if start < 0:
+        start, end = 0.0, min_len_s
+    if duration is not None and end > duration:
+        start, end = duration - min_len_s, duration
+    return _Span(start, end, span.hits)
+
+
+def _to_moment(video: str, span: _Span, max_evidence: int) -> Moment:
+    ranked = sorted(span.hits, key=lambda h: -h.score)
+    merged: dict[tuple, Evidence] = {}
+    for hit in ranked:
+        ev = hit.evidence
+        if ev is None:
+            continue
+        key = (ev.chunk_index, ev.object_id, ev.phrase)
+        if key in merged:
+            kept = merged[key]
+            kept.track_times = sorted(set(kept.track_times) | set(ev.track_times))
+        elif len(merged) < max_evidence:
+            merged[key] = ev.model_copy(deep=True)
+    return Moment(
+        video_path=video,
+        start_s=span.start,
+        end_s=span.end,
+        score=ranked[0].score,
+        evidence=list(merged.values()),
+    )

@@ -1,0 +1,425 @@
+"""Everything `sva query`, export and the dashboard read. Read-only connections, parameters only: no user text
+is ever spliced into SQL, and connections cannot touch other files (see index/connection.py).
+
+Connection lifetime. Opening the file costs little, but a fresh connection has a cold cache: the first
+search re-reads every vector (~100 ms per 1e5). So a reader keeps its connection after a call and lets go
+when it has been idle `linger_s` seconds or, within ~50 ms, when a writer is waiting at the turnstile; the
+indexer is never held up by an idle dashboard. `session()` pins the connection for a block of calls (one
+render, one consistent view); writers wait for a session to end, so keep sessions short.
+A reader serves one thread at a time (calls are serialised on a lock).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from index.connection import READ_TIMEOUT_S, connect_read, writer_waiting
+from index.embedder import MODEL_NAME, TextEmbedder, default_embedder
+from index.errors import VideoNotIndexed
+from index.moments import Hit, assemble_moments
+from index.schema import EMBEDDING_DIM
+from index.video_path import canonical_video_path
+from index.search_hit import SearchHit, TextKind
+from index.summaries import ChunkSummary, JobSummary, ObjectSummary, VideoSummary
+from sa2va_engine.masklet import Rle, TrackPoint
+from tools.moment import Evidence, Moment
+
+# Each distinct text is scored once. Every stored text has at least one ref (the writer drops orphans), so
+# the best k refs are among the refs of the best k texts: score texts, keep k, then expand to refs.
+_SEARCH_ALL = f"""
+WITH top AS (
+    SELECT text_id, text, array_inner_product(vec, $q::FLOAT[{EMBEDDING_DIM}]) AS score
+    FROM texts WHERE model = $model
+    ORDER BY score DESC, text_id LIMIT $k
+)
+SELECT v.path, r.video_id, r.chunk_index, r.kind, r.ordinal, r.object_id, r.start_s, r.end_s, top.text, top.score
+FROM top JOIN text_refs r USING (text_id) JOIN videos v USING (video_id)
+ORDER BY top.score DESC, r.video_id, r.chunk_index, r.kind, r.ordinal
+LIMIT $k
+"""
+
+# With filters, only texts that have a matching ref are scored (a one-video search scans that video's texts).
+_REF_FILTER = """
+    ($video_id IS NULL OR r.video_id = $video_id)
+    AND ($t0 IS NULL OR r.end_s >= $t0)
+    AND ($t1 IS NULL OR r.start_s <= $t1)
+    AND ($kinds IS NULL OR list_contains($kinds, r.kind))
+"""
+_SEARCH_FILTERED = f"""
+WITH top AS (
+    SELECT text_id, text, array_inner_product(vec, $q::FLOAT[{EMBEDDING_DIM}]) AS score
+    FROM texts
+    WHERE model = $model AND text_id IN (SELECT r.text_id FROM text_refs r WHERE {_REF_FILTER})
+    ORDER BY score DESC, text_id LIMIT $k
+)
+SELECT v.path, r.video_id, r.chunk_index, r.kind, r.ordinal, r.object_id, r.start_s, r.end_s, top.text, top.score
+FROM top JOIN text_refs r USING (text_id) JOIN videos v USING (video_id)
+WHERE {_REF_FILTER}
+ORDER BY top.score DESC, r.video_id, r.chunk_index, r.kind, r.ordinal
+LIMIT $k
+"""
+
+_WATCH_INTERVAL_S = 0.05
+
+_TRACK_COLUMNS = "time_s, score, x0, y0, x1, y1, area, mask_h, mask_w, mask_counts"
+_OBJECT_TRACK = (
+    f"SELECT {_TRACK_COLUMNS} FROM track_points "
+    "WHERE video_id = $vid AND object_id = $oid AND ($t0 IS NULL OR time_s >= $t0) "
+    "AND ($t1 IS NULL OR time_s <= $t1) ORDER BY time_s"
+)
+_RANGE_TRACKS = (
+    f"SELECT object_id, {_TRACK_COLUMNS} FROM track_points "
+    "WHERE video_id = ? AND time_s >= ? AND time_s <= ? ORDER BY object_id, time_s"
+)
+
+
+def _track_point(row: Sequence) -> TrackPoint:
+    t, score, x0, y0, x1, y1, area, h, w, counts = row
+    return TrackPoint(
+        time_s=t,
+        present=True,
+        score=score,
+        box=(x0, y0, x1, y1) if x0 is not None else None,
+        area=area,
+        mask=Rle(size=(h, w), counts=counts) if counts is not None else None,
+    )
+
+
+class IndexReader:
+    def __init__(
+        self,
+        db_path: str | Path,
+        embedder: TextEmbedder | None = None,
+        timeout_s: float = READ_TIMEOUT_S,
+        linger_s: float = 30.0,
+    ):
+        self.db = Path(db_path)
+        self._embedder = embedder
+        self.timeout_s = timeout_s
+        self.linger_s = linger_s
+        self._lock = threading.RLock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._pinned = 0
+        self._last_used = 0.0
+        self._watcher: threading.Thread | None = None
+
+    @property
+    def embedder(self) -> TextEmbedder:
+        if self._embedder is None:
+            self._embedder = default_embedder()
+        return self._embedder
+
+    @contextmanager
+    def session(self) -> Iterator["IndexReader"]:
+        """Hold one read-only connection for the calls inside the block: one committed state, warm cache.
+        Writers (also in this process) wait until the block ends."""
+        with self._connection():
+            self._pinned += 1
+            try:
+                yield self
+            finally:
+                self._pinned -= 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            if self._con is not None and not self._pinned and writer_waiting(self.db):
+                self._drop()
+            if self._con is None:
+                self._con = connect_read(self.db, self.timeout_s)
+            try:
+                yield self._con
+            finally:
+                self._last_used = time.monotonic()
+                if self.linger_s <= 0 and not self._pinned:
+                    self._drop()
+                else:
+                    self._watch()
+
+    def _drop(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def _watch(self) -> None:
+        # Called and cleared under self._lock, so a watcher that is just leaving can never leave a fresh
+        # connection unwatched.
+        if self._watcher is None:
+            self._watcher = threading.Thread(target=self._step_aside, name="sva-index-reader", daemon=True)
+            self._watcher.start()
+
+    def _step_aside(self) -> None:
+        """Close the idle connection when a writer waits or `linger_s` passes; never during a call."""
+        while True:
+            time.sleep(_WATCH_INTERVAL_S)
+            if not self._lock.acquire(blocking=False):
+                continue  # a call is running; it keeps the connection
+            try:
+                if self._con is not None and not self._pinned and (
+                    time.monotonic() - self._last_used > self.linger_s or writer_waiting(self.db)
+                ):
+                    self._drop()
+                if self._con is None:
+                    self._watcher = None
+                    return
+            finally:
+                self._lock.release()
+
+    def _video_id(self, con, video: str | Path) -> int:
+        vpath = canonical_video_path(video)
+        row = con.execute("SELECT video_id FROM videos WHERE path = ?", [vpath]).fetchone()
+        if row is None:
+            raise VideoNotIndexed(f"video {vpath} is not in index {self.db}")
+        return int(row[0])
+
+    # ---- library ----
+
+    def library(self) -> list[VideoSummary]:
+        with self._connection() as con:
+            rows = con.execute(
+                """
+                SELECT v.video_id, v.path, v.status, v.error, v.content_hash, v.duration_s, v.fps, v.width, v.height,
+                       v.chunks_total, coalesce(c.done, 0), coalesce(c.failed, 0), coalesce(o.n, 0)
+                FROM videos v
+                LEFT JOIN (SELECT video_id, count(*) FILTER (WHERE status = 'done') AS done,
+                                  count(*) FILTER (WHERE status = 'failed') AS failed
+                           FROM chunks GROUP BY video_id) c USING (video_id)
+                LEFT JOIN (SELECT video_id, count(*) AS n FROM objects GROUP BY video_id) o USING (video_id)
+                ORDER BY v.path
+                """
+            ).fetchall()
+        names = list(VideoSummary.model_fields)
+        return [VideoSummary(**dict(zip(names, r))) for r in rows]
+
+    def video(self, video: str | Path) -> VideoSummary:
+        vpath = canonical_video_path(video)
+        for summary in self.library():
+            if summary.path == vpath:
+                return summary
+        raise VideoNotIndexed(f"video {vpath} is not in index {self.db}")
+
+    def chunks(self, video: str | Path) -> list[ChunkSummary]:
+        with self._connection() as con:
+            vid = self._video_id(con, video)
+            rows = con.execute(
+                "SELECT chunk_index, start_s, end_s, status, caption, error FROM chunks WHERE video_id = ? "
+                "ORDER BY chunk_index",
+                [vid],
+            ).fetchall()
+        names = list(ChunkSummary.model_fields)
+        return [ChunkSummary(**dict(zip(names, r))) for r in rows]
+
+    def objects(
+        self, video: str | Path, start_s: float | None = None, end_s: float | None = None
+    ) -> list[ObjectSummary]:
+        """Objects of a video seen (present) in [start_s, end_s] seconds, or all of them."""
+        with self._connection() as con:
+            vid = self._video_id(con, video)
+            rows = con.execute(
+                """
+                SELECT o.object_id, v.path, o.label, o.description, o.first_seen_s, o.last_seen_s,
+                       (SELECT count(*) FROM track_points t WHERE t.object_id = o.object_id) AS points
+                FROM objects o JOIN videos v USING (video_id)
+                WHERE o.video_id = $vid
+                  AND ($t0 IS NULL OR o.last_seen_s >= $t0)
+                  AND ($t1 IS NULL OR o.first_seen_s <= $t1)
+                ORDER BY o.object_id
+                """,
+                {"vid": vid, "t0": start_s, "t1": end_s},
+            ).fetchall()
+        names = list(ObjectSummary.model_fields)
+        return [ObjectSummary(**dict(zip(names, r))) for r in rows]
+
+    def tracks(self, object_id: int, start_s: float | None = None, end_s: float | None = None) -> list[TrackPoint]:
+        """The object's present track points in [start_s, end_s] seconds, by time."""
+        with self._connection() as con:
+            video_id = con.execute("SELECT video_id FROM objects WHERE object_id = ?", [object_id]).fetchone()
+            if video_id is None:
+                return []
+            rows = con.execute(
+                _OBJECT_TRACK,
+                {"vid": video_id[0], "oid": object_id, "t0": start_s, "t1": end_s},
+            ).fetchall()
+        return [_track_point(r) for r in rows]
+
+    def tracks_in_range(self, video: str | Path, start_s: float, end_s: float) -> dict[int, list[TrackPoint]]:
+        """Every object's present track points in [start_s, end_s] seconds: what a frame overlay needs."""
+        with self._connection() as con:
+            vid = self._video_id(con, video)
+            rows = con.execute(
+                _RANGE_TRACKS,
+                [vid, start_s, end_s],
+            ).fetchall()
+        out: dict[int, list[TrackPoint]] = {}
+        for r in rows:
+            out.setdefault(r[0], []).append(_track_point(r[1:]))
+        return out
+
+    def jobs(self, limit: int = 20) -> list[JobSummary]:
+        with self._connection() as con:
+            rows = con.execute(
+                "SELECT job_id, command, pid, host, status, started_at, updated_at, finished_at, videos_total, "
+                "videos_done, chunks_done, chunks_failed, error FROM jobs ORDER BY job_id DESC LIMIT ?",
+                [limit],
+            ).fetchall()
+        names = list(JobSummary.model_fields)
+        return [JobSummary(**dict(zip(names, r))) for r in rows]
+
+    # ---- search ----
+
+    def _query_vector(self, query: str | np.ndarray) -> list[float]:
+        if isinstance(query, str):
+            vec = self.embedder.embed([query])[0]
+        else:
+            vec = np.asarray(query, dtype=np.float32).reshape(-1)
+            if vec.shape != (EMBEDDING_DIM,):
+                raise ValueError(f"query vector must have {EMBEDDING_DIM} values, got {vec.shape}")
+            norm = float(np.linalg.norm(vec))
+            vec = vec / norm if norm > 0 else vec
+        return vec.astype(np.float32).tolist()
+
+    def search(
+        self,
+        query: str | np.ndarray,
+        k: int = 50,
+        video: str | Path | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        kinds: Sequence[TextKind] | None = None,
+    ) -> list[SearchHit]:
+        """Top-k stored texts by cosine similarity to `query` (text, or a 384-d vector), best first; optionally
+        only one video, only texts overlapping [start_s, end_s] seconds, only some kinds."""
+        if k <= 0:
+            return []
+        q = self._query_vector(query)
+        # Vectors from different models are not comparable; a raw-vector query is taken to be in the space of
+        # the reader's embedder, or the default model's when none was given (without loading it).
+        model = self._embedder.model_name if self._embedder is not None else MODEL_NAME
+        with self._connection() as con:
+            vid = self._video_id(con, video) if video is not None else None
+            filters = {"video_id": vid, "t0": start_s, "t1": end_s, "kinds": list(kinds) if kinds else None}
+            params = {"q": q, "model": model, "k": k}
+            if any(v is not None for v in filters.values()):
+                rows = con.execute(_SEARCH_FILTERED, params | filters).fetchall()
+            else:
+                rows = con.execute(_SEARCH_ALL, params).fetchall()
+        return [
+            SearchHit(
+                video_path=r[0], video_id=r[1], chunk_index=r[2], kind=r[3], object_id=r[5],
+                start_s=r[6], end_s=r[7], text=r[8], score=r[9],
+            )
+            for r in rows
+        ]
+
+    def find_moments(
+        self,
+        query: str | np.ndarray,
+        k: int = 50,
+        gap_s: float = 2.0,
+        min_len_s: float = 2.0,
+        min_score: float | None = None,
+        video: str | Path | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        kinds: Sequence[TextKind] | None = None,
+        track_times_per_hit: int = 8,
+    ) -> list[Moment]:
+        """Search, then merge the top-k hits into moments with evidence (chunk caption, object id, phrase,
+        up to `track_times_per_hit` track point times), best first. See index/moments.py for the merge rules."""
+        with self.session():
+            hits = self.search(query, k, video, start_s, end_s, kinds)
+            if min_score is not None:
+                hits = [h for h in hits if h.score >= min_score]
+            if not hits:
+                return []
+            con = self._con
+            captions = _captions(con, hits)
+            times = _track_times(con, hits, track_times_per_hit)
+            durations = dict(
+                con.execute(
+                    "SELECT path, duration_s FROM videos WHERE video_id IN (SELECT unnest(?::BIGINT[])) "
+                    "AND duration_s IS NOT NULL",
+                    [sorted({h.video_id for h in hits})],
+                ).fetchall()
+            )
+        moment_hits = [
+            Hit(
+                video_path=h.video_path,
+                start_s=h.start_s,
+                end_s=h.end_s,
+                score=h.score,
+                evidence=Evidence(
+                    chunk_index=h.chunk_index,
+                    caption=captions.get((h.video_id, h.chunk_index)),
+                    object_id=h.object_id,
+                    phrase=h.text if h.kind != "caption" else None,
+                    track_times=times.get(i, []),
+                ),
+            )
+            for i, h in enumerate(hits)
+        ]
+        return assemble_moments(moment_hits, gap_s=gap_s, min_len_s=min_len_s, durations=durations)
+
+    def schema_version(self) -> int:
+        from index.schema import schema_version
+
+        with self._connection() as con:
+            return schema_version(con)
+
+
+def _captions(con, hits: list[SearchHit]) -> dict[tuple[int, int], str]:
+    pairs = sorted({(h.video_id, h.chunk_index) for h in hits})
+    rows = con.execute(
+        "SELECT c.video_id, c.chunk_index, c.caption FROM chunks c "
+        "JOIN (SELECT unnest(?::BIGINT[]) AS video_id, unnest(?::INTEGER[]) AS chunk_index) h "
+        "USING (video_id, chunk_index) WHERE c.video_id IN (SELECT unnest(?::BIGINT[]))",
+        [[p[0] for p in pairs], [p[1] for p in pairs], sorted({p[0] for p in pairs})],
+    ).fetchall()
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def _track_times(con, hits: list[SearchHit], per_hit: int) -> dict[int, list[float]]:
+    """Up to `per_hit` evenly spread present times of the hit's object inside the hit's span, by hit position."""
+    wanted = [(i, h) for i, h in enumerate(hits) if h.object_id is not None]
+    if not wanted or per_hit <= 0:
+        return {}
+    rows = con.execute(
+        """
+        SELECT h.i, t.time_s
+        FROM (SELECT unnest(?::INTEGER[]) AS i, unnest(?::BIGINT[]) AS object_id, unnest(?::BIGINT[]) AS video_id,
+                     unnest(?::DOUBLE[]) AS t0, unnest(?::DOUBLE[]) AS t1) h
+        JOIN track_points t ON t.object_id = h.object_id AND t.video_id = h.video_id
+        WHERE t.video_id IN (SELECT unnest(?::BIGINT[])) AND t.time_s BETWEEN h.t0 AND h.t1
+        ORDER BY h.i, t.time_s
+        """,
+        [
+            [i for i, _ in wanted],
+            [h.object_id for _, h in wanted],
+            [h.video_id for _, h in wanted],
+            [h.start_s for _, h in wanted],
+            [h.end_s for _, h in wanted],
+            sorted({h.video_id for _, h in wanted}),
+        ],
+    ).fetchall()
+    grouped: dict[int, list[float]] = {}
+    for i, t in rows:
+        grouped.setdefault(i, []).append(t)
+    return {i: _spread(ts, per_hit) for i, ts in grouped.items()}
+
+
+def _spread(times: list[float], n: int) -> list[float]:
+    if len(times) <= n:
+        return times
+    step = (len(times) - 1) / (n - 1) if n > 1 else 0
+    return [times[round(j * step)] for j in range(n)]

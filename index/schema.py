@@ -1,0 +1,174 @@
+"""The index's tables as an ordered list of migrations. Migration N turns a version N-1 file into version N;
+a fresh file runs all of them, an old one only the missing tail, each in its own transaction so a crash
+mid-upgrade leaves the last good version. Never edit a released migration: append a new one.
+
+Tables are documented in index/README.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from index.errors import IndexTooNew
+
+EMBEDDING_DIM = 384
+
+_V1 = f"""
+CREATE TABLE videos (
+    video_id      BIGINT PRIMARY KEY,
+    path          VARCHAR NOT NULL UNIQUE,
+    content_hash  VARCHAR,
+    size_bytes    BIGINT,
+    mtime_ns      BIGINT,
+    duration_s    DOUBLE,
+    fps           DOUBLE,
+    width         INTEGER,
+    height        INTEGER,
+    probe_json    VARCHAR,
+    status        VARCHAR NOT NULL,
+    error         VARCHAR,
+    chunks_total  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE chunks (
+    video_id          BIGINT NOT NULL,
+    chunk_index       INTEGER NOT NULL,
+    start_s           DOUBLE NOT NULL,
+    end_s             DOUBLE NOT NULL,
+    status            VARCHAR NOT NULL,
+    caption           VARCHAR,
+    grounded_caption  VARCHAR,
+    frame_times       DOUBLE[],
+    error             VARCHAR,
+    PRIMARY KEY (video_id, chunk_index)
+);
+CREATE TABLE objects (
+    object_id     BIGINT PRIMARY KEY,
+    video_id      BIGINT NOT NULL,
+    first_chunk   INTEGER NOT NULL,
+    label         VARCHAR NOT NULL,
+    description   VARCHAR,
+    first_seen_s  DOUBLE,
+    last_seen_s   DOUBLE
+);
+CREATE TABLE track_points (
+    object_id    BIGINT NOT NULL,
+    video_id     BIGINT NOT NULL,
+    chunk_index  INTEGER NOT NULL,
+    time_s       DOUBLE NOT NULL,
+    score        FLOAT NOT NULL,
+    x0 FLOAT, y0 FLOAT, x1 FLOAT, y1 FLOAT,
+    area         INTEGER NOT NULL,
+    mask_h       INTEGER,
+    mask_w       INTEGER,
+    mask_counts  VARCHAR
+);
+CREATE TABLE phrases (
+    video_id     BIGINT NOT NULL,
+    chunk_index  INTEGER NOT NULL,
+    ordinal      INTEGER NOT NULL,
+    phrase       VARCHAR NOT NULL,
+    object_id    BIGINT NOT NULL,
+    PRIMARY KEY (video_id, chunk_index, ordinal)
+);
+CREATE TABLE text_embeddings (
+    video_id     BIGINT NOT NULL,
+    chunk_index  INTEGER NOT NULL,
+    kind         VARCHAR NOT NULL,
+    ordinal      INTEGER NOT NULL,
+    object_id    BIGINT,
+    start_s      DOUBLE NOT NULL,
+    end_s        DOUBLE NOT NULL,
+    text         VARCHAR NOT NULL,
+    vec          FLOAT[{EMBEDDING_DIM}] NOT NULL
+);
+CREATE TABLE jobs (
+    job_id         BIGINT PRIMARY KEY,
+    command        VARCHAR NOT NULL,
+    pid            INTEGER NOT NULL,
+    host           VARCHAR NOT NULL,
+    started_at     TIMESTAMP NOT NULL,
+    updated_at     TIMESTAMP NOT NULL,
+    finished_at    TIMESTAMP,
+    status         VARCHAR NOT NULL,
+    videos_total   INTEGER NOT NULL DEFAULT 0,
+    videos_done    INTEGER NOT NULL DEFAULT 0,
+    chunks_done    INTEGER NOT NULL DEFAULT 0,
+    chunks_failed  INTEGER NOT NULL DEFAULT 0,
+    error          VARCHAR
+);
+"""
+
+# v2: one vector per distinct text. Phrases repeat across chunks and videos ("a person", "the white van"),
+# so storing a vector per mention made search scan the same text thousands of times and stored 1.5 KB
+# each time. `texts` holds each (model, text) once; `text_refs` says where it was said. The model name
+# keeps vectors of different models apart (their cosines are not comparable).
+# text_id is the md5 of model NUL text (lower 64 bits, shifted to fit BIGINT): computed in SQL only.
+TEXT_ID_SQL = "(md5_number_lower({model} || chr(0) || {text}) >> 1)::BIGINT"
+
+_V2 = f"""
+CREATE TABLE texts (
+    text_id  BIGINT PRIMARY KEY,
+    text     VARCHAR NOT NULL,
+    model    VARCHAR NOT NULL,
+    vec      FLOAT[{EMBEDDING_DIM}] NOT NULL
+);
+CREATE TABLE text_refs (
+    text_id      BIGINT NOT NULL,
+    video_id     BIGINT NOT NULL,
+    chunk_index  INTEGER NOT NULL,
+    kind         VARCHAR NOT NULL,
+    ordinal      INTEGER NOT NULL,
+    object_id    BIGINT,
+    start_s      DOUBLE NOT NULL,
+    end_s        DOUBLE NOT NULL
+);
+INSERT INTO texts
+SELECT DISTINCT ON (text_id) {TEXT_ID_SQL.format(model="'all-MiniLM-L6-v2'", text="text")} AS text_id,
+       text, 'all-MiniLM-L6-v2', vec
+FROM text_embeddings ORDER BY text_id, video_id, chunk_index, ordinal;
+INSERT INTO text_refs
+SELECT {TEXT_ID_SQL.format(model="'all-MiniLM-L6-v2'", text="text")}, video_id, chunk_index, kind, ordinal, object_id,
+       start_s, end_s
+FROM text_embeddings ORDER BY video_id, chunk_index, kind, ordinal;
+DROP TABLE text_embeddings;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+CURRENT_VERSION = len(MIGRATIONS)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """0 for an empty file (no tables yet)."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version' AND schema_name = 'main'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def check_not_newer(version: int, db_label: str) -> None:
+    if version > CURRENT_VERSION:
+        raise IndexTooNew(
+            f"index {db_label} has schema v{version} but this sva understands up to v{CURRENT_VERSION}; upgrade sva"
+        )
+
+
+def migrate(con: duckdb.DuckDBPyConnection, db_label: str, target: int = CURRENT_VERSION) -> int:
+    """Bring a read-write connection's file to `target`; returns the version it started from."""
+    start = schema_version(con)
+    check_not_newer(start, db_label)
+    for version in range(start + 1, target + 1):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if version == 1:
+                con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            con.execute(MIGRATIONS[version - 1])
+            con.execute("DELETE FROM schema_version")
+            con.execute("INSERT INTO schema_version VALUES (?)", [version])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return start

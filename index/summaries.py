@@ -1,0 +1,58 @@
+"""The typed rows readers list: videos in the library, their chunks and objects, and indexing jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class VideoSummary(BaseModel):
+    video_id: int
+    path: str
+    status: str  # indexing | done | partial (some chunks failed) | failed (whole video)
+    error: str | None
+    content_hash: str | None
+    duration_s: float | None
+    fps: float | None
+    width: int | None
+    height: int | None
+    chunks_total: int
+    chunks_done: int
+    chunks_failed: int
+    objects: int
+
+
+class ChunkSummary(BaseModel):
+    chunk_index: int
+    start_s: float
+    end_s: float
+    status: str  # pending | done | failed
+    caption: str | None
+    error: str | None
+
+
+class ObjectSummary(BaseModel):
+    object_id: int
+    video_path: str
+    label: str
+    description: str | None
+    first_seen_s: float | None
+    last_seen_s: float | None
+    points: int
+
+
+class JobSummary(BaseModel):
+    job_id: int
+    command: str
+    pid: int
+    host: str
+    status: str  # running | done | partial | failed | interrupted
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    videos_total: int
+    videos_done: int
+    chunks_done: int
+    chunks_failed: int
+    error: str | None

@@ -1,0 +1,103 @@
+"""Search with the real all-MiniLM-L6-v2 from the installed wheel (no network): meaning, not word overlap,
+ranks the stored captions, phrases and descriptions; filters and moments work on top of it."""
+
+import os
+
+import numpy as np
+import pytest
+
+from index.connection import open_read
+from index.embedder import MODEL_NAME, default_embedder
+from index.reader import IndexReader
+from index.writer import IndexWriter
+from sa2va_engine.masklet import Masklet, TrackPoint
+from tools.chunk_analysis import ChunkAnalysis, GroundedPhrase
+from tests import index_fixtures as fx
+
+CAPTIONS = [
+    "a red sedan drives down a wet street at night",
+    "a golden retriever chases a ball across the lawn",
+    "two chefs chop vegetables in a restaurant kitchen",
+    "a man in a yellow jacket climbs a ladder",
+    "children play football in a school yard",
+]
+
+
+def chunk(video, k, caption, phrase):
+    times = [k * 10.0 + j for j in range(10)]
+    mask = np.zeros((8, 8), dtype=bool)
+    mask[2:5, 2:6] = True
+    points = [TrackPoint.from_mask(t, mask, 0.95) if 3 <= j <= 6 else TrackPoint(time_s=t, present=False, score=0.0)
+              for j, t in enumerate(times)]
+    return ChunkAnalysis(video_path=str(video), chunk_index=k, start_s=k * 10.0, end_s=k * 10.0 + 10.0,
+                         frame_times=times, caption=caption,
+                         phrases=[GroundedPhrase(phrase=phrase, masklet=Masklet(expression=phrase, points=points))])
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    d = tmp_path_factory.mktemp("search")
+    db = d / "index.duckdb"
+    video = fx.make_video_file(d / "street.mp4")
+    other = fx.make_video_file(d / "kitchen.mp4", seed=3)
+    w = IndexWriter(db)  # the real model
+    plan = w.begin_video(video, fx.facts(len(CAPTIONS)), fx.chunk_spans(len(CAPTIONS)))
+    phrases = ["red sedan", "golden retriever", "chef", "man in a yellow jacket", "child"]
+    for k, (caption, phrase) in enumerate(zip(CAPTIONS, phrases)):
+        w.commit_chunk(plan.video_id, chunk(video, k, caption, phrase),
+                       descriptions=["a dog with long golden fur" if k == 1 else None])
+    plan2 = w.begin_video(other, fx.facts(1), fx.chunk_spans(1))
+    w.commit_chunk(plan2.video_id, chunk(other, 0, "a cook fries eggs in a pan", "cook"))
+    return db, video, other
+
+
+def test_model_loads_offline_from_the_wheel():
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    vecs = default_embedder().embed(["a car", "an automobile", "a banana"])
+    assert vecs.shape == (3, 384) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2] + 0.2
+
+
+@pytest.mark.parametrize(
+    "query, chunk_index",
+    [("a car on a road in the dark", 0), ("puppy playing fetch", 1), ("cooking food", 2),
+     ("someone going up a ladder", 3), ("kids playing soccer", 4)],
+)
+def test_paraphrases_find_the_right_chunk(indexed, query, chunk_index):
+    db, video, _ = indexed
+    hits = IndexReader(db).search(query, k=3, video=video)
+    assert hits[0].chunk_index == chunk_index
+    assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+def test_search_covers_phrases_descriptions_and_filters(indexed):
+    db, video, other = indexed
+    r = IndexReader(db)
+    hits = r.search("dog with golden fur", k=3, kinds=["description"])
+    assert [h.kind for h in hits] == ["description"] and hits[0].object_id is not None
+    phrase = r.search("retriever", k=1, kinds=["phrase"])[0]
+    assert (phrase.start_s, phrase.end_s) == (13.0, 16.0)  # the object's present frames, not the chunk
+    in_window = r.search("cooking food", k=10, start_s=20.5, end_s=29.0, video=video)  # inclusive overlap
+    assert {h.chunk_index for h in in_window} == {2}
+    everywhere = r.search("cooking food", k=2)
+    assert {h.video_path for h in everywhere} == {str(video.resolve()), str(other.resolve())}
+    assert all(h.text for h in everywhere) and r.search("x", k=0) == []
+
+
+def test_moments_from_search_carry_evidence(indexed):
+    db, video, _ = indexed
+    r = IndexReader(db)
+    moments = r.find_moments("a dog playing with a ball", k=5, min_score=0.3, gap_s=1.0, min_len_s=2.0)
+    best = moments[0]
+    assert best.video_path == str(video.resolve())
+    assert 10.0 <= best.start_s and best.end_s <= 20.0
+    assert any(e.object_id and e.track_times == [13.0, 14.0, 15.0, 16.0] for e in best.evidence)
+    assert all(e.caption == CAPTIONS[1] for e in best.evidence)
+    assert all(m.score >= 0.3 for m in moments)
+
+
+def test_vectors_remember_their_model(indexed):
+    db, _, _ = indexed
+    with open_read(db) as con:
+        assert con.execute("SELECT DISTINCT model FROM texts").fetchall() == [(MODEL_NAME,)]
