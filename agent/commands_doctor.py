@@ -9,7 +9,7 @@ import sys
 import typer
 
 from agent.cli import app
-from sa2va_engine.user_error import UserError
+from agent.cli_errors import exit_on_user_error
 
 
 def _package_version(name: str) -> str:
@@ -26,11 +26,8 @@ def doctor() -> None:
     from tools.ffmpeg_binary import find_ffmpeg
 
     typer.echo(f"python: {platform.python_version()} ({sys.executable})")
-    try:
+    with exit_on_user_error():
         binary = find_ffmpeg()
-    except UserError as exc:
-        typer.echo(f"sva: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
     typer.echo(f"ffmpeg: {binary.ffmpeg}")
     typer.echo(f"ffmpeg version: {binary.version} (from {binary.source})")
     typer.echo(f"ffprobe: {binary.ffprobe or 'none; probing parses `ffmpeg -i` output'}")

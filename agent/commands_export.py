@@ -8,9 +8,9 @@ from typing import Optional
 import typer
 
 from agent.cli import app
+from agent.cli_errors import exit_on_user_error
 from index.db_path import default_db_path
 from index.export import FORMATS, export_index
-from sa2va_engine.user_error import UserError
 
 
 @app.command("export")
@@ -25,9 +25,6 @@ def export(
     if fmt not in FORMATS:
         typer.echo(f"sva: unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(2)
-    try:
+    with exit_on_user_error():
         report = export_index(db or default_db_path(), fmt, out, video=video, fps=fps)
-    except UserError as exc:
-        typer.echo(f"sva: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
     typer.echo(f"wrote {report.records} {fmt} records from {report.videos} video(s) to {', '.join(report.files)}")

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from agent.cli import app
+from agent.cli_errors import report
 from sa2va_engine.user_error import UserError
 
 
@@ -21,7 +22,7 @@ def probe(
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of probes on stdout")] = False,
     count_frames: Annotated[bool, typer.Option("--count-frames", help="count frames where the file does not say")] = False,
     decode: Annotated[bool, typer.Option("--decode", help="also decode (sampled) to find damage; slower")] = False,
-    sample_fps: Annotated[float, typer.Option(help="frames per second sampled by --decode")] = 2.0,
+    sample_fps: Annotated[float, typer.Option(min=0.001, help="frames per second sampled by --decode")] = 2.0,
 ) -> None:
     """Duration, frame rates, size, rotation, codec and audio of each file."""
     from tools.video_decode import decode_frames
@@ -51,7 +52,7 @@ def probe(
                     typer.echo(f"sva: {path}: warning: {warning}", err=True)
         except UserError as exc:
             failed += 1
-            typer.echo(f"sva: {exc}", err=True)
+            report(exc)
             continue
         good.append(facts)
         if not as_json:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -82,45 +81,28 @@ def bench_forced(engine) -> dict:
     from sa2va_engine.sa2va import _llm_images
 
     image = next(frames(1))
+    images = _llm_images([image])
+    question = prompts.referring_prompt("the dog")
     tok = engine.family.tokenizer(engine.processor)
-    answer_tokens = len(tok(prompts.FORCED_ANSWER + tok.eos_token, add_special_tokens=False)["input_ids"])
+    n = len(tok(prompts.FORCED_ANSWER + tok.eos_token, add_special_tokens=False)["input_ids"])
 
-    def forced():
-        engine.segment(image, "the dog", mode="forced")
+    def generate_answer():
+        # min_new_tokens pins the length: random weights would otherwise stop anywhere.
+        return engine._generate(images, question, None, max_new_tokens=n, min_new_tokens=n)
 
-    def generated_fixed():
-        out = engine._generate(_llm_images([image]), prompts.referring_prompt("the dog"), None, answer_tokens)
+    def generated():
+        generate_answer()
+        # Then the same SAM-2 work as the forced path, from one [SEG]-sized state.
         state = torch.zeros(1, engine.model.text_hidden_fcs[0].in_features)
         engine._propagate([image], engine._prompt_tokens(state))
-        return out
 
-    # min_new_tokens pins the generated length so random weights cannot stop early.
-    from sa2va_engine import llm_runner
-
-    original = llm_runner.generate
-
-    def pinned(*args, **kwargs):
-        kwargs["min_new_tokens"] = kwargs.get("max_new_tokens", answer_tokens)
-        return original(*args, **kwargs)
-
-    import sa2va_engine.sa2va as sa2va_module
-
-    sa2va_module.generate = pinned
-    try:
-        t_gen = timed(generated_fixed)
-    finally:
-        sa2va_module.generate = original
-    t_forced = timed(forced)
+    assert len(generate_answer().token_ids) == n
+    t_gen = timed(generated)
+    t_forced = timed(lambda: engine.segment(image, "the dog", mode="forced"))
     # The LLM part alone: one teacher-forced pass vs generating the same answer token by token.
-    images = _llm_images([image])
-    question = [prompts.referring_prompt("the dog")]
     t_llm_forced = timed(lambda: engine._forced_states([image], ["the dog"]))
-    sa2va_module.generate = pinned
-    try:
-        t_llm_gen = timed(lambda: engine._generate(images, question[0], None, answer_tokens))
-    finally:
-        sa2va_module.generate = original
-    return {"answer_tokens": answer_tokens, "forced_s": t_forced, "generated_s": t_gen, "speedup": t_gen / t_forced,
+    t_llm_gen = timed(generate_answer)
+    return {"answer_tokens": n, "forced_s": t_forced, "generated_s": t_gen, "speedup": t_gen / t_forced,
             "llm_forced_s": t_llm_forced, "llm_generated_s": t_llm_gen, "llm_speedup": t_llm_gen / t_llm_forced}
 
 

@@ -80,6 +80,12 @@ _RANGE_TRACKS = (
 )
 
 
+def _rows_as(summary: type, rows: list[tuple]) -> list:
+    """Rows whose columns are in the order of ``summary``'s fields -> instances of it."""
+    names = list(summary.model_fields)
+    return [summary(**dict(zip(names, r))) for r in rows]
+
+
 def _track_point(row: Sequence) -> TrackPoint:
     t, score, x0, y0, x1, y1, area, h, w, counts = row
     return TrackPoint(
@@ -186,6 +192,17 @@ class IndexReader:
     # ---- library ----
 
     def library(self) -> list[VideoSummary]:
+        return self._summaries(None)
+
+    def video(self, video: str | Path) -> VideoSummary:
+        vpath = canonical_video_path(video)
+        found = self._summaries(vpath)
+        if not found:
+            raise VideoNotIndexed(f"video {vpath} is not in index {self.db}")
+        return found[0]
+
+    def _summaries(self, path: str | None) -> list[VideoSummary]:
+        """Every video's summary, or the one at ``path``; the counts are aggregated for those rows only."""
         with self._connection() as con:
             rows = con.execute(
                 """
@@ -196,18 +213,12 @@ class IndexReader:
                                   count(*) FILTER (WHERE status = 'failed') AS failed
                            FROM chunks GROUP BY video_id) c USING (video_id)
                 LEFT JOIN (SELECT video_id, count(*) AS n FROM objects GROUP BY video_id) o USING (video_id)
+                WHERE $path IS NULL OR v.path = $path
                 ORDER BY v.path
-                """
+                """,
+                {"path": path},
             ).fetchall()
-        names = list(VideoSummary.model_fields)
-        return [VideoSummary(**dict(zip(names, r))) for r in rows]
-
-    def video(self, video: str | Path) -> VideoSummary:
-        vpath = canonical_video_path(video)
-        for summary in self.library():
-            if summary.path == vpath:
-                return summary
-        raise VideoNotIndexed(f"video {vpath} is not in index {self.db}")
+        return _rows_as(VideoSummary, rows)
 
     def chunks(self, video: str | Path) -> list[ChunkSummary]:
         with self._connection() as con:
@@ -217,8 +228,7 @@ class IndexReader:
                 "ORDER BY chunk_index",
                 [vid],
             ).fetchall()
-        names = list(ChunkSummary.model_fields)
-        return [ChunkSummary(**dict(zip(names, r))) for r in rows]
+        return _rows_as(ChunkSummary, rows)
 
     def objects(
         self, video: str | Path, start_s: float | None = None, end_s: float | None = None
@@ -238,8 +248,7 @@ class IndexReader:
                 """,
                 {"vid": vid, "t0": start_s, "t1": end_s},
             ).fetchall()
-        names = list(ObjectSummary.model_fields)
-        return [ObjectSummary(**dict(zip(names, r))) for r in rows]
+        return _rows_as(ObjectSummary, rows)
 
     def tracks(self, object_id: int, start_s: float | None = None, end_s: float | None = None) -> list[TrackPoint]:
         """The object's present track points in [start_s, end_s] seconds, by time."""
@@ -273,8 +282,7 @@ class IndexReader:
                 "videos_done, chunks_done, chunks_failed, error FROM jobs ORDER BY job_id DESC LIMIT ?",
                 [limit],
             ).fetchall()
-        names = list(JobSummary.model_fields)
-        return [JobSummary(**dict(zip(names, r))) for r in rows]
+        return _rows_as(JobSummary, rows)
 
     # ---- search ----
 

@@ -166,16 +166,11 @@ def load_weights(model: torch.nn.Module, directory: Path, family: VlmFamily) -> 
             raise CheckpointError(f"{file}: unreadable or truncated safetensors shard ({str(exc).splitlines()[0][:120]})") from exc
     if unknown:
         raise CheckpointError(f"{directory}: {len(unknown)} unexpected weight(s) in the checkpoint: {_sample(unknown)}")
-    missing = [k for k in targets if k not in loaded and not _is_tied_copy(model, k, loaded)]
+    # A weight the checkpoint lacks is fine when it shares storage with a loaded one (tied embeddings).
+    loaded_storage = {targets[k].data_ptr() for k in loaded}
+    missing = [k for k in targets if k not in loaded and targets[k].data_ptr() not in loaded_storage]
     if missing:
         raise CheckpointError(f"{directory}: {len(missing)} weight(s) missing from the checkpoint: {_sample(missing)}")
-
-
-def _is_tied_copy(model: torch.nn.Module, key: str, loaded: set[str]) -> bool:
-    """A missing key is fine when it is the same storage as a loaded one (tied input/output embeddings)."""
-    state = model.state_dict(keep_vars=True)
-    ptr = state[key].data_ptr()
-    return any(state[k].data_ptr() == ptr for k in loaded)
 
 
 def _sample(keys: list[str], n: int = 4) -> str:

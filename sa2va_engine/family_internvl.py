@@ -11,7 +11,6 @@ model code (448 px tiles, ImageNet normalisation, dynamic tiling for one image, 
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -21,8 +20,10 @@ from PIL import Image
 from transformers import InternVLConfig, InternVLForConditionalGeneration, Qwen2Config
 from transformers.models.internvl.configuration_internvl import InternVLVisionConfig
 
+from sa2va_engine.checkpoint import read_config
 from sa2va_engine.errors import CheckpointError, InputError, UnsupportedModelError
-from sa2va_engine.vlm_family import EncodedPrompt, VlmFamily
+from sa2va_engine.imagenet import IMAGENET_MEAN, IMAGENET_STD
+from sa2va_engine.vlm_family import VlmFamily
 
 IMG_START = "<img>"
 IMG_END = "</img>"
@@ -30,8 +31,6 @@ IMG_CONTEXT = "<IMG_CONTEXT>"
 # InternVL's own added tokens (before Sa2VA's five): every InternVL tokenizer has them.
 INTERNVL_SPECIAL_TOKENS = ("<img>", "</img>", "<IMG_CONTEXT>", "<quad>", "</quad>", "<ref>", "</ref>", "<box>", "</box>")
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 # The reference's predict_forward fixes these (whatever config.json says): tiles of one image.
 MIN_TILES, MAX_TILES, USE_THUMBNAIL = 1, 12, True
 
@@ -86,31 +85,32 @@ def _rename(key: str, rules, forward: bool) -> str | None:
     return None
 
 
-def checkpoint_to_model_key(key: str) -> str:
-    """An official InternVL key -> the native module key (keys of the fused qkv go through `split`)."""
-    found = _rename(key, _TOP, True)
+def _map_key(key: str, forward: bool) -> str | None:
+    """Official -> native (``forward``) or back, through the top-level rules or a vision layer's rules."""
+    found = _rename(key, _TOP, forward)
     if found is not None:
         return found
-    match = _CKPT_LAYER.match(key)
-    if match:
-        rest = _rename(match.group(2), _LAYER, True)
-        if rest is not None:
-            return f"model.vision_tower.encoder.layer.{match.group(1)}.{rest}"
-    return _UNKNOWN + key
+    layer = (_CKPT_LAYER if forward else _MODEL_LAYER).match(key)
+    rest = _rename(layer.group(2), _LAYER, forward) if layer else None
+    if rest is None:
+        return None
+    prefix = "model.vision_tower.encoder.layer" if forward else "vision_model.encoder.layers"
+    return f"{prefix}.{layer.group(1)}.{rest}"
+
+
+def checkpoint_to_model_key(key: str) -> str:
+    """An official InternVL key -> the native module key (keys of the fused qkv go through `split`)."""
+    found = _map_key(key, forward=True)
+    return _UNKNOWN + key if found is None else found
 
 
 def model_to_checkpoint_key(key: str) -> str:
     if key.startswith(_UNKNOWN):
         return key[len(_UNKNOWN):]
-    found = _rename(key, _TOP, False)
-    if found is not None:
-        return found
-    match = _MODEL_LAYER.match(key)
-    if match:
-        rest = _rename(match.group(2), _LAYER, False)
-        if rest is not None:
-            return f"vision_model.encoder.layers.{match.group(1)}.{rest}"
-    raise KeyError(f"{key}: no official InternVL name for this module key")
+    found = _map_key(key, forward=False)
+    if found is None:
+        raise KeyError(f"{key}: no official InternVL name for this module key")
+    return found
 
 
 # -- image preprocessing (as the reference's predict_forward does it) ----------------------------
@@ -291,8 +291,8 @@ class InternVlFamily(VlmFamily):
     def load_processor(self, directory: Path) -> InternVlProcessor:
         from transformers import Qwen2TokenizerFast
 
+        raw = read_config(Path(directory))
         try:
-            raw = json.loads((Path(directory) / "config.json").read_text())
             tokenizer = Qwen2TokenizerFast.from_pretrained(str(directory))
         except Exception as exc:  # transformers raises many types for a broken tokenizer dir
             raise CheckpointError(f"{directory}: cannot load the InternVL tokenizer ({str(exc).splitlines()[0][:160]})") from exc
@@ -304,7 +304,7 @@ class InternVlFamily(VlmFamily):
     def tokenizer(self, processor):
         return processor.tokenizer
 
-    def render(self, n_images: int, text: str, history: list[tuple[str, str]] | None = None) -> str:
+    def render(self, processor, n_images: int, text: str, history: list[tuple[str, str]] | None = None) -> str:
         """The reference's prompt: the images (``<image>\\n``) open the first user turn; each earlier turn is
         INSTRUCTION + answer + SUFFIX + SEP; no system turn."""
         template = _QWEN_CHAT
@@ -317,11 +317,6 @@ class InternVlFamily(VlmFamily):
             if answer is not None:
                 out.append(answer + template["SUFFIX"] + template["SEP"])
         return "".join(out)
-
-    def encode(self, processor, images: list[Image.Image], text: str, history: list[tuple[str, str]] | None = None) -> EncodedPrompt:
-        prompt = self.render(len(images or []), text, history)
-        inputs = processor(text=[prompt], images=images or None, return_tensors="pt")
-        return EncodedPrompt(text=prompt, inputs=inputs)
 
     def prefix_split(self, prompt_text: str) -> int | None:
         """After the last image slot: it expands to ``...</img>``, a special token, so the split is token-exact."""

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PIL import Image
 from transformers import (
     Qwen2_5_VLConfig,
     Qwen2_5_VLForConditionalGeneration,
@@ -22,7 +21,7 @@ from transformers import (
 )
 
 from sa2va_engine.errors import CheckpointError
-from sa2va_engine.vlm_family import EncodedPrompt, VlmFamily
+from sa2va_engine.vlm_family import VlmFamily
 
 
 @dataclass(frozen=True)
@@ -77,16 +76,14 @@ class QwenVlFamily(VlmFamily):
         return processor.tokenizer
 
     # -- prompts --------------------------------------------------------------------------------
-    def encode(self, processor, images: list[Image.Image], text: str, history: list[tuple[str, str]] | None = None) -> EncodedPrompt:
+    def render(self, processor, n_images: int, text: str, history: list[tuple[str, str]] | None = None) -> str:
         messages = []
         for user, assistant in history or []:
             messages.append({"role": "user", "content": [{"type": "text", "text": user}]})
             messages.append({"role": "assistant", "content": [{"type": "text", "text": assistant}]})
-        content = [{"type": "image"} for _ in images] + [{"type": "text", "text": text}]
+        content = [{"type": "image"} for _ in range(n_images)] + [{"type": "text", "text": text}]
         messages.append({"role": "user", "content": content})
-        prompt = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        inputs = processor(text=[prompt], images=images or None, return_tensors="pt", padding=False)
-        return EncodedPrompt(text=prompt, inputs=dict(inputs))
+        return processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     def prefix_split(self, prompt_text: str) -> int | None:
         """Where the image part of a rendered prompt ends (character offset), for prefix caching."""

@@ -52,6 +52,15 @@ def generate(model, family: VlmFamily, processor, images: list[Image.Image], tex
     return Generated(text=_strip_eos(text_out, processor, family), token_ids=new_ids.tolist(), seg_states=seg_states)
 
 
+@torch.inference_mode()
+def next_token_logits(model, family: VlmFamily, processor, images: list[Image.Image], text: str, *,
+                      device="cpu", dtype=torch.float32) -> torch.Tensor:
+    """(vocab,) float32 logits of the token that would open the answer to ``text``."""
+    inputs = _to_device(family.encode(processor, images, text).inputs, device, dtype)
+    logits = model(**inputs, position_ids=family.positions(model, inputs)).logits
+    return logits[0, -1].float()
+
+
 def _strip_eos(text: str, processor, family: VlmFamily) -> str:
     tok = family.tokenizer(processor)
     for marker in {tok.eos_token, tok.pad_token, "<|im_end|>", "<|endoftext|>"}:
@@ -67,7 +76,7 @@ def forced_seg_states(model, family: VlmFamily, processor, images: list[Image.Im
 
     The images and everything before the questions form a shared prefix that is run once."""
     tokenizer = family.tokenizer(processor)
-    rendered = [family.encode(processor, images, q).text + answer for q in questions]
+    rendered = [family.render(processor, len(images), q) + answer for q in questions]
     split = family.prefix_split(rendered[0]) if images else None
     if split is None or any(r[:split] != rendered[0][:split] for r in rendered):
         return _forced_unshared(model, family, processor, images, questions, answer, seg_id, device, dtype)
@@ -99,10 +108,8 @@ def forced_seg_states(model, family: VlmFamily, processor, images: list[Image.Im
 def _forced_unshared(model, family, processor, images, questions, answer, seg_id, device, dtype) -> torch.Tensor:
     states = []
     for q in questions:
-        prompt = family.encode(processor, images, q)
-        text = prompt.text + answer
-        inputs = processor(text=[text], images=images or None, return_tensors="pt") if images else family.tokenizer(processor)([text], return_tensors="pt")
-        inputs = _to_device(dict(inputs), device, dtype)
+        text = family.render(processor, len(images), q) + answer
+        inputs = _to_device(dict(processor(text=[text], images=images or None, return_tensors="pt")), device, dtype)
         out = model(**inputs, output_hidden_states=True, position_ids=family.positions(model, inputs))
         states.append(_pick_seg(out.hidden_states[-1], inputs["input_ids"], seg_id))
     return torch.cat(states)

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from sa2va_engine import checkpoint, prompts
 from sa2va_engine.errors import CheckpointError, InputError
-from sa2va_engine.llm_runner import forced_seg_states, generate
+from sa2va_engine.llm_runner import forced_seg_states, generate, next_token_logits
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.model import Sa2VAModel
 from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, Segmentation
@@ -85,10 +85,9 @@ class Sa2VA:
         """P(yes) from the next-token distribution after ``question`` (yes vs no), not from parsed prose."""
         images = _llm_images(_frames(visual)) if visual is not None else []
         tok = self.family.tokenizer(self.processor)
-        prompt = self.family.encode(self.processor, images, question.strip() + " Answer yes or no.")
-        inputs = {k: (v.to(self.device, self.dtype) if v.is_floating_point() else v.to(self.device)) for k, v in prompt.inputs.items() if isinstance(v, torch.Tensor)}
-        with torch.inference_mode(), self._autocast():
-            logits = self.model.mllm(**inputs, position_ids=self.family.positions(self.model.mllm, inputs)).logits[0, -1].float()
+        with self._autocast():
+            logits = next_token_logits(self.model.mllm, self.family, self.processor, images,
+                                       question.strip() + " Answer yes or no.", device=self.device, dtype=self.dtype)
         yes = [_first_token(tok, w) for w in ("Yes", "yes", " Yes", " yes")]
         no = [_first_token(tok, w) for w in ("No", "no", " No", " no")]
         yes_logit = torch.logsumexp(logits[sorted(set(yes))], 0)
@@ -175,10 +174,11 @@ class Sa2VA:
         return [Masklet(expression=e, points=p) for e, p in zip(expressions, points)]
 
     # -- internals ----------------------------------------------------------------------------
-    def _generate(self, images, text, history, max_new_tokens):
+    def _generate(self, images, text, history, max_new_tokens, min_new_tokens: int = 0):
         with self._autocast():
             return generate(self.model.mllm, self.family, self.processor, images, text, seg_id=self.seg_id,
-                            history=history, max_new_tokens=max_new_tokens, device=self.device, dtype=self.dtype)
+                            history=history, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
+                            device=self.device, dtype=self.dtype)
 
     def _forced_states(self, frames: list[np.ndarray], expressions: list[str]) -> torch.Tensor:
         questions = [prompts.referring_prompt(e) for e in expressions]
@@ -252,7 +252,7 @@ def _timed(item, index: int, frame_times: Sequence[float] | None) -> tuple[float
 def _frames(visual) -> list[np.ndarray]:
     if visual is None:
         raise InputError("no image or frames given")
-    if isinstance(visual, (Image.Image, np.ndarray)) and np.asarray(visual).ndim == 3:
+    if isinstance(visual, Image.Image) or (isinstance(visual, np.ndarray) and visual.ndim == 3):
         return [_as_array(visual)]
     frames = [_timed(v, i, None)[1] for i, v in enumerate(visual)]
     if not frames:

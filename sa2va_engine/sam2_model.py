@@ -21,10 +21,9 @@ from sam2.modeling.sam.prompt_encoder import PromptEncoder
 from sam2.modeling.sam.transformer import RoPEAttention
 from sam2.modeling.sam2_base import SAM2Base
 
+from sa2va_engine.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from sa2va_engine.sam2_config import Sam2Config
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class LanguagePromptEncoder(PromptEncoder):

@@ -64,8 +64,14 @@ class VlmFamily:
     def tokenizer(self, processor):
         raise NotImplementedError
 
-    def encode(self, processor, images: list[Image.Image], text: str, history=None) -> EncodedPrompt:
+    def render(self, processor, n_images: int, text: str, history: list[tuple[str, str]] | None = None) -> str:
+        """The prompt text for one user turn after ``history``, with one image slot per image; text only,
+        so callers that need several renderings never preprocess the images more than once."""
         raise NotImplementedError
+
+    def encode(self, processor, images: list[Image.Image], text: str, history=None) -> EncodedPrompt:
+        prompt = self.render(processor, len(images or []), text, history)
+        return EncodedPrompt(text=prompt, inputs=dict(processor(text=[prompt], images=images or None, return_tensors="pt")))
 
     def prefix_split(self, prompt_text: str) -> int | None:
         raise NotImplementedError

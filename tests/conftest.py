@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,13 @@ def tiny_checkpoints(tmp_path_factory):
         return cache[family]
 
     return get
+
+
+@pytest.fixture
+def checkpoint_copy(tmp_path):
+    """A writable copy of a checkpoint directory, to break on purpose."""
+
+    def copy(directory: Path, name: str = "broken") -> Path:
+        return Path(shutil.copytree(directory, tmp_path / name))
+
+    return copy
