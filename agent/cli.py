@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "agent.commands_engine",
     "agent.commands_index",
     "agent.commands_export",
+    "agent.commands_ui",
 )
 
 for _name in _COMMAND_MODULES:

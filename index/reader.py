@@ -28,7 +28,8 @@ from index.schema import EMBEDDING_DIM
 from index.video_path import canonical_video_path
 from index.search_hit import SearchHit, TextKind
 from index.summaries import ChunkSummary, JobSummary, ObjectSummary, VideoSummary
-from sa2va_engine.masklet import Rle, TrackPoint
+from index.track_rows import TRACK_COLUMNS, track_point_from_row
+from sa2va_engine.masklet import TrackPoint
 from tools.moment import Evidence, Moment
 
 # Each distinct text is scored once. Every stored text has at least one ref (the writer drops orphans), so
@@ -68,14 +69,13 @@ LIMIT $k
 
 _WATCH_INTERVAL_S = 0.05
 
-_TRACK_COLUMNS = "time_s, score, x0, y0, x1, y1, area, mask_h, mask_w, mask_counts"
 _OBJECT_TRACK = (
-    f"SELECT {_TRACK_COLUMNS} FROM track_points "
+    f"SELECT {TRACK_COLUMNS} FROM track_points "
     "WHERE video_id = $vid AND object_id = $oid AND ($t0 IS NULL OR time_s >= $t0) "
     "AND ($t1 IS NULL OR time_s <= $t1) ORDER BY time_s"
 )
 _RANGE_TRACKS = (
-    f"SELECT object_id, {_TRACK_COLUMNS} FROM track_points "
+    f"SELECT object_id, {TRACK_COLUMNS} FROM track_points "
     "WHERE video_id = ? AND time_s >= ? AND time_s <= ? ORDER BY object_id, time_s"
 )
 
@@ -84,18 +84,6 @@ def _rows_as(summary: type, rows: list[tuple]) -> list:
     """Rows whose columns are in the order of ``summary``'s fields -> instances of it."""
     names = list(summary.model_fields)
     return [summary(**dict(zip(names, r))) for r in rows]
-
-
-def _track_point(row: Sequence) -> TrackPoint:
-    t, score, x0, y0, x1, y1, area, h, w, counts = row
-    return TrackPoint(
-        time_s=t,
-        present=True,
-        score=score,
-        box=(x0, y0, x1, y1) if x0 is not None else None,
-        area=area,
-        mask=Rle(size=(h, w), counts=counts) if counts is not None else None,
-    )
 
 
 class IndexReader:
@@ -260,7 +248,7 @@ class IndexReader:
                 _OBJECT_TRACK,
                 {"vid": video_id[0], "oid": object_id, "t0": start_s, "t1": end_s},
             ).fetchall()
-        return [_track_point(r) for r in rows]
+        return [track_point_from_row(r) for r in rows]
 
     def tracks_in_range(self, video: str | Path, start_s: float, end_s: float) -> dict[int, list[TrackPoint]]:
         """Every object's present track points in [start_s, end_s] seconds: what a frame overlay needs."""
@@ -272,7 +260,7 @@ class IndexReader:
             ).fetchall()
         out: dict[int, list[TrackPoint]] = {}
         for r in rows:
-            out.setdefault(r[0], []).append(_track_point(r[1:]))
+            out.setdefault(r[0], []).append(track_point_from_row(r[1:]))
         return out
 
     def jobs(self, limit: int = 20) -> list[JobSummary]:

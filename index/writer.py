@@ -32,8 +32,10 @@ from index.embedder import TextEmbedder, default_embedder
 from index.errors import VideoUnreadable
 from index.object_ids import new_object_id
 from index.schema import EMBEDDING_DIM, TEXT_ID_SQL
+from index.track_rows import TRACK_COLUMNS, track_point_from_row
 from index.video_path import canonical_video_path
 from index.video_plan import VideoFacts, VideoPlan
+from sa2va_engine.masklet import TrackPoint
 from tools.chunk_analysis import ChunkAnalysis
 
 JobStatus = Literal["done", "partial", "failed", "interrupted"]
@@ -232,6 +234,22 @@ class IndexWriter:
                 [video_id, chunk_index],
             ).fetchall()
         return [r[0] for r in rows]
+
+    def chunk_tracks(self, video_id: int, chunk_index: int, start_s: float, end_s: float) -> dict[int, list[TrackPoint]]:
+        """Present track points a committed chunk stored in [start_s, end_s] seconds, by object id: the overlap
+        the agent links the next chunk's tracks against (read back from the DB, so a resumed run links the same)."""
+        if chunk_index < 0 or not self.db.exists():
+            return {}
+        with open_read(self.db, self.timeout_s) as con:
+            rows = con.execute(
+                f"SELECT object_id, {TRACK_COLUMNS} FROM track_points WHERE video_id = ? AND chunk_index = ? "
+                "AND time_s >= ? AND time_s <= ? ORDER BY object_id, time_s",
+                [video_id, chunk_index, start_s, end_s],
+            ).fetchall()
+        out: dict[int, list[TrackPoint]] = {}
+        for r in rows:
+            out.setdefault(r[0], []).append(track_point_from_row(r[1:]))
+        return out
 
     def commit_chunk(
         self,

@@ -55,10 +55,12 @@ TINY_SAM2 = Sam2Config(
 
 def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed: int = 0,
                           sam2: Sam2Config = TINY_SAM2, hidden_size: int = 64, layers: int = 2,
-                          image_tokens: tuple[int, int] = (4, 16)) -> Path:
+                          image_tokens: tuple[int, int] = (4, 16), objects_present: bool = False) -> Path:
     """Write a seeded random Sa2VA checkpoint of ``family`` into ``directory`` and return it.
 
-    ``image_tokens`` bounds how many LLM tokens one image becomes (min, max)."""
+    ``image_tokens`` bounds how many LLM tokens one image becomes (min, max). ``objects_present`` makes
+    SAM-2's object-score head say "present" on every frame: random weights otherwise score objects
+    absent, which leaves pipeline tests (tracks, links, overlays) with nothing to store."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; one of {FAMILIES}")
     directory = Path(directory)
@@ -66,7 +68,8 @@ def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed:
     if family == "internvl":
         from sa2va_engine.testing_internvl import write_tiny_internvl
 
-        return write_tiny_internvl(directory, seed=seed, sam2=sam2, hidden_size=hidden_size, layers=layers)
+        return write_tiny_internvl(directory, seed=seed, sam2=sam2, hidden_size=hidden_size, layers=layers,
+                                   objects_present=objects_present)
     tokenizer = _qwen_tokenizer()
     processor = _qwen_processor(family, tokenizer, image_tokens)
     raw = _qwen_config(family, tokenizer, hidden_size, layers)
@@ -75,10 +78,20 @@ def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed:
     fam = checkpoint.detect_family(raw, directory)
     torch.manual_seed(seed)
     model = Sa2VAModel(fam.build(fam.make_config(raw)), hidden_size, sam2)
+    if objects_present:
+        mark_objects_present(model)
     (directory / "config.json").write_text(json.dumps(raw, indent=2))
     checkpoint.save_weights(model, directory, fam)
     processor.save_pretrained(str(directory))
     return directory
+
+
+def mark_objects_present(model: Sa2VAModel, logit: float = 4.0) -> None:
+    """Bias the object-score head's output so every object is scored present (sigmoid(4) = 0.98)."""
+    head = model.grounding_encoder.sam2_model.sam_mask_decoder.pred_obj_score_head
+    with torch.no_grad():
+        head.layers[-1].weight.zero_()
+        head.layers[-1].bias.fill_(logit)
 
 
 def _qwen_tokenizer():

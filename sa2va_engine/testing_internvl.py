@@ -81,8 +81,8 @@ def internvl_config(tokenizer, hidden: int = 64, layers: int = 2) -> dict:
 
 
 def write_tiny_internvl(directory: str | Path, seed: int = 0, sam2: Sam2Config | None = None,
-                        hidden_size: int = 64, layers: int = 2) -> Path:
-    from sa2va_engine.testing import TINY_SAM2
+                        hidden_size: int = 64, layers: int = 2, objects_present: bool = False) -> Path:
+    from sa2va_engine.testing import TINY_SAM2, mark_objects_present
 
     sam2 = sam2 or TINY_SAM2
     directory = Path(directory)
@@ -102,6 +102,8 @@ def write_tiny_internvl(directory: str | Path, seed: int = 0, sam2: Sam2Config |
     with torch.no_grad():
         for param in model.mllm.parameters():
             param.add_(torch.randn(param.shape, generator=generator) * 0.05)
+    if objects_present:
+        mark_objects_present(model)
     (directory / "config.json").write_text(json.dumps(raw, indent=2))
     checkpoint.save_weights(model, directory, family)
     tokenizer.save_pretrained(str(directory))

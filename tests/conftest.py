@@ -46,3 +46,23 @@ def checkpoint_copy(tmp_path):
         return Path(shutil.copytree(directory, tmp_path / name))
 
     return copy
+
+
+@pytest.fixture(scope="session")
+def tracking_checkpoint(tmp_path_factory) -> Path:
+    """A tiny Qwen3-VL checkpoint whose SAM-2 scores every object present, so pipelines have tracks to store."""
+    from sa2va_engine.testing import write_tiny_checkpoint
+
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("ckpt_tracking"), "qwen3_vl", seed=0, objects_present=True)
+
+
+@pytest.fixture(scope="session")
+def indexed_library(tmp_path_factory, shared_videos, tracking_checkpoint):
+    """Three shared videos indexed once by `sva index` (uninterrupted): (db path, video paths, the run's result)."""
+    from tests.agent_fixtures import VIDEOS, index_args, run_sva
+
+    db = tmp_path_factory.mktemp("library") / "index.duckdb"
+    videos = [shared_videos / name for name in VIDEOS]
+    result = run_sva(*index_args(db, tracking_checkpoint, videos), "--json")
+    assert result.returncode == 0, result.stderr
+    return db, videos, result

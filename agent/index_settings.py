@@ -1,0 +1,29 @@
+"""Everything a user can choose about an indexing run; defaults are what a first run should use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from tools.clip import LLM_FRAMES
+from tools.video_decode import DEFAULT_MAX_SIDE, DEFAULT_SAMPLE_FPS
+
+
+class IndexSettings(BaseModel):
+    db: Path
+    model: str | None = Field(default=None, description="hub id or directory; None: $SVA_MODEL or the default")
+    device: str | None = Field(default=None, description="torch device; None: CUDA when present, else CPU")
+    sample_fps: float = Field(default=DEFAULT_SAMPLE_FPS, gt=0, description="frames per second analysed")
+    max_side: int = Field(default=DEFAULT_MAX_SIDE, ge=32, description="long side of decoded frames, pixels")
+    chunk_s: float = Field(default=10.0, gt=0, description="chunk length, seconds")
+    overlap_s: float = Field(default=1.0, ge=0, description="seconds shared by consecutive chunks (for linking)")
+    scene_cuts: bool = Field(default=False, description="snap chunk boundaries to scene cuts (one more decode pass)")
+    caption: bool = Field(default=True, description="caption each chunk (video chat)")
+    ground: bool = Field(default=True, description="grounded caption of each chunk: phrases to track")
+    track: bool = Field(default=True, description="track phrases (and watch expressions) through each chunk")
+    describe: bool = Field(default=True, description="describe each new object in words (region caption)")
+    watch: list[str] = Field(default_factory=list, description="expressions tracked in every chunk, e.g. 'a person'")
+    key_frames: int = Field(default=LLM_FRAMES, ge=1, description="frames of a chunk the LLM sees")
+    link_iou: float = Field(default=0.5, ge=0, le=1, description="mask IoU on the overlap that links two tracks")
+    max_new_tokens: int = Field(default=128, ge=1, description="cap on each generated caption, tokens")

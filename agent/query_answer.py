@@ -1,0 +1,33 @@
+"""What the query graph takes (settings) and gives (an answer with moments); the dashboard uses both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from agent.query_plan import QueryPlan
+from tools.moment import Moment
+
+
+class QuerySettings(BaseModel):
+    db: Path
+    model: str | None = Field(default=None, description="hub id or directory; None: $SVA_MODEL or the default")
+    verify: bool = Field(default=True, description="False: retrieval-only answer, no model call")
+    top_n: int = Field(default=8, ge=1, description="candidate chunks verified with the model")
+    retrieve_k: int = Field(default=50, ge=1, description="stored texts retrieved before grouping into chunks")
+    threshold: float = Field(default=0.5, ge=0, le=1, description="P(yes) a candidate needs to be kept")
+    sample_fps: float = Field(default=2.0, gt=0, description="frames per second decoded for verification")
+    model_parser: bool = Field(default=True, description="parse the question with the model before the fallback")
+    gap_s: float = Field(default=2.0, ge=0, description="verified windows closer than this merge, seconds")
+    min_len_s: float = Field(default=1.0, ge=0, description="shortest moment, seconds")
+
+
+class QueryAnswer(BaseModel):
+    question: str
+    plan: QueryPlan
+    moments: list[Moment]
+    answer: str = Field(description="a short sentence for people")
+    verified: bool = Field(description="True when the moments were checked by the model")
+    candidates: int = Field(default=0, description="candidate chunks considered")
+    errors: list[str] = Field(default_factory=list, description="one line per candidate that could not be checked")

@@ -1,0 +1,78 @@
+"""What `sva query` makes of a question before it searches: one typed plan, whoever parsed it.
+
+The plan is the single thing the query graph passes between retrieval, verification and tracking, so each of
+those steps asks the plan for its own text (`search_text`, `verify_question`, `track_expression`) instead of
+re-deriving it from the raw question in three slightly different ways.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+
+class QueryPlan(BaseModel):
+    """A parsed question. Times are seconds from the start of each video (not frame indices)."""
+
+    question: str = Field(description="the user's question as given")
+    subject: str = Field(description="the thing to find or track, as a referring expression: 'the dog', 'the red car'")
+    predicate: str | None = Field(
+        default=None,
+        description="what the subject does or is: 'jumps', 'is parked'; null when the question only names a thing",
+    )
+    video: str | None = Field(
+        default=None, description="a video file named in the question, as written: 'cam3.mp4'; null = all videos"
+    )
+    start_s: float | None = Field(
+        default=None, description="only moments after this, seconds from the video's start ('after 10:00' -> 600)"
+    )
+    end_s: float | None = Field(
+        default=None, description="only moments before this, seconds from the video's start ('before 1:30' -> 90)"
+    )
+    parsed_by: Literal["model", "fallback"] = "fallback"
+
+    @field_validator("subject")
+    @classmethod
+    def _subject_present(cls, value: str) -> str:
+        # An empty subject would make retrieval match everything and tracking localize nothing.
+        stripped = value.strip()
+        if not stripped:
+            raise ValueError("subject is empty")
+        return stripped
+
+    @field_validator("predicate", "video", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        # Models often answer "" for "nothing"; treat it as absent so the plan has one way to say it.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _times_ordered(self) -> QueryPlan:
+        for name in ("start_s", "end_s"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} is negative ({value})")
+        if self.start_s is not None and self.end_s is not None and self.end_s < self.start_s:
+            raise ValueError(f"end_s ({self.end_s}) is before start_s ({self.start_s})")
+        return self
+
+    def search_text(self) -> str:
+        """Text embedded for retrieval: the subject and what it does, e.g. 'the red car appears'."""
+        return self.subject if self.predicate is None else f"{self.subject} {self.predicate}"
+
+    def verify_question(self) -> str:
+        """A yes/no question about one clip for the model.
+
+        The predicate is quoted as a statement rather than conjugated into a question, because the fallback
+        parser keeps verbs as written ('jumps', 'diving', 'is parked') and any of them reads correctly here.
+        """
+        if self.predicate is None:
+            return f"Is {self.subject} in this video?"
+        return f"In this video, does the following happen: {self.subject} {self.predicate}?"
+
+    def track_expression(self) -> str:
+        """The referring expression to localize and track: the subject alone, since masks are of things."""
+        return self.subject

@@ -1,0 +1,32 @@
+"""Helpers for the agent tests: the `sva` command as a subprocess and small indexing settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VIDEOS = ("01_dog.mp4", "06_pingpong.mp4", "11_polevault.mp4")
+# Small enough to keep a three-video run in seconds on two cores; 4 s chunks give each video three chunks.
+INDEX_ARGS = ("--chunk-s", "4", "--overlap-s", "1", "--max-side", "256", "--watch", "the dog")
+
+
+def sva_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "agent.cli", *args]
+
+
+def sva_env() -> dict[str, str]:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONWARNINGS="ignore")
+    env.pop("SVA_DB", None)
+    env.pop("SVA_MODEL", None)
+    return env
+
+
+def run_sva(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(sva_cmd(*args), cwd=REPO, env=sva_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def index_args(db: Path, model: Path, videos: list[Path]) -> list[str]:
+    return ["index", *map(str, videos), "--db", str(db), "--model", str(model), *INDEX_ARGS]
