@@ -1,0 +1,97 @@
+"""`sva ui`: the Streamlit dashboard (ui/app.py) on a local port, reading the index.
+
+Streamlit runs as a child process (`python -m streamlit run ui/app.py`); the dashboard's settings travel
+in its environment (SVA_DB, SVA_MODEL) because Streamlit owns that process's command line. The agent
+never imports `ui` (data flows engine -> tools -> agent -> index -> ui): the script is found by its
+package's location.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent.cli import app
+from agent.cli_errors import exit_on_user_error
+from index.db_path import default_db_path
+from index.errors import IndexNotFound
+from sa2va_engine.user_error import UserError
+
+# Headless: no browser is opened on the server; no usage statistics leave the machine; no file watcher
+# (it reruns sessions when sources change and costs inotify handles); exceptions are not detailed in the
+# browser (pages show users one-line errors themselves; a bug's traceback goes to this terminal).
+_STREAMLIT_FLAGS = (
+    "--server.headless=true",
+    "--browser.gatherUsageStats=false",
+    "--server.fileWatcherType=none",
+    "--server.runOnSave=false",
+    "--client.showErrorDetails=none",
+    "--client.toolbarMode=viewer",
+    "--global.developmentMode=false",
+)
+
+
+def app_script() -> Path:
+    """ui/app.py of the installed package."""
+    spec = importlib.util.find_spec("ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("the dashboard package `ui` is not installed; reinstall sva (bash install.sh)")
+    script = Path(next(iter(spec.submodule_search_locations))) / "app.py"
+    if not script.is_file():
+        raise UserError(f"the dashboard script {script} is missing; reinstall sva (bash install.sh)")
+    return script
+
+
+def streamlit_command(script: Path, host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "streamlit", "run", str(script), *_STREAMLIT_FLAGS,
+            f"--server.address={host}", f"--server.port={port}"]
+
+
+def dashboard_env(db: Path, model: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["SVA_DB"] = str(db)
+    if model:
+        env["SVA_MODEL"] = model
+    return env
+
+
+@app.command("ui")
+def ui(
+    db: Annotated[Path | None, typer.Option(
+        "--db", help="index file (default: $SVA_DB, else sva/index.duckdb in the user data dir)")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="checkpoint for verification and chat (hub id or directory; default: $SVA_MODEL, "
+                        "else the official one)")] = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to serve on")] = 8501,
+    host: Annotated[str, typer.Option("--host", help="address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
+) -> None:
+    """Serve the dashboard (search, library, video timeline and chat, jobs) in the browser."""
+    with exit_on_user_error():
+        db_path = (db or default_db_path()).expanduser().absolute()
+        if db_path.is_dir():
+            raise UserError(f"{db_path} is a folder; --db takes the index file (e.g. {db_path / 'index.duckdb'})")
+        script = app_script()
+    if not db_path.exists():
+        typer.echo(f"sva: {IndexNotFound(f'no index at {db_path} yet; add a folder on the Library page')}", err=True)
+    typer.echo(f"sva ui: http://{host}:{port}  (index {db_path}; Ctrl-C stops)", err=True)
+    child = subprocess.Popen(streamlit_command(script, host, port), env=dashboard_env(db_path, model))
+    # A service manager stops us with SIGTERM: pass it on, or Streamlit would keep the port.
+    signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    try:
+        code = child.wait()
+    except KeyboardInterrupt:
+        # The terminal's Ctrl-C reached Streamlit too; give it a moment to close its sessions.
+        try:
+            code = child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGTERM)
+            code = child.wait()
+        raise typer.Exit(130) from None
+    raise typer.Exit(code)

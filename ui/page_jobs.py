@@ -1,0 +1,107 @@
+"""Jobs: indexing runs recorded in the index (progress, errors), and the indexers this dashboard started
+with their logs. Refreshes itself while a run is going. (Scheduled jobs come with #8.)"""
+
+import os
+import socket
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from index.summaries import JobSummary
+from sa2va_engine.user_error import UserError
+from ui.dashboard_config import dashboard_config, index_reader, indexer_launches
+from ui.user_errors import one_line, shown_as_error
+
+config = dashboard_config()
+
+
+def utc(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def live(job: JobSummary) -> bool:
+    """A `running` job whose process is gone (killed, crashed) stays `running` in the index until the next
+    run marks it interrupted; on this host we can tell, and stop waiting for it."""
+    if job.status != "running":
+        return False
+    if job.host != socket.gethostname():
+        return True
+    try:
+        os.kill(job.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def shown_status(job: JobSummary) -> str:
+    if job.status == "running" and not live(job):
+        return "stopped (process gone)"
+    return job.status
+
+
+def jobs_table(jobs: list[JobSummary]) -> pd.DataFrame:
+    rows = [
+        {
+            "job": j.job_id,
+            "status": shown_status(j),
+            "progress": j.videos_done / j.videos_total if j.videos_total else (1.0 if j.finished_at else 0.0),
+            "videos": f"{j.videos_done}/{j.videos_total}",
+            "chunks done": j.chunks_done,
+            "chunks failed": j.chunks_failed,
+            "started (UTC)": utc(j.started_at),
+            "updated (UTC)": utc(j.updated_at),
+            "finished (UTC)": utc(j.finished_at),
+            "error": one_line(j.error) if j.error else "",
+            "command": j.command,
+            "process": f"{j.pid}@{j.host}",
+        }
+        for j in jobs
+    ]
+    columns = ["job", "status", "progress", "videos", "chunks done", "chunks failed", "started (UTC)",
+               "updated (UTC)", "finished (UTC)", "error", "command", "process"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def jobs_section(polling: bool) -> None:
+    jobs = None
+    with shown_as_error(config.db):
+        jobs = index_reader(str(config.db)).jobs(limit=50)
+    if jobs is not None:
+        if not jobs:
+            st.info("No indexing runs yet.")
+        else:
+            st.dataframe(
+                jobs_table(jobs), hide_index=True, width="stretch",
+                column_config={"progress": st.column_config.ProgressColumn(
+                    "progress", min_value=0.0, max_value=1.0, format="percent")},
+            )
+    launches = indexer_launches().all()
+    if launches:
+        st.subheader("Started from this dashboard")
+        for launch in launches:
+            code = launch.returncode()
+            state = "running" if code is None else {0: "finished", 1: "finished, some inputs failed"}.get(
+                code, f"failed (exit {code})")
+            with st.expander(f"{launch.folder} — {state} (pid {launch.pid})", expanded=code not in (None, 0)):
+                st.code(launch.log_tail() or "(no output yet)", language=None)
+                st.caption(f"log: `{launch.log_path}`")
+    still = any(live(j) for j in jobs or []) or bool(indexer_launches().running())
+    if polling and not still:
+        st.rerun()
+
+
+def busy_now() -> bool:
+    try:
+        return any(live(j) for j in index_reader(str(config.db)).jobs(limit=50))
+    except (UserError, duckdb.Error, OSError):  # the section itself says why the index cannot be read
+        return False
+
+
+st.title("Jobs")
+polling = busy_now() or bool(indexer_launches().running())
+st.fragment(jobs_section, run_every=2.0 if polling else None)(polling)
+st.caption("Scheduled jobs are not available yet.")
