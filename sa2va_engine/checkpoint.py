@@ -178,9 +178,13 @@ def _sample(keys: list[str], n: int = 4) -> str:
     return ", ".join(keys[:n]) + more
 
 
-def save_weights(model: torch.nn.Module, directory: Path, family: VlmFamily, max_shard_bytes: int = 2 * 1024**3) -> None:
-    """Write the weights in the official layout, sharded with an index when larger than one shard."""
+def save_weights(model: torch.nn.Module, directory: Path, family: VlmFamily, max_shard_bytes: int = 2 * 1024**3,
+                 dtype: torch.dtype | None = None) -> None:
+    """Write the weights in the official layout, sharded with an index when larger than one shard;
+    floating-point tensors in ``dtype`` when given (official checkpoints are bfloat16)."""
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
     # The VLM first (the module registers it first), through the family's inverse map.
     vlm = {k[len("mllm."):]: v for k, v in tensors.items() if k.startswith("mllm.")}
     state = {family.checkpoint_prefix + k: v for k, v in family.merge_for_save(vlm).items()}

@@ -39,8 +39,10 @@ def generate(model, family: VlmFamily, processor, images: list[Image.Image], tex
     """Greedy generation; returns the text and the hidden state at every generated ``[SEG]``."""
     prompt = family.encode(processor, images, text, history)
     inputs = _to_device(prompt.inputs, device, dtype)
+    tok = family.tokenizer(processor)
+    # The answer ends at the turn's end token whatever generation_config a checkpoint ships (or lacks).
     out = model.generate(**inputs, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, do_sample=False, output_hidden_states=True,
-                         return_dict_in_generate=True, pad_token_id=family.tokenizer(processor).pad_token_id)
+                         return_dict_in_generate=True, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
     prompt_len = inputs["input_ids"].shape[1]
     new_ids = out.sequences[0, prompt_len:]
     # Step 0 holds the whole prompt; each later step one token. The state *at* token i is the one

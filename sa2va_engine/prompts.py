@@ -23,6 +23,12 @@ GROUNDED_CAPTION = (
     "Please respond with interleaved segmentation masks for the corresponding parts of the answer."
 )
 
+# How the indexer asks for a chunk's caption (a video-chat turn; the demo model is trained on it).
+VIDEO_CAPTION = "Describe what happens in this video in one or two sentences."
+
+# Appended to a yes/no question so the first answer token is "Yes" or "No" (see Sa2VA.yes_probability).
+YES_NO_SUFFIX = " Answer yes or no."
+
 REGION_CAPTION = "Please give me a short description of the region in the red box."
 
 

@@ -65,11 +65,12 @@ class Sa2VA:
         model.to(device)
         return cls(model, family, processor, raw, device, dtype)
 
-    def save_pretrained(self, directory: str | Path) -> Path:
+    def save_pretrained(self, directory: str | Path, dtype: torch.dtype | None = None) -> Path:
+        """Write config, weights (in ``dtype`` when given, e.g. bfloat16 as published) and processor files."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "config.json").write_text(json.dumps(self.raw_config, indent=2))
-        checkpoint.save_weights(self.model, directory, self.family)
+        checkpoint.save_weights(self.model, directory, self.family, dtype=dtype)
         self.processor.save_pretrained(str(directory))
         return directory
 
@@ -87,7 +88,7 @@ class Sa2VA:
         tok = self.family.tokenizer(self.processor)
         with self._autocast():
             logits = next_token_logits(self.model.mllm, self.family, self.processor, images,
-                                       question.strip() + " Answer yes or no.", device=self.device, dtype=self.dtype)
+                                       question.strip() + prompts.YES_NO_SUFFIX, device=self.device, dtype=self.dtype)
         yes = [_first_token(tok, w) for w in ("Yes", "yes", " Yes", " yes")]
         no = [_first_token(tok, w) for w in ("No", "no", " No", " no")]
         yes_logit = torch.logsumexp(logits[sorted(set(yes))], 0)

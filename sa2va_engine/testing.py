@@ -9,6 +9,7 @@ tokens, and a real processor. `Sa2VA.from_pretrained` reads them exactly as it r
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -55,12 +56,14 @@ TINY_SAM2 = Sam2Config(
 
 def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed: int = 0,
                           sam2: Sam2Config = TINY_SAM2, hidden_size: int = 64, layers: int = 2,
-                          image_tokens: tuple[int, int] = (4, 16), objects_present: bool = False) -> Path:
+                          image_tokens: tuple[int, int] = (4, 16), objects_present: bool = False,
+                          corpus: Sequence[str] | None = None, vocab_size: int = 600) -> Path:
     """Write a seeded random Sa2VA checkpoint of ``family`` into ``directory`` and return it.
 
     ``image_tokens`` bounds how many LLM tokens one image becomes (min, max). ``objects_present`` makes
     SAM-2's object-score head say "present" on every frame: random weights otherwise score objects
-    absent, which leaves pipeline tests (tracks, links, overlays) with nothing to store."""
+    absent, which leaves pipeline tests (tracks, links, overlays) with nothing to store. ``corpus`` (and
+    ``vocab_size``) train the byte-level BPE tokenizer on other text, e.g. the synthetic world's language."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; one of {FAMILIES}")
     directory = Path(directory)
@@ -70,7 +73,7 @@ def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed:
 
         return write_tiny_internvl(directory, seed=seed, sam2=sam2, hidden_size=hidden_size, layers=layers,
                                    objects_present=objects_present)
-    tokenizer = _qwen_tokenizer()
+    tokenizer = _qwen_tokenizer(corpus, vocab_size)
     processor = _qwen_processor(family, tokenizer, image_tokens)
     raw = _qwen_config(family, tokenizer, hidden_size, layers)
     raw["sam2_config"] = json.loads(sam2.model_dump_json())
@@ -94,16 +97,16 @@ def mark_objects_present(model: Sa2VAModel, logit: float = 4.0) -> None:
         head.layers[-1].bias.fill_(logit)
 
 
-def _qwen_tokenizer():
+def _qwen_tokenizer(corpus: Sequence[str] | None = None, vocab_size: int = 600):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import Qwen2TokenizerFast
 
     bpe = Tokenizer(models.BPE(unk_token=None))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=QWEN_SPECIAL + list(SA2VA_SPECIAL_TOKENS),
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=QWEN_SPECIAL + list(SA2VA_SPECIAL_TOKENS),
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    bpe.train_from_iterator([_CORPUS] * 4, trainer=trainer)
+    bpe.train_from_iterator(list(corpus) if corpus else [_CORPUS] * 4, trainer=trainer)
     tok = Qwen2TokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>",
                              unk_token=None, bos_token=None)
     tok.add_special_tokens({"additional_special_tokens": QWEN_SPECIAL[1:] + list(SA2VA_SPECIAL_TOKENS)})

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sa2va_engine import prompts
 from sa2va_engine.sa2va import Sa2VA
 from tools.clip import LLM_FRAMES, Clip
 
-CHUNK_CAPTION_QUESTION = "Describe what happens in this video in one or two sentences."
+CHUNK_CAPTION_QUESTION = prompts.VIDEO_CAPTION
 
 
 class ChatRequest(BaseModel):

@@ -1,0 +1,166 @@
+"""`sva demo` and the accuracy evaluation: the shipped tiny Sa2VA on freshly generated synthetic videos.
+
+The demo runs the real product path (write an mp4, `run_index`, `run_query`) on a world the model never
+saw and prints the moments it found next to the world's ground-truth events. `evaluate` measures the
+same path and the engine's masks and captions on many unseen worlds (bench/demo_accuracy.py, and a test
+with floors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+from agent.demo_metrics import boundary_f, keyword_accuracy, mask_iou, match_events, temporal_iou
+from agent.index_settings import IndexSettings
+from agent.indexer import run_index
+from agent.query_answer import QueryAnswer, QuerySettings
+from agent.query_graph import run_query
+from sa2va_engine import prompts
+from sa2va_engine.demo_model import DEMO_FPS, demo_model_path
+from sa2va_engine.sa2va import Sa2VA
+from sa2va_engine.synthetic_samples import key_indices
+from sa2va_engine.synthetic_language import referring_expressions, visible_objects
+from sa2va_engine.synthetic_world import World, WorldConfig, generate_world
+from tools.synthetic_video import write_ground_truth, write_world_video
+
+# Seeds the demo model's training never draws from (training uses seed * 100003 + [0, 400)).
+UNSEEN_SEEDS = 1_000_000
+DEMO_QUESTION = "find every moment the {name} jumps"
+
+
+def index_settings(db: Path, model: str) -> IndexSettings:
+    """Chunks like the training clips: 4 fps, 3 s plus 1 s overlap (12 to 16 frames), five LLM frames."""
+    return IndexSettings(db=db, model=model, sample_fps=DEMO_FPS, chunk_s=3.0, overlap_s=1.0, max_side=256,
+                         describe=False)
+
+
+def query_settings(db: Path, model: str) -> QuerySettings:
+    # The tiny model never learnt to write JSON plans: the deterministic parser reads the question.
+    return QuerySettings(db=db, model=model, top_n=50, retrieve_k=200, sample_fps=DEMO_FPS, refine_window_s=1.0,
+                         model_parser=False, gap_s=0.25, min_len_s=0.5)
+
+
+def jumping_world(seed: int, duration_s: float, name: str = "red ball") -> World:
+    """The first world from `seed` on in which an object called `name` jumps at least once."""
+    config = WorldConfig(duration_s=duration_s)
+    for s in range(seed, seed + 5000):
+        world = generate_world(s, config)
+        if any(o.name == name and any(e.kind == "jump" for e in world.events_of(o.object_id)) for o in world.objects):
+            return world
+    raise RuntimeError(f"no world with a jumping {name} in seeds {seed}..{seed + 4999}")
+
+
+class DemoResult(BaseModel):
+    video: str
+    question: str
+    answer: QueryAnswer
+    events: list[tuple[float, float]]
+    found: int
+
+
+def run_demo(workdir: Path, seed: int, model: str | None = None, duration_s: float = 20.0,
+             name: str = "red ball", engine: Sa2VA | None = None) -> DemoResult:
+    model = model or str(demo_model_path())
+    world = jumping_world(seed, duration_s, name)
+    workdir.mkdir(parents=True, exist_ok=True)
+    video = write_world_video(world, workdir / f"world_{world.seed}.mp4")
+    write_ground_truth(world, workdir / f"world_{world.seed}.json")
+    db = workdir / "index.duckdb"
+    engine = engine or Sa2VA.from_pretrained(model)
+    run_index([str(video)], index_settings(db, model), engine=engine, command="sva demo")
+    obj = next(o for o in world.objects if o.name == name)
+    events = [(e.start_s, e.end_s) for e in world.events_of(obj.object_id) if e.kind == "jump"]
+    question = DEMO_QUESTION.format(name=name)
+    answer = run_query(question, query_settings(db, model), engine=engine)
+    moments = [(m.start_s, m.end_s) for m in answer.moments]
+    return DemoResult(video=str(video), question=question, answer=answer, events=events,
+                      found=match_events(moments, events))
+
+
+def side_by_side(result: DemoResult) -> list[str]:
+    """Moments and ground-truth events, each moment with its best temporal IoU."""
+    lines = [f"question: {result.question}", f"answer:   {result.answer.answer}", "",
+             f"{'found (s)':>16}  {'score':>5}  {'best tIoU':>9}    ground truth jumps (s)"]
+    truth = [f"{a:6.2f} - {b:6.2f}" for a, b in result.events]
+    rows = max(len(result.answer.moments), len(truth))
+    for i in range(rows):
+        left = " " * 36
+        if i < len(result.answer.moments):
+            m = result.answer.moments[i]
+            best = max((temporal_iou((m.start_s, m.end_s), e) for e in result.events), default=0.0)
+            left = f"{m.start_s:6.2f} - {m.end_s:6.2f}  {m.score:5.2f}  {best:9.2f}"
+        lines.append(f"{left}    {truth[i] if i < len(truth) else ''}")
+    lines.append("")
+    lines.append(f"found {result.found} of {len(result.events)} jumps with temporal IoU >= 0.5; "
+                 f"{len(result.answer.moments)} moment(s) returned")
+    return lines
+
+
+class Scores(BaseModel):
+    worlds: int
+    refer_miou: float
+    track_j: float
+    track_f: float
+    caption_keyword_acc: float
+    events: int
+    event_recall: float
+    event_precision: float
+
+    @property
+    def track_jf(self) -> float:
+        return (self.track_j + self.track_f) / 2
+
+
+def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int = UNSEEN_SEEDS,
+             n_event_worlds: int | None = None, log: Callable[[str], None] | None = None) -> Scores:
+    """Masks and captions on `n_worlds` unseen 3-s clips; event queries on `n_event_worlds` unseen 20-s videos."""
+    refer, j_scores, f_scores, keywords = [], [], [], []
+    clip_config = WorldConfig(duration_s=3.0)
+    for k in range(n_worlds):
+        world = generate_world(seed + k, clip_config)
+        indices = list(range(world.n_frames))
+        frames = [world.frame(i) for i in indices]
+        keys = key_indices(len(frames))
+        visible = visible_objects(world, 0.0, world.config.duration_s)
+        caption = engine.chat([frames[i] for i in keys], prompts.VIDEO_CAPTION, max_new_tokens=64).text
+        keywords.append(keyword_accuracy(caption, [world.object(o).name for o in visible]))
+        for oid in visible:
+            expression = referring_expressions(world, oid)[0]
+            (masklet,) = engine.track(frames, [expression], key_frames=keys)
+            for i, point in zip(indices, masklet.points):
+                truth = world.masks(i).get(oid, np.zeros(frames[0].shape[:2], bool))
+                pred = point.mask.decode() if point.present and point.mask else np.zeros_like(truth)
+                j_scores.append(mask_iou(pred, truth))
+                f_scores.append(boundary_f(pred, truth))
+                if i in keys and truth.any():
+                    refer.append(mask_iou(pred, truth))
+    found = total_events = returned = matched_moments = 0
+    for k in range(n_event_worlds if n_event_worlds is not None else max(1, n_worlds // 5)):
+        world_dir = workdir / f"events_{k}"
+        world = generate_world(seed + 10_000 + k, WorldConfig(duration_s=20.0))
+        world_dir.mkdir(parents=True, exist_ok=True)
+        video = write_world_video(world, world_dir / f"world_{world.seed}.mp4")
+        db = world_dir / "index.duckdb"
+        run_index([str(video)], index_settings(db, model), engine=engine, command="evaluate")
+        for obj in world.objects:
+            events = [(e.start_s, e.end_s) for e in world.events_of(obj.object_id) if e.kind == "jump"]
+            answer = run_query(DEMO_QUESTION.format(name=obj.name) + f" in {video.name}", query_settings(db, model),
+                               engine=engine)
+            moments = [(m.start_s, m.end_s) for m in answer.moments]
+            hit = match_events(moments, events)
+            found += hit
+            total_events += len(events)
+            returned += len(moments)
+            matched_moments += hit
+            if log:
+                log(f"{video.name} {obj.name}: events {events} moments {[(round(a, 2), round(b, 2)) for a, b in moments]}")
+    return Scores(
+        worlds=n_worlds, refer_miou=float(np.mean(refer)) if refer else 0.0, track_j=float(np.mean(j_scores)),
+        track_f=float(np.mean(f_scores)), caption_keyword_acc=float(np.mean(keywords)), events=total_events,
+        event_recall=found / total_events if total_events else 0.0,
+        event_precision=matched_moments / returned if returned else 0.0,
+    )

@@ -1,0 +1,228 @@
+"""Training Sa2VA: next-token cross-entropy on the answer plus mask losses on every `[SEG]`.
+
+The `[SEG]` hidden state goes through `text_hidden_fcs` into SAM-2's mask decoder, so the mask loss
+trains the LLM too. Mask losses follow the reference recipe: sigmoid BCE (weight 2.0) and Dice (weight
+0.5); SAM-2's object score is trained with BCE on visibility, so an object that left the frame is
+reported absent. SAM-2 runs exactly as at inference (`StreamingTracker`: key frames prompted, the other
+frames from memory), so what is trained is what `track` runs.
+
+Two regimes:
+- from scratch (the project's tiny demo model): everything trains, SAM-2 included;
+- fine-tuning a real checkpoint: SAM-2 stays frozen (as in the paper) and the LLM gets LoRA adapters
+  (peft), merged back before saving so the result is an ordinary checkpoint in the official layout.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from pydantic import BaseModel, Field
+
+from sa2va_engine.sa2va import Sa2VA
+from sa2va_engine.sam2_tracker import StreamingTracker
+from sa2va_engine.train_sample import TrainSample
+
+
+class LoraSettings(BaseModel):
+    rank: int = Field(default=16, ge=1)
+    alpha: int = Field(default=32, ge=1)
+    dropout: float = Field(default=0.05, ge=0, lt=1)
+    # The LLM's projections; Qwen-VL vision blocks name theirs `qkv`/`proj`, so these touch only the LLM.
+    targets: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
+                                                         "gate_proj", "up_proj", "down_proj"])
+
+
+class TrainConfig(BaseModel):
+    steps: int = Field(default=1000, ge=1)
+    lr: float = Field(default=1e-3, gt=0)
+    warmup_steps: int = Field(default=50, ge=0)
+    weight_decay: float = Field(default=0.01, ge=0)
+    grad_clip: float = Field(default=1.0, gt=0)
+    mask_bce_weight: float = 2.0
+    dice_weight: float = 0.5
+    score_weight: float = 1.0
+    train_sam2: bool = Field(default=False, description="False keeps SAM-2 frozen (the paper's choice for real checkpoints)")
+    lora: LoraSettings | None = Field(default=None, description="LoRA on the LLM instead of training all of it")
+    seed: int = 0
+    log_every: int = Field(default=25, ge=1)
+    time_limit_s: float | None = Field(default=None, gt=0, description="stop early after this many seconds")
+
+
+class StepLosses(BaseModel):
+    step: int
+    total: float
+    ce: float
+    mask_bce: float = 0.0
+    dice: float = 0.0
+    score: float = 0.0
+    task: str = ""
+
+
+class TrainReport(BaseModel):
+    steps: int
+    seconds: float
+    history: list[StepLosses]
+
+    def mean(self, field: str, last: int = 50) -> float:
+        values = [getattr(h, field) for h in self.history[-last:]]
+        return float(np.mean(values)) if values else float("nan")
+
+
+def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+    """Naive Dice on sigmoid probabilities, per mask, averaged (the reference's DiceLoss with eps=1)."""
+    p = logits.sigmoid().flatten(1)
+    t = target.flatten(1)
+    return (1 - (2 * (p * t).sum(1) + eps) / (p.sum(1) + t.sum(1) + eps)).mean()
+
+
+class Trainer:
+    def __init__(self, engine: Sa2VA, config: TrainConfig):
+        self.engine = engine
+        self.config = config
+        self.model = engine.model
+        if config.lora is not None:
+            self._add_lora(config.lora)
+        for p in self.model.sam2.parameters():
+            p.requires_grad_(config.train_sam2)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        decay = [p for p in params if p.ndim >= 2]
+        no_decay = [p for p in params if p.ndim < 2]
+        self.optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                            {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
+        self.tokenizer = engine.family.tokenizer(engine.processor)
+
+    def _lr_factor(self, step: int) -> float:
+        """Linear warmup, then cosine decay to 5% of the peak."""
+        c = self.config
+        if step < c.warmup_steps:
+            return (step + 1) / c.warmup_steps
+        progress = (step - c.warmup_steps) / max(1, c.steps - c.warmup_steps)
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    # -- LoRA ---------------------------------------------------------------------------------
+    def _add_lora(self, lora: LoraSettings) -> None:
+        from peft import LoraConfig, get_peft_model
+
+        for p in self.model.mllm.parameters():
+            p.requires_grad_(False)
+        config = LoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                            target_modules=lora.targets, bias="none")
+        self.model.mllm = get_peft_model(self.model.mllm, config)
+        for p in self.model.text_hidden_fcs.parameters():
+            p.requires_grad_(True)
+
+    def finish(self) -> None:
+        """Merge LoRA adapters into the weights so the model saves in the official layout."""
+        if self.config.lora is not None and hasattr(self.model.mllm, "merge_and_unload"):
+            self.model.mllm = self.model.mllm.merge_and_unload()
+        self.model.eval()
+
+    # -- one step -----------------------------------------------------------------------------
+    def losses(self, sample: TrainSample) -> tuple[torch.Tensor, StepLosses]:
+        engine, c = self.engine, self.config
+        family, processor = engine.family, engine.processor
+        images = [Image.fromarray(sample.frames[i]) for i in sample.key_frames]
+        prompt = family.render(processor, len(images), sample.question)
+        full = prompt + sample.answer + self.tokenizer.eos_token
+        inputs = dict(processor(text=[full], images=images, return_tensors="pt"))
+        prompt_len = processor(text=[prompt], images=images, return_tensors="pt")["input_ids"].shape[1]
+        inputs = {k: v.to(engine.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(engine.dtype)
+        ids = inputs["input_ids"]
+        labels = ids.clone()
+        labels[:, :prompt_len] = -100
+        out = self.model.mllm(**inputs, position_ids=family.positions(self._base_mllm(), inputs),
+                              output_hidden_states=True)
+        logits = out.logits[:, :-1].float()
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100)
+        total = ce
+        parts = StepLosses(step=0, total=0.0, ce=float(ce), task=sample.task)
+
+        seg_positions = (ids[0, prompt_len:] == engine.seg_id).nonzero().flatten() + prompt_len
+        if len(seg_positions) and sample.masks:
+            n = min(len(seg_positions), len(sample.masks))
+            states = out.hidden_states[-1][0, seg_positions[:n]]
+            prompts = self.model.seg_embeddings(states)
+            bce, dice, score = self._mask_losses(sample, prompts, sample.masks[:n])
+            total = total + c.mask_bce_weight * bce + c.dice_weight * dice + c.score_weight * score
+            parts.mask_bce, parts.dice, parts.score = float(bce), float(dice), float(score)
+        parts.total = float(total)
+        return total, parts
+
+    def _base_mllm(self):
+        mllm = self.model.mllm
+        return mllm.get_base_model() if hasattr(mllm, "get_base_model") else mllm
+
+    def _mask_losses(self, sample: TrainSample, prompts: torch.Tensor, masks: Sequence[np.ndarray]):
+        """Run SAM-2 through the clip as `track` does and compare every frame with the ground truth."""
+        tracker = StreamingTracker(self.model.sam2, prompts.shape[0])
+        keys = set(sample.key_frames)
+        first = min(keys)
+        logits, scores, targets, visible = [], [], [], []
+        gt = torch.from_numpy(np.stack(masks, axis=1)).float()  # (T, K, H, W)
+        for t, frame in enumerate(sample.frames):
+            if t < first:
+                continue
+            result = tracker.step(t, tracker.encode(frame), prompts if t in keys else None)
+            low = result.low_res_logits[:, 0]  # (K, h, w)
+            logits.append(low)
+            scores.append(result.object_scores)
+            targets.append(F.interpolate(gt[t].unsqueeze(1), size=low.shape[-2:], mode="area")[:, 0])
+            visible.append((gt[t].flatten(1).sum(1) > 0).float())
+        logits_t = torch.cat(logits)
+        target_t = torch.cat(targets).to(logits_t.device)
+        # SAM-2 writes a large negative constant where it scores the object absent; those pixels carry no
+        # gradient and are left to the score loss.
+        live = logits_t > -100
+        bce = F.binary_cross_entropy_with_logits(logits_t[live], target_t[live]) if live.any() else logits_t.sum() * 0
+        dice = dice_loss(logits_t.clamp(min=-30), target_t)
+        score_p = torch.cat(scores).clamp(1e-6, 1 - 1e-6)
+        score = F.binary_cross_entropy(score_p, torch.cat(visible).to(score_p.device))
+        return bce, dice, score
+
+    def step(self, sample: TrainSample) -> StepLosses:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss, parts = self.losses(sample)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], self.config.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        return parts
+
+
+def train(engine: Sa2VA, samples: Callable[[int], TrainSample], config: TrainConfig,
+          log: Callable[[str], None] | None = print) -> TrainReport:
+    """Train ``engine`` in place for ``config.steps`` steps; ``samples(step)`` gives each step's example.
+
+    Dropout stays off (the model is kept in eval mode) so SAM-2 runs the exact inference code path,
+    whose training-mode branches differ."""
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    trainer = Trainer(engine, config)
+    trainer.model.eval()
+    history: list[StepLosses] = []
+    start = time.monotonic()
+    with torch.enable_grad():
+        for step in range(config.steps):
+            parts = trainer.step(samples(step))
+            parts.step = step
+            history.append(parts)
+            if log and (step % config.log_every == 0 or step == config.steps - 1):
+                recent = history[-config.log_every:]
+                log(f"step {step:5d}  loss {np.mean([h.total for h in recent]):.3f}  "
+                    f"ce {np.mean([h.ce for h in recent]):.3f}  "
+                    f"mask {np.mean([h.mask_bce for h in recent if h.mask_bce]) if any(h.mask_bce for h in recent) else 0:.3f}  "
+                    f"{time.monotonic() - start:.0f} s")
+            if config.time_limit_s and time.monotonic() - start > config.time_limit_s:
+                break
+    trainer.finish()
+    return TrainReport(steps=len(history), seconds=time.monotonic() - start, history=history)

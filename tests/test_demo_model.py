@@ -1,0 +1,60 @@
+"""The shipped demo Sa2VA on synthetic worlds it never saw: masks, tracks, captions and event queries through
+the real index and query graph, against ground truth. Floors sit a little below the figures measured by
+`python -m bench.demo_accuracy` (bench/README.md), on fewer worlds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.demo import evaluate
+from sa2va_engine.demo_model import DEMO_DIR, demo_model_path
+from sa2va_engine.sa2va import Sa2VA
+from tests.agent_fixtures import run_sva
+
+# Measured on 30 unseen worlds (bench/README.md): referring mIoU 0.374, tracking J&F 0.462. Caption keywords
+# (0.09) and event recall (0.0) are far from their goals and get no floor here: see issue #7's notes.
+FLOORS = {"refer_miou": 0.25, "track_jf": 0.35}
+
+
+@pytest.fixture(scope="module")
+def demo_engine():
+    return Sa2VA.from_pretrained(demo_model_path())
+
+
+def test_shipped_model_is_small_and_in_the_official_layout():
+    files = {p.name: p.stat().st_size for p in DEMO_DIR.iterdir()}
+    assert {"config.json", "model.safetensors"} <= files.keys()
+    assert sum(files.values()) <= 20 * 1024**2
+    config = json.loads((DEMO_DIR / "config.json").read_text())
+    assert config["architectures"] == ["Sa2VAChatModelQwen"]
+
+
+def test_masks_on_unseen_worlds_beat_floors_and_the_untrained_model(demo_engine, tmp_path):
+    from sa2va_engine.demo_model import DEMO_SAM2, language_corpus
+    from sa2va_engine.testing import write_tiny_checkpoint
+
+    scores = evaluate(demo_engine, str(DEMO_DIR), tmp_path, n_worlds=10, n_event_worlds=0)
+    measured = {"refer_miou": scores.refer_miou, "track_jf": scores.track_jf}
+    for name, floor in FLOORS.items():
+        assert measured[name] >= floor, f"{name} {measured[name]:.3f} below its floor {floor}"
+    # The same architecture before training, on the same worlds: what training bought.
+    untrained_dir = write_tiny_checkpoint(tmp_path / "untrained", "qwen3_vl", seed=0, sam2=DEMO_SAM2, hidden_size=128,
+                                          layers=4, corpus=language_corpus(0), vocab_size=1200)
+    untrained = evaluate(Sa2VA.from_pretrained(untrained_dir), str(untrained_dir), tmp_path, n_worlds=10,
+                         n_event_worlds=0)
+    assert scores.refer_miou > untrained.refer_miou + 0.15
+    assert scores.track_jf > untrained.track_jf + 0.1
+
+
+def test_sva_demo_prints_moments_next_to_the_truth(tmp_path):
+    result = run_sva("demo", "--seed", "2000000", "--workdir", str(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    demo = json.loads(result.stdout)
+    assert demo["question"] == "find every moment the red ball jumps" and demo["events"]
+    assert demo["answer"]["plan"]["subject"] == "the red ball"
+    for m in demo["answer"]["moments"]:
+        assert 0 <= m["start_s"] <= m["end_s"] <= 20.0
+    text = run_sva("demo", "--seed", "2000000", "--workdir", str(tmp_path / "again"))
+    assert "ground truth jumps" in text.stdout and "found " in text.stdout

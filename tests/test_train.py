@@ -1,0 +1,103 @@
+"""The trainer: losses fall on what it is shown, SAM-2 stays frozen when asked, LoRA fine-tuning of a
+checkpoint on user-labelled data ends in an ordinary checkpoint that loads; bad labels are one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sa2va_engine.masklet import Rle
+from sa2va_engine.sa2va import Sa2VA
+from sa2va_engine.synthetic_samples import SampleSource
+from sa2va_engine.train import TrainConfig, Trainer, train
+from sa2va_engine.train_sample import TrainSample
+from tests.agent_fixtures import run_sva
+from tools.labelled_data import LabelledDataError, read_labelled
+
+
+def small_refer_sample() -> TrainSample:
+    source = SampleSource(seed=5, frames=(4, 4))
+    step = next(i for i in range(200) if source(i).task == "refer")
+    return source(step)
+
+
+def test_training_lowers_both_losses_and_reaches_the_llm(tiny_checkpoints):
+    engine = Sa2VA.from_pretrained(tiny_checkpoints("qwen3_vl"))
+    sample = small_refer_sample()
+    before_llm = engine.model.mllm.lm_head.weight.detach().clone()
+    trainer = Trainer(engine, TrainConfig(steps=12, lr=3e-3, warmup_steps=1, train_sam2=True))
+    with torch.enable_grad():
+        first = trainer.step(sample)
+        for _ in range(10):
+            last = trainer.step(sample)
+    assert last.ce < 0.75 * first.ce
+    assert last.mask_bce + last.dice < first.mask_bce + first.dice
+    assert not torch.equal(before_llm, engine.model.mllm.lm_head.weight)
+
+
+def test_frozen_sam2_still_trains_the_seg_projection(tiny_checkpoints):
+    engine = Sa2VA.from_pretrained(tiny_checkpoints("qwen3_vl"))
+    sam_before = {k: v.clone() for k, v in engine.model.sam2.state_dict().items()}
+    fcs_before = engine.model.text_hidden_fcs[0].weight.detach().clone()
+    report = train(engine, lambda step: small_refer_sample(), TrainConfig(steps=3, lr=1e-3, warmup_steps=1), log=None)
+    assert report.steps == 3
+    assert all(torch.equal(v, engine.model.sam2.state_dict()[k]) for k, v in sam_before.items())
+    assert not torch.equal(fcs_before, engine.model.text_hidden_fcs[0].weight), "mask loss reaches text_hidden_fcs"
+
+
+def write_labels(tmp_path, video, n_frames=6):
+    """A labelled clip: a fixed rectangle as 'the dog' on 1-2.5 s of a shared video at 4 fps (decoded at 128 px)."""
+    mask = np.zeros((72, 128), bool)
+    mask[20:50, 30:80] = True
+    track = [{"time_s": round(1 + i / 4, 3), "rle": Rle.encode(mask).model_dump()} for i in range(n_frames)]
+    lines = [
+        {"video": str(video), "start_s": 1.0, "end_s": 2.5, "fps": 4, "question": "Please segment the dog.",
+         "answer": "Sure, [SEG].", "masks": [track]},
+        {"video": str(video), "start_s": 1.0, "end_s": 2.0, "fps": 4, "question": "What animal is this?",
+         "answer": "A dog."},
+    ]
+    path = tmp_path / "labels.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return path
+
+
+def test_labelled_data_reads_frames_and_masks(tmp_path, shared_videos):
+    samples = list(read_labelled(write_labels(tmp_path, shared_videos / "01_dog.mp4"), max_side=128))
+    refer, chat = samples
+    assert len(refer.frames) == 6 and refer.frames[0].shape == (72, 128, 3)
+    assert refer.masks[0].shape == (6, 72, 128) and refer.masks[0][:, 20:50, 30:80].all()
+    assert chat.masks == [] and len(chat.frames) == 4
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{not json", "labels.jsonl:1: "),
+    (json.dumps({"image": "x.png", "question": "q", "answer": "Sure, [SEG]."}), "the answer has 1 [SEG] but 0 mask tracks"),
+    (json.dumps({"question": "q", "answer": "a"}), "give exactly one of 'video' or 'image'"),
+])
+def test_bad_labels_are_one_line_errors(tmp_path, line, message):
+    path = tmp_path / "labels.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(LabelledDataError, match=None) as info:
+        list(read_labelled(path))
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cli_lora_finetune_saves_a_loadable_merged_checkpoint(tmp_path, shared_videos, tiny_checkpoints):
+    source = tiny_checkpoints("qwen3_vl")
+    labels = write_labels(tmp_path, shared_videos / "01_dog.mp4")
+    out = tmp_path / "tuned"
+    result = run_sva("finetune", str(labels), "--out", str(out), "--model", str(source), "--steps", "4",
+                     "--lr", "1e-2", "--lora-rank", "4", "--max-side", "128")
+    assert result.returncode == 0, result.stderr
+    before, after = Sa2VA.from_pretrained(source), Sa2VA.from_pretrained(out)  # strict: no stray LoRA keys
+    old, new = before.model.state_dict(), after.model.state_dict()
+    assert old.keys() == new.keys()
+    sam = [k for k in old if k.startswith("grounding_encoder.")]
+    assert sam and all(torch.equal(old[k], new[k]) for k in sam), "SAM-2 stays frozen"
+    changed = [k for k in old if "q_proj" in k and not torch.equal(old[k], new[k])]
+    assert changed, "LoRA updates were merged into the LLM's projections"
+    vision = [k for k in old if ".visual." in k]
+    assert vision and all(torch.equal(old[k], new[k]) for k in vision), "LoRA touches only the LLM"
