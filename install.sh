@@ -11,7 +11,7 @@ PIP="$VENV/bin/python -m pip"
 $PIP install -q --upgrade "pip>=24" "setuptools>=68" wheel
 $PIP install -q "torch==2.14.1" "torchvision==0.29.1"
 SAM2_BUILD_CUDA=0 $PIP install -q --no-build-isolation "sam2==1.1.0"
-$PIP install -q -e ".[test]"
+$PIP install -q -e ".[test,ray]"
 # The dashboard's browser test (tests/test_ui_browser.py) drives Debian's Chromium through Playwright;
 # `playwright install` (a browser download) is never used. Skipped when Chromium is already there.
 if [ ! -x /usr/bin/chromium ]; then

@@ -21,6 +21,9 @@ _COMMAND_MODULES = (
     "agent.commands_index",
     "agent.commands_export",
     "agent.commands_ui",
+    "agent.commands_schedule",
+    "agent.commands_demo",
+    "agent.commands_train",
 )
 
 for _name in _COMMAND_MODULES:

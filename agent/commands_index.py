@@ -32,14 +32,20 @@ def index(
     track: Annotated[bool, typer.Option("--track/--no-track", help="track objects through each chunk")] = True,
     describe: Annotated[bool, typer.Option("--describe/--no-describe", help="describe each new object")] = True,
     device: Annotated[Optional[str], typer.Option(help="torch device (default: cuda if present, else cpu)")] = None,
+    ray: Annotated[bool, typer.Option("--ray", help="analyse chunks on Ray engine actors (a local Ray started for the run, or --ray-address)")] = False,
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to use ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
+    ray_workers: Annotated[Optional[int], typer.Option(min=1, help="engine actors (default: one per GPU, else one per CPU)")] = None,
+    ray_cpus_per_worker: Annotated[int, typer.Option(min=1, help="CPUs (torch threads) per CPU actor")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print the run's report as JSON on stdout")] = False,
 ) -> None:
     """Index videos: chunk, caption, ground, track and store. Idempotent; a rerun resumes where it stopped.
 
-    Exit 0: all indexed; 1: some inputs failed (each named); 2: bad usage or nothing usable."""
+    Exit 0: all indexed; 1: some inputs failed (each named); 2: bad usage, nothing usable, or another
+    indexer is already writing this index."""
     from agent.cli_progress import BarProgress
     from agent.index_settings import IndexSettings
     from agent.indexer import run_index
+    from agent.ray_options import RayOptions
 
     if overlap_s >= chunk_s:
         typer.echo(f"sva: --overlap-s ({overlap_s:g}) must be shorter than --chunk-s ({chunk_s:g})", err=True)
@@ -49,11 +55,15 @@ def index(
         chunk_s=chunk_s, overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground, track=track,
         describe=describe, watch=watch or [],
     )
+    ray_options = (RayOptions(address=ray_address, workers=ray_workers, cpus_per_worker=ray_cpus_per_worker)
+                   if ray or ray_address else None)
     settings.db.parent.mkdir(parents=True, exist_ok=True)
     with exit_on_user_error(), BarProgress(len(paths)) as progress:
-        report = run_index(paths, settings, progress, command="sva " + " ".join(sys.argv[1:]))
+        report = run_index(paths, settings, progress, command="sva " + " ".join(sys.argv[1:]), ray=ray_options)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
+    if not report.videos:
+        typer.echo(f"sva: no video files in {', '.join(paths)}", err=True)
     raise typer.Exit(report.exit_code)
 
 
@@ -65,6 +75,7 @@ def query(
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="check candidates with the model (slower, precise)")] = True,
     top_n: Annotated[int, typer.Option(min=1, help="candidate chunks verified")] = 8,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="P(yes) needed to keep a candidate")] = 0.5,
+    refine: Annotated[Optional[float], typer.Option("--refine", min=0.1, help="refine verified chunks in windows this long, seconds")] = None,
     model_parser: Annotated[bool, typer.Option("--model-parser/--no-model-parser", help="parse the question with the model first")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print the answer with its moments as JSON")] = False,
 ) -> None:
@@ -73,7 +84,7 @@ def query(
     from agent.query_graph import run_query
 
     settings = QuerySettings(db=db or default_db_path(), model=model, verify=verify, top_n=top_n,
-                             threshold=threshold, model_parser=model_parser)
+                             threshold=threshold, model_parser=model_parser, refine_window_s=refine)
     with exit_on_user_error():
         answer = run_query(question, settings)
     for error in answer.errors:

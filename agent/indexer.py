@@ -1,8 +1,18 @@
-"""`sva index`'s batch: expand the inputs, run the indexing graph on each video, one job row for the run.
+"""`sva index`'s batch: expand the inputs, index each video, one job row for the run.
 
 One bad video never stops the batch: it is recorded as failed (with its one-line error) and the next video
 goes on. The engine is loaded once, on the first chunk that needs it, so re-running over an indexed library
-never loads a model.
+never loads a model. Videos run through the single-process graph (`VideoIndexer`) or, with `ray=`, on a pool
+of Ray engine actors with this process as the only writer (`RayBatch`); both write the same rows.
+
+A run holds the index's indexer lock from start to end (`agent/index_lock.py`): a second indexer on the
+same DB fails at once with a one-line message (exit 2) instead of redoing the same chunks.
+
+Unchanged videos are answered before probing: a file whose size and mtime match a `done` video whose stored
+chunk spans are what these settings would plan is reported `unchanged` from one read of the index, which is
+what the writer's `begin_video` would conclude after a probe (and, with --scene-cuts, a decode pass). So a
+scheduled run over a big, mostly indexed folder costs one query, not a probe per file. With --scene-cuts
+the spans cannot be predicted without decoding, so those videos take the full path.
 """
 
 from __future__ import annotations
@@ -10,16 +20,32 @@ from __future__ import annotations
 import glob
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.index_graph import VideoIndexer
+from agent.index_lock import hold_lock
 from agent.index_report import IndexProgress, IndexReport, SilentProgress, VideoReport
 from agent.index_settings import IndexSettings
+from agent.ray_options import RayOptions
+from agent.video_writer import VideoWriter, plan_spans
+from index.connection import open_read
 from index.writer import IndexWriter
 from sa2va_engine.sa2va import Sa2VA
 from tools.engine_session import load_engine
+from tools.video_probe import VideoProbe
+
+if TYPE_CHECKING:
+    from agent.ray_pool import EnginePool
 
 VIDEO_SUFFIXES = frozenset(
     ".mp4 .m4v .mov .mkv .webm .avi .ts .mts .m2ts .mpg .mpeg .wmv .flv .3gp .ogv".split()
+)
+
+_DONE_VIDEOS = (
+    "SELECT v.path, v.size_bytes, v.mtime_ns, v.duration_s, list(c.start_s ORDER BY c.chunk_index), "
+    "list(c.end_s ORDER BY c.chunk_index) FROM videos v JOIN chunks c ON c.video_id = v.video_id "
+    "WHERE v.status = 'done' AND v.path IN (SELECT unnest(?::VARCHAR[])) "
+    "GROUP BY v.path, v.size_bytes, v.mtime_ns, v.duration_s"
 )
 
 
@@ -45,16 +71,92 @@ def expand_inputs(inputs: Sequence[str]) -> tuple[list[Path], list[VideoReport]]
     return unique, missing
 
 
+def unchanged_videos(settings: IndexSettings, videos: Sequence[Path]) -> dict[str, int]:
+    """Canonical path -> chunk count of each video that is indexed, unchanged on disk and planned as these
+    settings would plan it (see the module docstring). Empty with --scene-cuts or without an index."""
+    if settings.scene_cuts or not settings.db.exists() or not videos:
+        return {}
+    with open_read(settings.db) as con:
+        rows = con.execute(_DONE_VIDEOS, [[str(v) for v in videos]]).fetchall()
+    out: dict[str, int] = {}
+    for path, size, mtime_ns, duration_s, starts, ends in rows:
+        try:
+            stat = Path(path).stat()
+        except OSError:
+            continue
+        if (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns):
+            continue
+        spans = [(c.start_s, c.end_s) for c in plan_spans(_probe_of_duration(path, duration_s or 0.0), settings)]
+        if spans == list(zip(starts, ends)):
+            out[path] = len(spans)
+    return out
+
+
+def _probe_of_duration(path: str, duration_s: float) -> VideoProbe:
+    """What chunk planning reads from a probe (the duration; an image plans as a zero-length video does)."""
+    return VideoProbe(path=path, container="", codec="", video_stream=0, width=1, height=1, duration_s=duration_s,
+                      avg_fps=None, real_fps=None, has_audio=False, probed_with="ffprobe")
+
+
 def run_index(inputs: Sequence[str], settings: IndexSettings, progress: IndexProgress | None = None,
-              engine: Sa2VA | None = None, command: str = "sva index") -> IndexReport:
+              engine: Sa2VA | None = None, command: str = "sva index", ray: RayOptions | None = None,
+              pool: "EnginePool | None" = None) -> IndexReport:
+    """Index `inputs` (files, folders, globs) into `settings.db`.
+
+    `engine`: an engine already loaded (tests). `ray`: analyse on a pool of Ray actors made for this run;
+    `pool`: on this pool instead (the caller keeps and closes it: tests use it to kill a worker mid-run).
+    Raises `IndexerRunning` when another indexer holds the DB."""
     progress = progress or SilentProgress()
     videos, missing = expand_inputs(inputs)
     for report in missing:
         progress.video_finished(report)
     if not videos:
         return IndexReport(job_id=None, videos=missing)
+    with hold_lock(settings.db, "indexer", command):
+        return _run_locked(videos, missing, settings, progress, engine, command, ray, pool)
 
+
+def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexSettings, progress: IndexProgress,
+                engine: Sa2VA | None, command: str, ray: RayOptions | None, pool: "EnginePool | None") -> IndexReport:
     writer = IndexWriter(settings.db)
+    unchanged = unchanged_videos(settings, videos)
+
+    def known(path: str) -> VideoReport | None:
+        if path not in unchanged:
+            return None
+        report = VideoReport(path=path, outcome="unchanged", chunks_total=unchanged[path])
+        progress.video_finished(report)
+        return report
+
+    job_id = writer.start_job(command, videos_total=len(videos))
+    reports = list(missing)
+    own_pool = None
+    try:
+        if ray is None and pool is None:
+            reports += _run_here(videos, settings, writer, progress, engine, job_id, known)
+        else:
+            from agent.ray_indexer import RayBatch
+            from agent.ray_pool import EnginePool
+
+            if pool is None:
+                pool = own_pool = EnginePool(ray, settings)
+            batch = RayBatch(VideoWriter(settings, writer, progress, job_id), pool)
+            reports += batch.run([str(v) for v in videos], known)
+    except BaseException as exc:
+        writer.finish_job(job_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                          error=(str(exc).splitlines() or [type(exc).__name__])[0])
+        raise
+    finally:
+        if own_pool is not None:
+            own_pool.close()
+    failed = [r for r in reports if r.outcome in ("failed", "partial")]
+    status = "done" if not failed else ("failed" if len(failed) == len(reports) else "partial")
+    writer.finish_job(job_id, status, error="; ".join(r.error or r.path for r in failed)[:2000] or None)
+    return IndexReport(job_id=job_id, videos=reports)
+
+
+def _run_here(videos: list[Path], settings: IndexSettings, writer: IndexWriter, progress: IndexProgress,
+              engine: Sa2VA | None, job_id: int, known) -> list[VideoReport]:
     loaded: list[Sa2VA] = [engine] if engine is not None else []
 
     def get_engine() -> Sa2VA:
@@ -62,17 +164,5 @@ def run_index(inputs: Sequence[str], settings: IndexSettings, progress: IndexPro
             loaded.append(load_engine(settings.model, settings.device))
         return loaded[0]
 
-    job_id = writer.start_job(command, videos_total=len(videos))
     indexer = VideoIndexer(settings, writer, get_engine, progress, job_id)
-    reports = list(missing)
-    try:
-        for video in videos:
-            reports.append(indexer.run(str(video)))
-    except BaseException as exc:
-        writer.finish_job(job_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
-                          error=(str(exc).splitlines() or [type(exc).__name__])[0])
-        raise
-    failed = [r for r in reports if r.outcome in ("failed", "partial")]
-    status = "done" if not failed else ("failed" if len(failed) == len(reports) else "partial")
-    writer.finish_job(job_id, status, error="; ".join(r.error or r.path for r in failed)[:2000] or None)
-    return IndexReport(job_id=job_id, videos=reports)
+    return [known(str(video)) or indexer.run(str(video)) for video in videos]

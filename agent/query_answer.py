@@ -19,6 +19,9 @@ class QuerySettings(BaseModel):
     threshold: float = Field(default=0.5, ge=0, le=1, description="P(yes) a candidate needs to be kept")
     sample_fps: float = Field(default=2.0, gt=0, description="frames per second decoded for verification")
     model_parser: bool = Field(default=True, description="parse the question with the model before the fallback")
+    refine_window_s: float | None = Field(
+        default=None, gt=0, description="after a chunk is verified, ask again on windows this long (half-overlapping) "
+        "inside it and keep only those that pass: finer moment boundaries for more model calls; None: whole chunk")
     gap_s: float = Field(default=2.0, ge=0, description="verified windows closer than this merge, seconds")
     min_len_s: float = Field(default=1.0, ge=0, description="shortest moment, seconds")
 

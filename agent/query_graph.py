@@ -29,7 +29,7 @@ from index.search_hit import SearchHit
 from sa2va_engine.masklet import Masklet
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.user_error import UserError
-from tools.clip import decode_clip
+from tools.clip import Clip, decode_clip
 from tools.engine_session import load_engine
 from tools.index_search import SearchRequest, search_index
 from tools.moment import Evidence, Moment
@@ -141,12 +141,9 @@ class QueryRunner:
         errors = list(state["errors"])
         for candidate in state["candidates"][: s.top_n]:
             try:
-                hit = self._verify_one(plan, candidate)
+                verified += self._verify_one(plan, candidate)
             except UserError as exc:  # e.g. the file moved since it was indexed: the other candidates go on
                 errors.append(str(exc))
-                continue
-            if hit is not None:
-                verified.append(hit)
         return {"verified": verified, "errors": errors}
 
     def merge(self, state: QueryState) -> QueryState:
@@ -170,25 +167,60 @@ class QueryRunner:
                           f"(score {best.score:.2f})."}
 
     # -- verification of one candidate ------------------------------------------------------
-    def _verify_one(self, plan: QueryPlan, candidate: Candidate) -> Hit | None:
+    def _verify_one(self, plan: QueryPlan, candidate: Candidate) -> list[Hit]:
         stored = self.reader.tracks_in_range(candidate.video_path, candidate.start_s, candidate.end_s)
         clip = decode_clip(candidate.video_path, candidate.start_s, candidate.end_s,
                            sample_fps=self.settings.sample_fps, max_side=_indexed_max_side(stored))
-        p_yes = verify_clip(self.engine(), VerifyRequest(clip=clip, question=plan.verify_question())).p_yes
+        question = plan.verify_question()
+        p_yes = verify_clip(self.engine(), VerifyRequest(clip=clip, question=question)).p_yes
         if p_yes < self.settings.threshold:
-            return None
+            return []
         masklet = track_clip(self.engine(), TrackRequest(clip=clip, expressions=[plan.track_expression()])).masklets[0]
-        present = masklet.present_times()
-        start, end = (min(present), max(present)) if present else (candidate.start_s, candidate.end_s)
         object_id = _matching_object(masklet, stored, candidate)
-        times = [p.time_s for p in stored.get(object_id, []) if start <= p.time_s <= end] if object_id else []
+        present = masklet.present_times()
+        spans = self._refine(clip, question) if self.settings.refine_window_s else []
+        if not spans:
+            # Where the subject is seen in the chunk; the whole chunk when it is never seen.
+            spans = [(min(present), max(present), p_yes)] if present else [(candidate.start_s, candidate.end_s, p_yes)]
         best_text = candidate.hits[0]
-        evidence = Evidence(
-            chunk_index=candidate.chunk_index, caption=_caption(self.reader, candidate), object_id=object_id,
-            phrase=best_text.text if best_text.kind != "caption" else None, track_times=_spread(times),
-            verified=True, verify_score=p_yes,
-        )
-        return Hit(video_path=candidate.video_path, start_s=start, end_s=max(start, end), score=p_yes, evidence=evidence)
+        hits = []
+        for start, end, score in spans:
+            times = [p.time_s for p in stored.get(object_id, []) if start <= p.time_s <= end] if object_id else []
+            evidence = Evidence(
+                chunk_index=candidate.chunk_index, caption=_caption(self.reader, candidate), object_id=object_id,
+                phrase=best_text.text if best_text.kind != "caption" else None, track_times=_spread(times),
+                verified=True, verify_score=score,
+            )
+            hits.append(Hit(video_path=candidate.video_path, start_s=start, end_s=max(start, end), score=score,
+                            evidence=evidence))
+        return hits
+
+    def _refine(self, clip: Clip, question: str) -> list[tuple[float, float, float]]:
+        """Windows of `refine_window_s` seconds, half-overlapping, asked the same question; the passing ones
+        merged into spans (start, end, best score). Frames are the chunk's, already decoded."""
+        length = self.settings.refine_window_s
+        stride = length / 2
+        starts, t = [], clip.start_s
+        while t + length < clip.end_s - 1e-6:
+            starts.append(t)
+            t += stride
+        starts.append(max(clip.start_s, clip.end_s - length))
+        passed: list[tuple[float, float, float]] = []
+        for start in starts:
+            frames = [f for f in clip.frames if start <= f.time_s < start + length]
+            if not frames:
+                continue
+            window = Clip(video_path=clip.video_path, start_s=start, end_s=start + length, frames=frames)
+            p = verify_clip(self.engine(), VerifyRequest(clip=window, question=question)).p_yes
+            if p >= self.settings.threshold:
+                passed.append((start, min(start + length, clip.end_s), p))
+        spans: list[tuple[float, float, float]] = []
+        for start, end, p in passed:
+            if spans and start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], end), max(spans[-1][2], p))
+            else:
+                spans.append((start, end, p))
+        return spans
 
 
 def run_query(question: str, settings: QuerySettings, engine: Sa2VA | None = None) -> QueryAnswer:

@@ -133,7 +133,29 @@ FROM text_embeddings ORDER BY video_id, chunk_index, kind, ordinal;
 DROP TABLE text_embeddings;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# v3: indexing schedules (`sva schedule add/list/remove/run`, agent/schedule_store.py). A schedule is due every
+# `every_s` seconds or on a five-field `cron` line (exactly one of them); `settings_json` holds the indexing
+# settings of its runs (IndexSettings without the db, plus Ray options). Times are naive UTC like `jobs`.
+# `last_job_id` is the `jobs` row of its last run; `last_status` is that run's status, or `busy` when another
+# indexer held the DB and the run was skipped.
+_V3 = """
+CREATE TABLE schedules (
+    schedule_id    BIGINT PRIMARY KEY,
+    watch_dir      VARCHAR NOT NULL,
+    every_s        DOUBLE,
+    cron           VARCHAR,
+    settings_json  VARCHAR NOT NULL,
+    enabled        BOOLEAN NOT NULL DEFAULT true,
+    created_at     TIMESTAMP NOT NULL,
+    next_run_at    TIMESTAMP,
+    last_run_at    TIMESTAMP,
+    last_job_id    BIGINT,
+    last_status    VARCHAR,
+    last_error     VARCHAR
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

@@ -138,3 +138,9 @@ def test_inputs_expand_folders_and_globs(tmp_path):
 def test_bad_settings_are_usage_errors(tmp_path, shared_videos, args, message):
     result = run_sva("index", str(shared_videos / "01_dog.mp4"), "--db", str(tmp_path / "i.duckdb"), *args)
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_a_folder_without_videos_is_named(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run_sva("index", str(tmp_path / "empty"), "--db", str(tmp_path / "i.duckdb"))
+    assert result.returncode == 2 and f"sva: no video files in {tmp_path / 'empty'}" in result.stderr

@@ -124,3 +124,30 @@ def test_unparseable_question_is_a_usage_error(indexed_library, question):
     db, _, _ = indexed_library
     result = run_sva("query", question, "--db", str(db), "--no-verify")
     assert result.returncode == 2 and result.stderr.startswith("sva: ") and "Traceback" not in result.stderr
+
+
+def test_refinement_keeps_only_the_windows_that_pass(monkeypatch, tmp_path):
+    import numpy as np
+
+    import agent.query_graph as qg
+    from tools.clip import Clip
+    from tools.sa2va_verify import VerifyReply
+    from tools.video_decode import DecodedFrame
+
+    frames = [DecodedFrame(time_s=10 + i / 4, index=i, image=np.zeros((8, 8, 3), np.uint8)) for i in range(16)]
+    clip = Clip(video_path="v.mp4", start_s=10.0, end_s=14.0, frames=frames)
+    asked = []
+
+    def fake_verify(engine, request):
+        asked.append(request.clip.start_s)
+        # "The event" is 11.2-12.4 s: a window passes when it is mostly inside it.
+        inside = min(12.4, request.clip.end_s) - max(11.2, request.clip.start_s)
+        return VerifyReply(p_yes=0.9 if inside >= 0.5 else 0.1, frame_times=request.clip.times())
+
+    monkeypatch.setattr(qg, "verify_clip", fake_verify)
+    runner = qg.QueryRunner.__new__(qg.QueryRunner)
+    runner.settings = QuerySettings(db=tmp_path / "x.duckdb", refine_window_s=1.0)
+    runner._engine = object()
+    spans = runner._refine(clip, "In this video, does the following happen: the ball jumps?")
+    assert asked == [10.0, 10.5, 11.0, 11.5, 12.0, 12.5, 13.0]
+    assert spans == [(11.0, 12.5, 0.9)]  # windows 11-12 and 11.5-12.5 pass; 12-13 holds only 0.4 s of it

@@ -1,0 +1,159 @@
+"""The model side of indexing one chunk: caption, grounded caption, tracking, descriptions. Nothing here
+touches the index, so the same code runs inside the single-process graph (`agent/index_graph.py`, one step
+per node) and inside a Ray engine actor (`agent/ray_worker.py`, `analyse` runs every step).
+
+What stays out of here is everything sequential: linking a chunk's tracks to the previous chunk's *stored*
+tracks, trimming the overlap, committing (`agent/video_writer.py`). A worker therefore cannot know which
+objects will be linked; `analyse` describes every object and the writer keeps only the descriptions of
+objects that turn out new. Descriptions depend only on the untrimmed masklet and the chunk's frames, so the
+kept ones are exactly what the graph computes for the same objects.
+
+Failures inside a chunk become one-line errors naming the chunk and the step, in the same words on both
+paths (`chunk_error`); a checkpoint that cannot load is not a chunk failure and is raised (or, in a worker,
+returned as `fatal` for the writer to raise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.index_settings import IndexSettings
+from sa2va_engine.errors import CheckpointError, UnsupportedModelError
+from sa2va_engine.masklet import Masklet
+from sa2va_engine.sa2va import Sa2VA
+from tools.clip import Clip
+from tools.sa2va_chat import CHUNK_CAPTION_QUESTION, ChatRequest, chat_about_clip
+from tools.sa2va_ground import GroundRequest, ground_clip
+from tools.sa2va_region import RegionRequest, describe_region
+from tools.sa2va_track import TrackRequest, track_clip
+from tools.video_chunks import Chunk, ChunkFrames
+from tools.video_decode import DecodedFrame
+
+# Errors that would fail every chunk the same way: they stop the batch instead of being recorded per chunk.
+FATAL_ERRORS = (CheckpointError, UnsupportedModelError)
+
+# The step a description failure is reported under: the graph describes new objects inside its `link` node.
+DESCRIBE_STEP = "link"
+
+
+class ChunkWork(BaseModel):
+    """What a worker found in one chunk, before linking. Times are seconds from the video's start.
+
+    `chunk.frame_times` are the true times of the frames analysed. `descriptions[i]` / `describe_errors[i]`
+    belong to `masklets[i]` (a description for every object, linked or not; see the module docstring).
+    Exactly one of the outcomes holds: analysed (`error`, `video_error`, `fatal` all None), the chunk failed
+    (`error`), the video could not be decoded (`video_error`, `video_problem`), or the batch must stop (`fatal`).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    chunk: Chunk
+    caption: str = ""
+    grounded_caption: str = ""
+    masklets: list[Masklet] = Field(default_factory=list)
+    descriptions: list[str | None] = Field(default_factory=list)
+    describe_errors: list[str | None] = Field(default_factory=list)
+    error: str | None = None
+    video_error: str | None = Field(default=None, description="the decode's one-line error (the report's words)")
+    video_problem: str | None = Field(default=None, description="what the index records for the failed video")
+    fatal: Exception | None = None
+    worker_pid: int | None = Field(default=None, description="process that did the work (Ray: the actor)")
+
+
+def chunk_error(chunk: Chunk, step: str, exc: BaseException) -> str:
+    """The one line recorded on a failed chunk, e.g. `chunk 1 (4.0-9.0 s) ground: RuntimeError: CUDA out of memory`."""
+    first_line = (str(exc).splitlines() or [""])[0]
+    return f"chunk {chunk.index} ({chunk.start_s:.1f}-{chunk.end_s:.1f} s) {step}: {type(exc).__name__}: {first_line}"
+
+
+def unique_expressions(expressions: list[str]) -> list[str]:
+    """Phrases in order, each once (case and spacing ignored): the same words would track the same object twice."""
+    seen: set[str] = set()
+    out = []
+    for e in expressions:
+        key = " ".join(e.lower().split())
+        if key and key not in seen:
+            seen.add(key)
+            out.append(e.strip())
+    return out
+
+
+class ChunkAnalyser:
+    """The model calls for one chunk. `engine` is called only when a step needs the model, so a run with
+    nothing to analyse loads none."""
+
+    def __init__(self, settings: IndexSettings, engine: Callable[[], Sa2VA]):
+        self.settings = settings
+        self._engine = engine
+
+    # -- steps (the graph's nodes call these one by one) -------------------------------------
+    def caption(self, clip: Clip) -> str:
+        if not self.settings.caption or not clip.frames:
+            return ""
+        request = ChatRequest(question=CHUNK_CAPTION_QUESTION, clip=clip, frames=self.settings.key_frames,
+                              max_new_tokens=self.settings.max_new_tokens)
+        return chat_about_clip(self._engine(), request).text
+
+    def ground(self, clip: Clip) -> tuple[str, list[str]]:
+        """(grounded caption with its markup, expressions to track: the phrases, then the watch list)."""
+        phrases: list[str] = []
+        raw = ""
+        if self.settings.ground and clip.frames:
+            reply = ground_clip(self._engine(), GroundRequest(clip=clip, frames=self.settings.key_frames,
+                                                              max_new_tokens=self.settings.max_new_tokens))
+            phrases, raw = reply.phrases, reply.raw
+        return raw, unique_expressions(phrases + list(self.settings.watch))
+
+    def track(self, clip: Clip, expressions: list[str]) -> list[Masklet]:
+        if not expressions:
+            return []
+        if not self.settings.track or not clip.frames:
+            return [Masklet(expression=e, points=[]) for e in expressions]
+        reply = track_clip(self._engine(), TrackRequest(clip=clip, expressions=expressions,
+                                                        key_frames=self.settings.key_frames))
+        return reply.masklets
+
+    def describe(self, frames: list[DecodedFrame], masklet: Masklet) -> str | None:
+        """A region caption of the object on the frame where its mask is largest; None when it is never
+        present (or descriptions are off)."""
+        present = [p for p in masklet.points if p.present and p.box]
+        if not self.settings.describe or not present:
+            return None
+        best = max(present, key=lambda p: p.area)
+        frame = min(frames, key=lambda f: abs(f.time_s - best.time_s))
+        reply = describe_region(self._engine(), RegionRequest(frame=frame, box=best.box,
+                                                               max_new_tokens=min(48, self.settings.max_new_tokens)))
+        return reply.text or None
+
+    # -- all steps (a Ray worker) -------------------------------------------------------------
+    def analyse(self, video_path: str, current: ChunkFrames) -> ChunkWork:
+        """Every step on one decoded chunk, each object described. Never raises for a chunk's failure: it is
+        the returned `error` (or `fatal` for an unusable checkpoint)."""
+        chunk = current.chunk
+        work = ChunkWork(chunk=chunk)
+        if not current.frames:  # a gap in the recording: committed empty, as the graph does
+            return work
+        clip = Clip(video_path=video_path, start_s=chunk.start_s, end_s=chunk.end_s, frames=current.frames)
+        step = "caption"
+        try:
+            work.caption = self.caption(clip)
+            step = "ground"
+            work.grounded_caption, expressions = self.ground(clip)
+            step = "track"
+            work.masklets = self.track(clip, expressions)
+        except FATAL_ERRORS as exc:
+            return ChunkWork(chunk=chunk, fatal=exc)
+        except Exception as exc:  # noqa: BLE001 - any model or data failure is recorded on the chunk
+            return ChunkWork(chunk=chunk, error=chunk_error(chunk, step, exc))
+        for masklet in work.masklets:
+            try:
+                work.descriptions.append(self.describe(current.frames, masklet))
+                work.describe_errors.append(None)
+            except FATAL_ERRORS as exc:
+                return ChunkWork(chunk=chunk, fatal=exc)
+            except Exception as exc:  # noqa: BLE001 - only fails the chunk if this object turns out new
+                work.descriptions.append(None)
+                work.describe_errors.append(chunk_error(chunk, DESCRIBE_STEP, exc))
+        return work
