@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from agent import cli_index_options as opts
 from agent.cli import app
 from agent.cli_errors import exit_on_user_error
 from index.db_path import default_db_path
@@ -21,20 +22,20 @@ def index(
     paths: Annotated[list[str], typer.Argument(help="video files, folders (searched recursively) or globs", show_default=False)],
     db: DbOption = None,
     model: ModelOption = None,
-    sample_fps: Annotated[float, typer.Option(min=0.001, help="frames per second analysed")] = 2.0,
-    chunk_s: Annotated[float, typer.Option(min=0.5, help="chunk length, seconds")] = 10.0,
-    overlap_s: Annotated[float, typer.Option(min=0.0, help="seconds shared by consecutive chunks")] = 1.0,
-    max_side: Annotated[int, typer.Option(min=32, help="long side of analysed frames, pixels")] = 1024,
+    sample_fps: opts.SampleFps = 2.0,
+    chunk_s: opts.ChunkS = 10.0,
+    overlap_s: opts.OverlapS = 1.0,
+    max_side: opts.MaxSide = 1024,
     watch: Annotated[Optional[list[str]], typer.Option("--watch", help="expression tracked in every chunk (repeatable)")] = None,
-    scene_cuts: Annotated[bool, typer.Option("--scene-cuts/--no-scene-cuts", help="snap chunks to scene cuts")] = False,
-    caption: Annotated[bool, typer.Option("--caption/--no-caption", help="caption each chunk")] = True,
-    ground: Annotated[bool, typer.Option("--ground/--no-ground", help="grounded caption of each chunk")] = True,
-    track: Annotated[bool, typer.Option("--track/--no-track", help="track objects through each chunk")] = True,
-    describe: Annotated[bool, typer.Option("--describe/--no-describe", help="describe each new object")] = True,
-    device: Annotated[Optional[str], typer.Option(help="torch device (default: cuda if present, else cpu)")] = None,
+    scene_cuts: opts.SceneCuts = False,
+    caption: opts.Caption = True,
+    ground: opts.Ground = True,
+    track: opts.Track = True,
+    describe: opts.Describe = True,
+    device: opts.Device = None,
     ray: Annotated[bool, typer.Option("--ray", help="analyse chunks on Ray engine actors (a local Ray started for the run, or --ray-address)")] = False,
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to use ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
-    ray_workers: Annotated[Optional[int], typer.Option(min=1, help="engine actors (default: one per GPU, else one per CPU)")] = None,
+    ray_workers: opts.RayWorkers = None,
     ray_cpus_per_worker: Annotated[int, typer.Option(min=1, help="CPUs (torch threads) per CPU actor")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print the run's report as JSON on stdout")] = False,
 ) -> None:

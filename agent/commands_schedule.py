@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from agent import cli_index_options as opts
 from agent.cli import app
 from agent.cli_errors import exit_on_user_error
 from index.db_path import default_db_path
@@ -32,20 +33,20 @@ def add(
     cron: Annotated[Optional[str], typer.Option(help="five-field cron line in local time, e.g. '0 2 * * *'")] = None,
     db: DbOption = None,
     model: Annotated[Optional[str], typer.Option("--model", help="Sa2VA hub id or local dir (default: $SVA_MODEL at run time, else the official 4B)")] = None,
-    sample_fps: Annotated[float, typer.Option(min=0.001, help="frames per second analysed")] = 2.0,
-    chunk_s: Annotated[float, typer.Option(min=0.5, help="chunk length, seconds")] = 10.0,
-    overlap_s: Annotated[float, typer.Option(min=0.0, help="seconds shared by consecutive chunks")] = 1.0,
-    max_side: Annotated[int, typer.Option(min=32, help="long side of analysed frames, pixels")] = 1024,
+    sample_fps: opts.SampleFps = 2.0,
+    chunk_s: opts.ChunkS = 10.0,
+    overlap_s: opts.OverlapS = 1.0,
+    max_side: opts.MaxSide = 1024,
     watch_for: Annotated[Optional[list[str]], typer.Option("--watch-for", help="expression tracked in every chunk (repeatable; `sva index --watch`)")] = None,
-    scene_cuts: Annotated[bool, typer.Option("--scene-cuts/--no-scene-cuts", help="snap chunks to scene cuts")] = False,
-    caption: Annotated[bool, typer.Option("--caption/--no-caption", help="caption each chunk")] = True,
-    ground: Annotated[bool, typer.Option("--ground/--no-ground", help="grounded caption of each chunk")] = True,
-    track: Annotated[bool, typer.Option("--track/--no-track", help="track objects through each chunk")] = True,
-    describe: Annotated[bool, typer.Option("--describe/--no-describe", help="describe each new object")] = True,
-    device: Annotated[Optional[str], typer.Option(help="torch device (default: cuda if present, else cpu)")] = None,
+    scene_cuts: opts.SceneCuts = False,
+    caption: opts.Caption = True,
+    ground: opts.Ground = True,
+    track: opts.Track = True,
+    describe: opts.Describe = True,
+    device: opts.Device = None,
     ray: Annotated[bool, typer.Option("--ray", help="run on Ray: a local Ray per run, or --ray-address")] = False,
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to run on ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
-    ray_workers: Annotated[Optional[int], typer.Option(min=1, help="engine actors (default: one per GPU, else one per CPU)")] = None,
+    ray_workers: opts.RayWorkers = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the schedule as JSON")] = False,
 ) -> None:
     """Add a schedule: index a folder every interval or on a cron line; each run indexes new or changed files only."""

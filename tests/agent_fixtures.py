@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 import sys
 from pathlib import Path
 
@@ -30,3 +32,22 @@ def run_sva(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
 
 def index_args(db: Path, model: Path, videos: list[Path]) -> list[str]:
     return ["index", *map(str, videos), "--db", str(db), "--model", str(model), *INDEX_ARGS]
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """One torch/OpenMP thread for this process and the `sva` subprocesses it starts, restored afterwards: on a
+    small shared machine the default (a thread per core) spins against other processes and runs many times slower."""
+    import torch
+
+    before, env = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        if env is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = env

@@ -26,7 +26,7 @@ from agent.video_writer import plan_spans
 from index.object_ids import new_object_id
 from index.reader import IndexReader
 from sa2va_engine.user_error import UserError
-from tests.agent_fixtures import VIDEOS, run_sva
+from tests.agent_fixtures import one_torch_thread as single_torch_thread, VIDEOS, run_sva
 from tests.index_fixtures import dump_tables
 from tools.video_chunks import iter_chunk_frames
 from tools.video_decode import decode_frames
@@ -47,17 +47,8 @@ def one_torch_thread():
     actor: on a small shared machine the default (a thread per core) spins against other processes and runs
     several times slower. The model's results do not depend on the thread count (the last test compares with
     `indexed_library`, built with the default in a whole-suite run); the text vectors do, see the docstring."""
-    import torch
-
-    before, env = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
-    torch.set_num_threads(1)
-    os.environ["OMP_NUM_THREADS"] = "1"
-    yield
-    torch.set_num_threads(before)
-    if env is None:
-        os.environ.pop("OMP_NUM_THREADS", None)
-    else:
-        os.environ["OMP_NUM_THREADS"] = env
+    with single_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from agent.schedule_runner import ScheduleRunner
 from agent.schedule_spec import ScheduledRun, ScheduleError, format_every, parse_every
 from agent.schedule_store import ScheduleStore
 from index.reader import IndexReader
-from tests.agent_fixtures import REPO, run_sva, sva_cmd, sva_env
+from tests.agent_fixtures import one_torch_thread as single_torch_thread, REPO, run_sva, sva_cmd, sva_env
 from tests.index_fixtures import dump_tables
 
 runner = CliRunner()
@@ -32,17 +32,8 @@ FIRST, SECOND = "08_driving.mp4", "14_social_dog_training.mp4"  # 5 s and 6 s: o
 def one_torch_thread():
     """One torch thread for model runs started here (see tests/test_ray_index.py): the shared 2-core machine
     makes the default several times slower, and results do not depend on it."""
-    import torch
-
-    before, env = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
-    torch.set_num_threads(1)
-    os.environ["OMP_NUM_THREADS"] = "1"
-    yield
-    torch.set_num_threads(before)
-    if env is None:
-        os.environ.pop("OMP_NUM_THREADS", None)
-    else:
-        os.environ["OMP_NUM_THREADS"] = env
+    with single_torch_thread():
+        yield
 
 
 def quick_run(model) -> ScheduledRun:

@@ -288,3 +288,21 @@ def test_pages_keep_reading_while_an_indexer_writes(dashboard, tmp_path):
     assert seen == sorted(seen) and seen[0] < 30, seen
     final = dashboard(db, page="page_library.py").dataframe[0].value.iloc[0]
     assert final["status"] == "indexed" and final["chunks"] == "30/30"
+
+
+def test_jobs_page_lists_schedules(dashboard, ui_index, tmp_path):
+    import shutil
+
+    from agent.schedule_spec import ScheduledRun
+    from agent.schedule_store import ScheduleStore
+
+    db = tmp_path / "index.duckdb"
+    shutil.copy(ui_index.db, db)
+    at = dashboard(db, page="page_jobs.py")
+    assert any("No schedules" in c for c in texts(at.caption))
+    ScheduleStore(db).add(tmp_path, ScheduledRun(), every_s=3600)
+    at = dashboard(db, page="page_jobs.py")
+    assert not one_line_errors(at)
+    schedule = at.dataframe[1].value.iloc[0]
+    assert schedule["folder"] == str(tmp_path) and schedule["when"] == "every 1h"
+    assert schedule["next run (UTC)"].startswith(str(__import__("datetime").datetime.utcnow().year))

@@ -1,5 +1,5 @@
 """Jobs: indexing runs recorded in the index (progress, errors), and the indexers this dashboard started
-with their logs. Refreshes itself while a run is going. (Scheduled jobs come with #8.)"""
+with their logs, and the schedules `sva schedule` keeps in the index. Refreshes itself while a run is going."""
 
 import os
 import socket
@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from agent.schedule_store import ScheduleStore
 from index.summaries import JobSummary
 from sa2va_engine.user_error import UserError
 from ui.dashboard_config import dashboard_config, index_reader, indexer_launches
@@ -104,4 +105,22 @@ def busy_now() -> bool:
 st.title("Jobs")
 polling = busy_now() or bool(indexer_launches().running())
 st.fragment(jobs_section, run_every=2.0 if polling else None)(polling)
-st.caption("Scheduled jobs are not available yet.")
+
+
+def schedules_section() -> None:
+    try:
+        schedules = ScheduleStore(config.db).all() if config.db.exists() else []
+    except (UserError, duckdb.Error, OSError):  # the runs section above already says why the index cannot be read
+        return
+    st.subheader("Scheduled")
+    if not schedules:
+        st.caption("No schedules. Add one with `sva schedule add --watch DIR --every 1h`, run them with `sva schedule run`.")
+        return
+    rows = [{"schedule": s.schedule_id, "folder": s.watch_dir, "when": s.when(), "enabled": s.enabled,
+             "next run (UTC)": utc(s.next_run_at) or "due", "last run (UTC)": utc(s.last_run_at),
+             "last status": s.last_status or "", "last job": s.last_job_id,
+             "last error": one_line(s.last_error) if s.last_error else ""} for s in schedules]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+schedules_section()
