@@ -41,6 +41,10 @@ from tools.chunk_analysis import ChunkAnalysis
 JobStatus = Literal["done", "partial", "failed", "interrupted"]
 
 _SPAN_TOLERANCE_S = 1e-6
+_CHUNK_TRACKS = (
+    f"SELECT object_id, {TRACK_COLUMNS} FROM track_points WHERE video_id = ? AND chunk_index = ? "
+    "AND time_s >= ? AND time_s <= ? ORDER BY object_id, time_s"
+)
 
 # Texts land once per (model, text); a text already stored (an earlier chunk said it too) keeps its vector.
 _INSERT_TEXTS = (
@@ -241,11 +245,7 @@ class IndexWriter:
         if chunk_index < 0 or not self.db.exists():
             return {}
         with open_read(self.db, self.timeout_s) as con:
-            rows = con.execute(
-                f"SELECT object_id, {TRACK_COLUMNS} FROM track_points WHERE video_id = ? AND chunk_index = ? "
-                "AND time_s >= ? AND time_s <= ? ORDER BY object_id, time_s",
-                [video_id, chunk_index, start_s, end_s],
-            ).fetchall()
+            rows = con.execute(_CHUNK_TRACKS, [video_id, chunk_index, start_s, end_s]).fetchall()
         out: dict[int, list[TrackPoint]] = {}
         for r in rows:
             out.setdefault(r[0], []).append(track_point_from_row(r[1:]))
