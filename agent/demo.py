@@ -22,7 +22,7 @@ from agent.query_graph import run_query
 from sa2va_engine import prompts
 from sa2va_engine.demo_model import DEMO_FPS, demo_model_path
 from sa2va_engine.sa2va import Sa2VA
-from sa2va_engine.synthetic_samples import key_indices
+from sa2va_engine.key_frames import key_frame_indices
 from sa2va_engine.synthetic_language import referring_expressions, visible_objects
 from sa2va_engine.synthetic_world import World, WorldConfig, generate_world
 from tools.synthetic_video import write_ground_truth, write_world_video
@@ -124,7 +124,7 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
         world = generate_world(seed + k, clip_config)
         indices = list(range(world.n_frames))
         frames = [world.frame(i) for i in indices]
-        keys = key_indices(len(frames))
+        keys = key_frame_indices(len(frames))
         visible = visible_objects(world, 0.0, world.config.duration_s)
         caption = engine.chat([frames[i] for i in keys], prompts.VIDEO_CAPTION, max_new_tokens=64).text
         keywords.append(keyword_accuracy(caption, [world.object(o).name for o in visible]))

@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent.object_links import track_iou
 from agent.query_answer import QueryAnswer, QuerySettings
 from agent.query_parse import fallback_plan, plan_from_model_text, plan_prompt
 from agent.query_plan import QueryPlan
-from index.moments import Hit, assemble_moments
+from index.moments import Hit, assemble_moments, spread_times
 from index.reader import IndexReader
 from index.search_hit import SearchHit
+from index.summaries import ChunkSummary
 from sa2va_engine.masklet import Masklet
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.user_error import UserError
@@ -51,6 +52,7 @@ class Candidate(BaseModel):
     start_s: float
     end_s: float
     score: float
+    caption: str | None = Field(default=None, description="the chunk's stored caption")
     hits: list[SearchHit]
 
 
@@ -148,12 +150,12 @@ class QueryRunner:
 
     def merge(self, state: QueryState) -> QueryState:
         s = self.settings
-        if self.settings.verify and state.get("candidates"):
-            hits = state.get("verified", [])
-        else:
-            hits = [_retrieval_hit(self.reader, h) for h in state.get("hits", [])]
+        if not (self.settings.verify and state.get("candidates")):
+            return {"moments": self.reader.moments_from_hits(state.get("hits", []), s.gap_s, s.min_len_s,
+                                                             TRACK_TIMES_SHOWN)}
         durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
-        return {"moments": assemble_moments(hits, gap_s=s.gap_s, min_len_s=s.min_len_s, durations=durations)}
+        return {"moments": assemble_moments(state.get("verified", []), gap_s=s.gap_s, min_len_s=s.min_len_s,
+                                            durations=durations)}
 
     def answer(self, state: QueryState) -> QueryState:
         moments, plan = state.get("moments", []), state["plan"]
@@ -187,8 +189,8 @@ class QueryRunner:
         for start, end, score in spans:
             times = [p.time_s for p in stored.get(object_id, []) if start <= p.time_s <= end] if object_id else []
             evidence = Evidence(
-                chunk_index=candidate.chunk_index, caption=_caption(self.reader, candidate), object_id=object_id,
-                phrase=best_text.text if best_text.kind != "caption" else None, track_times=_spread(times),
+                chunk_index=candidate.chunk_index, caption=candidate.caption, object_id=object_id,
+                phrase=best_text.text if best_text.kind != "caption" else None, track_times=spread_times(times, TRACK_TIMES_SHOWN),
                 verified=True, verify_score=score,
             )
             hits.append(Hit(video_path=candidate.video_path, start_s=start, end_s=max(start, end), score=score,
@@ -233,14 +235,15 @@ def _candidates(reader: IndexReader, hits: list[SearchHit]) -> list[Candidate]:
     by_chunk: dict[tuple[str, int], list[SearchHit]] = {}
     for hit in hits:
         by_chunk.setdefault((hit.video_path, hit.chunk_index), []).append(hit)
-    spans: dict[str, dict[int, tuple[float, float]]] = {}
+    chunks: dict[str, dict[int, ChunkSummary]] = {}
     out = []
     for (video, index), group in by_chunk.items():
-        if video not in spans:
-            spans[video] = {c.chunk_index: (c.start_s, c.end_s) for c in reader.chunks(video)}
-        start, end = spans[video].get(index, (group[0].start_s, group[0].end_s))
+        if video not in chunks:
+            chunks[video] = {c.chunk_index: c for c in reader.chunks(video)}
+        chunk = chunks[video].get(index)
+        start, end = (chunk.start_s, chunk.end_s) if chunk else (group[0].start_s, group[0].end_s)
         out.append(Candidate(video_path=video, chunk_index=index, start_s=start, end_s=end,
-                             score=max(h.score for h in group), hits=group))
+                             score=max(h.score for h in group), caption=chunk.caption if chunk else None, hits=group))
     out.sort(key=lambda c: (-c.score, c.video_path, c.chunk_index))
     return out
 
@@ -262,28 +265,6 @@ def _indexed_max_side(stored: dict) -> int:
             if p.mask is not None:
                 return max(p.mask.size)
     return DEFAULT_MAX_SIDE
-
-
-def _retrieval_hit(reader: IndexReader, hit: SearchHit) -> Hit:
-    times = [p.time_s for p in reader.tracks(hit.object_id, hit.start_s, hit.end_s)] if hit.object_id else []
-    evidence = Evidence(chunk_index=hit.chunk_index, object_id=hit.object_id,
-                        caption=hit.text if hit.kind == "caption" else None,
-                        phrase=hit.text if hit.kind != "caption" else None, track_times=_spread(times))
-    return Hit(video_path=hit.video_path, start_s=hit.start_s, end_s=hit.end_s, score=hit.score, evidence=evidence)
-
-
-def _caption(reader: IndexReader, candidate: Candidate) -> str | None:
-    for hit in candidate.hits:
-        if hit.kind == "caption":
-            return hit.text
-    chunks = {c.chunk_index: c.caption for c in reader.chunks(candidate.video_path)}
-    return chunks.get(candidate.chunk_index)
-
-
-def _spread(times: list[float], n: int = TRACK_TIMES_SHOWN) -> list[float]:
-    if len(times) <= n:
-        return times
-    return [times[round(i * (len(times) - 1) / (n - 1))] for i in range(n)]
 
 
 def _clock(seconds: float) -> str:

@@ -120,3 +120,11 @@ def _to_moment(video: str, span: _Span, max_evidence: int) -> Moment:
         score=ranked[0].score,
         evidence=list(merged.values()),
     )
+
+
+def spread_times(times: list[float], n: int) -> list[float]:
+    """At most `n` of `times`, evenly spread (first and last kept): the track times a moment shows as evidence."""
+    if len(times) <= n:
+        return times
+    step = (len(times) - 1) / (n - 1) if n > 1 else 0
+    return [times[round(j * step)] for j in range(n)]

@@ -23,7 +23,7 @@ import numpy as np
 from index.connection import READ_TIMEOUT_S, connect_read, writer_waiting
 from index.embedder import MODEL_NAME, TextEmbedder, default_embedder
 from index.errors import VideoNotIndexed
-from index.moments import Hit, assemble_moments
+from index.moments import Hit, assemble_moments, spread_times
 from index.schema import EMBEDDING_DIM
 from index.video_path import canonical_video_path
 from index.search_hit import SearchHit, TextKind
@@ -337,9 +337,17 @@ class IndexReader:
             hits = self.search(query, k, video, start_s, end_s, kinds)
             if min_score is not None:
                 hits = [h for h in hits if h.score >= min_score]
-            if not hits:
-                return []
-            con = self._con
+            return self.moments_from_hits(hits, gap_s, min_len_s, track_times_per_hit)
+
+    def moments_from_hits(
+        self, hits: Sequence[SearchHit], gap_s: float = 2.0, min_len_s: float = 2.0, track_times_per_hit: int = 8
+    ) -> list[Moment]:
+        """Merge search hits into moments with evidence (chunk caption, object id, phrase, up to
+        `track_times_per_hit` track point times), best first; three queries whatever the number of hits."""
+        hits = list(hits)
+        if not hits:
+            return []
+        with self._connection() as con:
             captions = _captions(con, hits)
             times = _track_times(con, hits, track_times_per_hit)
             durations = dict(
@@ -411,11 +419,4 @@ def _track_times(con, hits: list[SearchHit], per_hit: int) -> dict[int, list[flo
     grouped: dict[int, list[float]] = {}
     for i, t in rows:
         grouped.setdefault(i, []).append(t)
-    return {i: _spread(ts, per_hit) for i, ts in grouped.items()}
-
-
-def _spread(times: list[float], n: int) -> list[float]:
-    if len(times) <= n:
-        return times
-    step = (len(times) - 1) / (n - 1) if n > 1 else 0
-    return [times[round(j * step)] for j in range(n)]
+    return {i: spread_times(ts, per_hit) for i, ts in grouped.items()}

@@ -45,7 +45,7 @@ def demo_model_path() -> Path:
         from sa2va_engine.errors import CheckpointError
 
         raise CheckpointError(f"{DEMO_DIR}: the demo model is not in this install; build it with "
-                              "`python -m sa2va_engine.demo_model --out {DEMO_DIR}`")
+                              f"`python -m sa2va_engine.demo_model --out {DEMO_DIR}`")
     return DEMO_DIR
 
 

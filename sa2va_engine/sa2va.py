@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from sa2va_engine import checkpoint, prompts
 from sa2va_engine.errors import CheckpointError, InputError
+from sa2va_engine.key_frames import LLM_FRAMES
 from sa2va_engine.llm_runner import forced_seg_states, generate, next_token_logits
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.model import Sa2VAModel
@@ -27,7 +28,6 @@ from sa2va_engine.sam2_tracker import StreamingTracker, upscale_masks
 from sa2va_engine.vlm_family import VlmFamily
 
 # The reference shows the LLM at most this many frames of a clip (the rest are reached by SAM-2 memory).
-MAX_LLM_FRAMES = 5
 
 
 class Sa2VA:
@@ -114,8 +114,10 @@ class Sa2VA:
         masks, scores = self._propagate(frames, self._prompt_tokens(states))
         return Segmentation(expression, masks[:, 0], scores[:, 0], answer)
 
-    def ground_caption(self, visual, max_new_tokens: int = 256) -> GroundedCaption:
-        """A caption whose `<p>phrase</p> [SEG]` parts each come with their masks on every frame."""
+    def ground_caption(self, visual, max_new_tokens: int = 256, with_masks: bool = True) -> GroundedCaption:
+        """A caption whose `<p>phrase</p> [SEG]` parts each come with their masks on every frame.
+        ``with_masks=False`` skips SAM-2 (phrases get empty (0, H, W) masks) for callers that track the
+        phrases through more frames themselves."""
         frames = _frames(visual)
         out = self._generate(_llm_images(frames), prompts.GROUNDED_CAPTION, None, max_new_tokens)
         phrases = _phrases_before_segs(out.text)
@@ -123,6 +125,10 @@ class Sa2VA:
         n = min(len(phrases), len(out.seg_states))
         if n == 0:
             return GroundedCaption(text=text, raw=out.text)
+        if not with_masks:
+            h, w = frames[0].shape[:2]
+            return GroundedCaption(text=text, raw=out.text, phrases=[
+                GroundedPhrase(p, np.zeros((0, h, w), bool), np.zeros(0)) for p in phrases[:n]])
         masks, scores = self._propagate(frames, self._prompt_tokens(out.seg_states[:n]))
         grounded = [GroundedPhrase(phrases[i], masks[:, i], scores[:, i]) for i in range(n)]
         return GroundedCaption(text=text, raw=out.text, phrases=grounded)
@@ -149,7 +155,7 @@ class Sa2VA:
         if not expressions:
             raise InputError("track: give at least one expression")
         stream = iter(frames)
-        keys = sorted(set(key_frames)) if key_frames else list(range(MAX_LLM_FRAMES))
+        keys = sorted(set(key_frames)) if key_frames else list(range(LLM_FRAMES))
         if keys[0] < 0:
             raise InputError(f"track: key frame {keys[0]} is negative")
         buffered: list[tuple[float, np.ndarray]] = []
@@ -189,7 +195,7 @@ class Sa2VA:
 
     def _propagate(self, frames: list[np.ndarray], prompt_tokens: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Masks (F, K, H, W) and scores (F, K) for in-memory frames; the LLM saw the first few."""
-        keys = set(range(min(MAX_LLM_FRAMES, len(frames))))
+        keys = set(range(min(LLM_FRAMES, len(frames))))
         results = list(self._stream(((float(i), f) for i, f in enumerate(frames)), prompt_tokens, keys))
         return np.stack([m for _, m, _ in results]), np.stack([s for _, _, s in results])
 
@@ -262,7 +268,7 @@ def _frames(visual) -> list[np.ndarray]:
 
 
 def _llm_images(frames: list[np.ndarray]) -> list[Image.Image]:
-    return [Image.fromarray(f) for f in frames[:MAX_LLM_FRAMES]]
+    return [Image.fromarray(f) for f in frames[:LLM_FRAMES]]
 
 
 def _phrases_before_segs(raw: str) -> list[str]:

@@ -20,22 +20,15 @@ import cv2
 import numpy as np
 
 from sa2va_engine import prompts
+from sa2va_engine.key_frames import key_frame_indices
 from sa2va_engine.synthetic_language import caption, grounded_caption, object_phrase, referring_expressions, visible_objects
 from sa2va_engine.synthetic_world import World, WorldConfig, generate_world
 from sa2va_engine.train_sample import TrainSample
 
-LLM_FRAMES = 5
 # Task mix: segmentation tasks teach the masks (and cost a SAM-2 pass), text tasks are cheap.
 TASK_WEIGHTS = {"refer": 0.32, "ground": 0.16, "caption": 0.14, "yes_no": 0.30, "region": 0.08}
 VERIFY_TEMPLATE = "In this video, does the following happen: {subject} {predicate}?"
 PRESENCE_TEMPLATE = "Is {subject} in this video?"
-
-
-def key_indices(count: int, n: int = LLM_FRAMES) -> list[int]:
-    """The frames the LLM sees: ``n`` spread evenly over ``count`` (as tools.clip.Clip.key_indices)."""
-    if count <= n:
-        return list(range(count))
-    return sorted({round(i * (count - 1) / (n - 1)) for i in range(n)})
 
 
 def happens_in(event_start: float, event_end: float, start_s: float, end_s: float) -> bool:
@@ -89,7 +82,7 @@ class SampleSource:
             return None
         oid = rng.choice(present)
         expression = rng.choice(referring_expressions(world, oid))
-        return TrainSample(frames=self._frames(world, indices), key_frames=key_indices(len(indices)),
+        return TrainSample(frames=self._frames(world, indices), key_frames=key_frame_indices(len(indices)),
                            question=prompts.referring_prompt(expression), answer=prompts.FORCED_ANSWER,
                            masks=[self._track(world, indices, oid)], task="refer")
 
@@ -97,17 +90,17 @@ class SampleSource:
         text, ids = grounded_caption(world, start_s, end_s)
         if not ids:
             return None
-        return TrainSample(frames=self._frames(world, indices), key_frames=key_indices(len(indices)),
+        return TrainSample(frames=self._frames(world, indices), key_frames=key_frame_indices(len(indices)),
                            question=prompts.GROUNDED_CAPTION, answer=text,
                            masks=[self._track(world, indices, oid) for oid in ids], task="ground")
 
     def _caption(self, rng, world, indices, start_s, end_s) -> TrainSample:
-        return TrainSample(frames=self._frames(world, indices), key_frames=key_indices(len(indices)),
+        return TrainSample(frames=self._frames(world, indices), key_frames=key_frame_indices(len(indices)),
                            question=prompts.VIDEO_CAPTION, answer=caption(world, start_s, end_s), task="caption")
 
     def _yes_no(self, rng, world, indices, start_s, end_s) -> TrainSample:
         question, yes = self._question(rng, world, start_s, end_s)
-        return TrainSample(frames=self._frames(world, indices), key_frames=key_indices(len(indices)),
+        return TrainSample(frames=self._frames(world, indices), key_frames=key_frame_indices(len(indices)),
                            question=question + prompts.YES_NO_SUFFIX, answer="Yes" if yes else "No", task="yes_no")
 
     def _question(self, rng, world: World, start_s: float, end_s: float) -> tuple[str, bool]:

@@ -133,7 +133,7 @@ class Trainer:
         prompt = family.render(processor, len(images), sample.question)
         full = prompt + sample.answer + self.tokenizer.eos_token
         inputs = dict(processor(text=[full], images=images, return_tensors="pt"))
-        prompt_len = processor(text=[prompt], images=images, return_tensors="pt")["input_ids"].shape[1]
+        prompt_len = self._prompt_length(inputs["input_ids"][0], sample.answer, prompt, images)
         inputs = {k: v.to(engine.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(engine.dtype)
@@ -145,7 +145,7 @@ class Trainer:
         logits = out.logits[:, :-1].float()
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100)
         total = ce
-        parts = StepLosses(step=0, total=0.0, ce=float(ce), task=sample.task)
+        parts = StepLosses(step=0, total=0.0, ce=ce.item(), task=sample.task)
 
         seg_positions = (ids[0, prompt_len:] == engine.seg_id).nonzero().flatten() + prompt_len
         if len(seg_positions) and sample.masks:
@@ -154,9 +154,19 @@ class Trainer:
             prompts = self.model.seg_embeddings(states)
             bce, dice, score = self._mask_losses(sample, prompts, sample.masks[:n])
             total = total + c.mask_bce_weight * bce + c.dice_weight * dice + c.score_weight * score
-            parts.mask_bce, parts.dice, parts.score = float(bce), float(dice), float(score)
-        parts.total = float(total)
+            parts.mask_bce, parts.dice, parts.score = bce.item(), dice.item(), score.item()
+        parts.total = total.item()
         return total, parts
+
+    def _prompt_length(self, ids: torch.Tensor, answer: str, prompt: str, images) -> int:
+        """Where the answer starts. The answer's own tokens normally close the sequence (the template ends the
+        prompt with a newline, a token boundary), so the images need not be processed a second time; when the
+        tokenizer merged across the boundary, the prompt alone is encoded to find it."""
+        tail = self.tokenizer(answer + self.tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+        if ids[-len(tail):].tolist() == tail:
+            return len(ids) - len(tail)
+        processor = self.engine.processor
+        return processor(text=[prompt], images=images, return_tensors="pt")["input_ids"].shape[1]
 
     def _base_mllm(self):
         mllm = self.model.mllm

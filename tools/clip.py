@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from sa2va_engine.key_frames import LLM_FRAMES, key_frame_indices
 from tools.video_decode import DEFAULT_MAX_SIDE, DEFAULT_SAMPLE_FPS, DecodedFrame, decode_frames
 from tools.video_error import VideoError
 
-# Sa2VA is trained with five frames per video question; more only costs LLM tokens.
-LLM_FRAMES = 5
 
 
 class Clip(BaseModel):
@@ -34,10 +33,7 @@ class Clip(BaseModel):
 
     def key_indices(self, n: int = LLM_FRAMES) -> list[int]:
         """Positions of ``n`` frames spread evenly over the clip (first and last included): what the LLM sees."""
-        count = len(self.frames)
-        if count <= n:
-            return list(range(count))
-        return sorted({round(i * (count - 1) / (n - 1)) for i in range(n)}) if n > 1 else [0]
+        return key_frame_indices(len(self.frames), n)
 
     def key_images(self, n: int = LLM_FRAMES) -> list[np.ndarray]:
         return [self.frames[i].image for i in self.key_indices(n)]

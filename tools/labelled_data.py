@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from sa2va_engine.masklet import Rle
 from sa2va_engine.prompts import SEG_TOKEN
-from sa2va_engine.synthetic_samples import key_indices
+from sa2va_engine.key_frames import key_frame_indices
 from sa2va_engine.train_sample import TrainSample
 from sa2va_engine.user_error import UserError
 from tools.video_decode import decode_frames
@@ -99,7 +99,7 @@ def _sample(label: LabelledSample, root: Path, where: str, max_side: int) -> Tra
     if not keep:
         raise LabelledDataError(f"{where}: no frames in the given window")
     kept = [frames[i] for i in keep]
-    return TrainSample(frames=kept, key_frames=key_indices(len(kept)), question=label.question, answer=label.answer,
+    return TrainSample(frames=kept, key_frames=key_frame_indices(len(kept)), question=label.question, answer=label.answer,
                        masks=[np.stack(t) for t in tracks], task="labelled")
 
 

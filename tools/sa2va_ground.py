@@ -23,9 +23,9 @@ class GroundReply(BaseModel):
 
 
 def ground_clip(engine: Sa2VA, request: GroundRequest) -> GroundReply:
-    """Masks are computed only on the key frames here; the agent tracks the phrases through the whole clip
-    with `track_clip`, where SAM-2 features are shared by every phrase."""
+    """No masks here: the agent tracks the phrases through the whole clip with `track_clip`, where SAM-2
+    features are shared by every phrase, so SAM-2 on the key frames would be thrown away."""
     visual = request.clip.key_images(request.frames)
-    grounded = engine.ground_caption(visual, max_new_tokens=request.max_new_tokens)
+    grounded = engine.ground_caption(visual, max_new_tokens=request.max_new_tokens, with_masks=False)
     phrases = [p.phrase.strip() for p in grounded.phrases if p.phrase.strip()]
     return GroundReply(caption=grounded.text, raw=grounded.raw, phrases=phrases)

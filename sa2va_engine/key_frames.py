@@ -1,0 +1,12 @@
+"""Which frames of a clip the LLM sees: Sa2VA is trained with five frames per video question."""
+
+from __future__ import annotations
+
+LLM_FRAMES = 5
+
+
+def key_frame_indices(count: int, n: int = LLM_FRAMES) -> list[int]:
+    """Positions of ``n`` frames spread evenly over ``count`` (first and last included)."""
+    if count <= n:
+        return list(range(count))
+    return sorted({round(i * (count - 1) / (n - 1)) for i in range(n)}) if n > 1 else [0]
