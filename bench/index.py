@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
 from index.connection import open_read, open_write  # noqa: E402
 from index.embedder import MODEL_NAME  # noqa: E402
 from index.reader import IndexReader  # noqa: E402
-from index.schema import EMBEDDING_DIM, TEXT_ID_SQL  # noqa: E402
+from index.schema import EMBEDDING_DIM, TEXT_ID_SQL, quantized_columns, vector_max  # noqa: E402
 from index.video_plan import VideoFacts  # noqa: E402
 from index.writer import IndexWriter  # noqa: E402
 from sa2va_engine.masklet import Masklet, Rle, TrackPoint  # noqa: E402
@@ -161,10 +161,12 @@ def _insert_random_vectors(con, texts_sql: str) -> None:
     """A random unit vector for each distinct text the query yields (column `text`)."""
     text_id = TEXT_ID_SQL.format(model=f"'{MODEL_NAME}'", text="text")
     con.execute(f"""
-        INSERT INTO texts
+        INSERT INTO texts (text_id, text, model, vec, qvec, qscale)
         WITH raw AS (SELECT text, [random()::FLOAT - 0.5 for x in range({EMBEDDING_DIM})] AS v FROM ({texts_sql})),
-        normed AS (SELECT text, v, sqrt(list_sum([x * x for x in v])) AS n FROM raw)
-        SELECT {text_id}, text, '{MODEL_NAME}', [x / n for x in v]::FLOAT[{EMBEDDING_DIM}] FROM normed""")
+        normed AS (SELECT text, v, sqrt(list_sum([x * x for x in v])) AS n FROM raw),
+        unit AS (SELECT text, [x / n for x in v]::FLOAT[{EMBEDDING_DIM}] AS v FROM normed)
+        SELECT {text_id}, text, '{MODEL_NAME}', v, {quantized_columns("v")}
+        FROM (SELECT text, v, {vector_max("v")} AS vmax FROM unit)""")
 
 
 def _pct(samples: list[float]) -> dict:
@@ -218,10 +220,40 @@ def time_reads(db: Path, n_queries: int) -> dict:
                 samples.append(time.perf_counter() - t)
             out[f"{label}_{mode}"] = _pct(samples)
         reader.close()
+    out.update(exact_scan_comparison(db, caption_qs))
     moments = IndexReader(db, linger_s=0).find_moments(phrase_qs[0], k=50)
     out["moments_example"] = {"moments": len(moments), "evidence_with_track_times": sum(
         1 for m in moments for e in m.evidence if e.track_times)}
     return out
+
+
+# What search did before schema v4: one exact pass over every float vector. Kept here as the reference the
+# two-pass search (int8 shortlist, exact rescoring) is checked and timed against.
+_EXACT_TOP50 = f"""
+WITH top AS (
+    SELECT text_id, array_inner_product(vec, $q::FLOAT[{EMBEDDING_DIM}]) AS score FROM texts WHERE model = $model
+    ORDER BY score DESC, text_id LIMIT 50
+)
+SELECT r.video_id, r.chunk_index, r.kind, r.ordinal, top.score FROM top JOIN text_refs r USING (text_id)
+ORDER BY top.score DESC, r.video_id, r.chunk_index, r.kind, r.ordinal LIMIT 50
+"""
+
+
+def exact_scan_comparison(db: Path, queries: list[np.ndarray]) -> dict:
+    """Same results as the exact scan? And its time on fresh connections, for the ratio."""
+    reader = IndexReader(db, linger_s=0)
+    same, max_score_diff, cold = 0, 0.0, []
+    for q in queries:
+        t = time.perf_counter()
+        with open_read(db) as con:
+            exact = con.execute(_EXACT_TOP50, {"q": q.tolist(), "model": MODEL_NAME}).fetchall()
+        cold.append(time.perf_counter() - t)
+        hits = reader.search(q, k=50)
+        got = [(h.video_id, h.chunk_index, h.kind, h.score) for h in hits]
+        same += [g[:3] for g in got] == [(e[0], e[1], e[2]) for e in exact]
+        max_score_diff = max([max_score_diff] + [abs(g[3] - e[4]) for g, e in zip(got, exact)])
+    return {"exact_scan_search_top50_cold": _pct(cold), "same_top50_as_exact_scan": f"{same}/{len(queries)}",
+            "max_score_diff_vs_exact": max_score_diff}
 
 
 def time_query_embedding(n: int = 20) -> dict:

@@ -34,17 +34,13 @@ from tools.moment import Evidence, Moment
 
 # Each distinct text is scored once. Every stored text has at least one ref (the writer drops orphans), so
 # the best k refs are among the refs of the best k texts: score texts, keep k, then expand to refs.
-_SEARCH_ALL = f"""
-WITH top AS (
-    SELECT text_id, text, array_inner_product(vec, $q::FLOAT[{EMBEDDING_DIM}]) AS score
-    FROM texts WHERE model = $model
-    ORDER BY score DESC, text_id LIMIT $k
-)
-SELECT v.path, r.video_id, r.chunk_index, r.kind, r.ordinal, r.object_id, r.start_s, r.end_s, top.text, top.score
-FROM top JOIN text_refs r USING (text_id) JOIN videos v USING (video_id)
-ORDER BY top.score DESC, r.video_id, r.chunk_index, r.kind, r.ordinal
-LIMIT $k
-"""
+# Scoring is two passes (schema v4). First every text on its int8 copy: a fresh connection must read each
+# vector it scores, and the int8 copy is a quarter of the bytes. Then the shortlist on the exact vectors,
+# looked up by key, so scores and order are those of an exact scan: the int8 score is within ~1e-3 of the
+# cosine, far less than the gap between the k-th and the SHORTLIST_FACTOR*k-th text.
+SHORTLIST_FACTOR = 4
+SHORTLIST_MIN = 200
+_Q = f"$q::FLOAT[{EMBEDDING_DIM}]"
 
 # With filters, only texts that have a matching ref are scored (a one-video search scans that video's texts).
 _REF_FILTER = """
@@ -53,16 +49,22 @@ _REF_FILTER = """
     AND ($t1 IS NULL OR r.start_s <= $t1)
     AND ($kinds IS NULL OR list_contains($kinds, r.kind))
 """
-_SEARCH_FILTERED = f"""
+_SHORTLIST = f"""
+SELECT text_id FROM texts WHERE model = $model {{where}}
+ORDER BY array_inner_product(qvec::FLOAT[{EMBEDDING_DIM}], {_Q}) * qscale DESC, text_id LIMIT $shortlist
+"""
+_SHORTLIST_ALL = _SHORTLIST.format(where="")
+_SHORTLIST_FILTERED = _SHORTLIST.format(where=f"AND text_id IN (SELECT r.text_id FROM text_refs r WHERE {_REF_FILTER})")
+# `{ids}` is a list of integers the shortlist query returned, written out as literals: DuckDB looks a literal
+# IN-list up in the primary-key index (reading ~200 vectors), whereas a parameter or subquery scans them all.
+_RESCORE = f"""
 WITH top AS (
-    SELECT text_id, text, array_inner_product(vec, $q::FLOAT[{EMBEDDING_DIM}]) AS score
-    FROM texts
-    WHERE model = $model AND text_id IN (SELECT r.text_id FROM text_refs r WHERE {_REF_FILTER})
+    SELECT text_id, text, array_inner_product(vec, {_Q}) AS score FROM texts WHERE text_id IN ({{ids}})
     ORDER BY score DESC, text_id LIMIT $k
 )
 SELECT v.path, r.video_id, r.chunk_index, r.kind, r.ordinal, r.object_id, r.start_s, r.end_s, top.text, top.score
 FROM top JOIN text_refs r USING (text_id) JOIN videos v USING (video_id)
-WHERE {_REF_FILTER}
+{{where}}
 ORDER BY top.score DESC, r.video_id, r.chunk_index, r.kind, r.ordinal
 LIMIT $k
 """
@@ -305,11 +307,15 @@ class IndexReader:
         with self._connection() as con:
             vid = self._video_id(con, video) if video is not None else None
             filters = {"video_id": vid, "t0": start_s, "t1": end_s, "kinds": list(kinds) if kinds else None}
-            params = {"q": q, "model": model, "k": k}
-            if any(v is not None for v in filters.values()):
-                rows = con.execute(_SEARCH_FILTERED, params | filters).fetchall()
-            else:
-                rows = con.execute(_SEARCH_ALL, params).fetchall()
+            filtered = any(v is not None for v in filters.values())
+            shortlist = con.execute(_SHORTLIST_FILTERED if filtered else _SHORTLIST_ALL,
+                                    {"q": q, "model": model, "shortlist": max(SHORTLIST_MIN, SHORTLIST_FACTOR * k)}
+                                    | (filters if filtered else {})).fetchall()
+            if not shortlist:
+                return []
+            rescore = _RESCORE.format(ids=", ".join(str(int(row[0])) for row in shortlist),
+                                      where=f"WHERE {_REF_FILTER}" if filtered else "")
+            rows = con.execute(rescore, {"q": q, "k": k} | (filters if filtered else {})).fetchall()
         return [
             SearchHit(
                 video_path=r[0], video_id=r[1], chunk_index=r[2], kind=r[3], object_id=r[5],

@@ -31,7 +31,7 @@ from index.content_hash import content_hash, file_stamp
 from index.embedder import TextEmbedder, default_embedder
 from index.errors import VideoUnreadable
 from index.object_ids import new_object_id
-from index.schema import EMBEDDING_DIM, TEXT_ID_SQL
+from index.schema import EMBEDDING_DIM, TEXT_ID_SQL, quantized_columns, vector_max
 from index.track_rows import TRACK_COLUMNS, track_point_from_row
 from index.video_path import canonical_video_path
 from index.video_plan import VideoFacts, VideoPlan
@@ -48,8 +48,10 @@ _CHUNK_TRACKS = (
 
 # Texts land once per (model, text); a text already stored (an earlier chunk said it too) keeps its vector.
 _INSERT_TEXTS = (
-    f"INSERT OR IGNORE INTO texts SELECT {TEXT_ID_SQL.format(model='$model', text='t')}, t, $model, v "
-    f"FROM (SELECT unnest($texts::VARCHAR[]) AS t, unnest($vecs::FLOAT[{EMBEDDING_DIM}][]) AS v)"
+    f"INSERT OR IGNORE INTO texts (text_id, text, model, vec, qvec, qscale) "
+    f"SELECT {TEXT_ID_SQL.format(model='$model', text='t')}, t, $model, v, {quantized_columns('v')} "
+    f"FROM (SELECT t, v, {vector_max('v')} AS vmax "
+    f"      FROM (SELECT unnest($texts::VARCHAR[]) AS t, unnest($vecs::FLOAT[{EMBEDDING_DIM}][]) AS v))"
 )
 _INSERT_TEXT_REFS = (
     f"INSERT INTO text_refs SELECT {TEXT_ID_SQL.format(model='$model', text='t')}, $video_id, $chunk_index, kind, "

@@ -101,3 +101,45 @@ def test_vectors_remember_their_model(indexed):
     db, _, _ = indexed
     with open_read(db) as con:
         assert con.execute("SELECT DISTINCT model FROM texts").fetchall() == [(MODEL_NAME,)]
+
+
+def test_two_pass_search_ranks_exactly_like_a_full_scan(tmp_path):
+    """Search shortlists on the int8 copy of the vectors, then rescores exactly (schema v4). On 600 near-duplicate
+    texts (many scores within 1e-3 of each other) the result must equal ranking every float vector."""
+    colours = ["red", "blue", "green", "white", "black", "yellow"]
+    things = ["car", "van", "truck", "bus", "bike"]
+    actions = ["parks", "turns left", "stops", "speeds up", "waits", "reverses", "drives past", "honks", "breaks down",
+               "enters the lot"]
+    phrases = [f"a {c} {t} {a}" for c in colours for t in things for a in actions]
+    assert len(phrases) == 300
+    db = tmp_path / "index.duckdb"
+    video = fx.make_video_file(tmp_path / "lot.mp4")
+    w = IndexWriter(db)
+    plan = w.begin_video(video, fx.facts(30), fx.chunk_spans(30))
+    empty = [TrackPoint(time_s=0.0, present=False, score=0.0)]
+    for k in range(30):
+        texts = phrases[k * 10:(k + 1) * 10]
+        analysis = ChunkAnalysis(
+            video_path=str(video), chunk_index=k, start_s=k * 10.0, end_s=k * 10.0 + 10.0, frame_times=[k * 10.0],
+            caption=f"{texts[0]} near the gate",
+            phrases=[GroundedPhrase(phrase=p, masklet=Masklet(expression=p, points=[e.model_copy(update={"time_s": k * 10.0})
+                                                                                      for e in empty]))
+                     for p in texts])
+        w.commit_chunk(plan.video_id, analysis)
+    with open_read(db) as con:
+        stored = con.execute("SELECT text, vec, qvec, qscale FROM texts WHERE model = ?", [MODEL_NAME]).fetchall()
+    assert len(stored) == 330
+    texts = [s[0] for s in stored]
+    vecs = np.array([s[1] for s in stored], dtype=np.float32)
+    approx = np.array([s[2] for s in stored], dtype=np.float32) * np.array([s[3] for s in stored], dtype=np.float32)[:, None]
+    assert np.abs(approx - vecs).max() <= np.abs(vecs).max(axis=1).max() / 254 + 1e-7  # half a quantization step
+    embedder = default_embedder()
+    reader = IndexReader(db, embedder=embedder)
+    for query in ["a blue van turning left", "a white bike that stopped", "a truck reversing near the gate"]:
+        q = embedder.embed([query])[0]
+        exact = [i for i in np.argsort(-(vecs @ q), kind="stable") if texts[i] in phrases][:50]
+        hits = reader.search(query, k=50, kinds=["phrase"])
+        assert [h.text for h in hits] == [texts[i] for i in exact]
+        assert [h.score for h in hits] == pytest.approx([float(vecs[i] @ q) for i in exact], abs=1e-5)
+        everything = np.argsort(-(vecs @ q), kind="stable")[:20]  # no filter: the other SQL path
+        assert [h.text for h in reader.search(q, k=20)] == [texts[i] for i in everything]
