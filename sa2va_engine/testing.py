@@ -57,13 +57,15 @@ TINY_SAM2 = Sam2Config(
 def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed: int = 0,
                           sam2: Sam2Config = TINY_SAM2, hidden_size: int = 64, layers: int = 2,
                           image_tokens: tuple[int, int] = (4, 16), objects_present: bool = False,
-                          corpus: Sequence[str] | None = None, vocab_size: int = 600) -> Path:
+                          corpus: Sequence[str] | None = None, vocab_size: int = 600,
+                          vision_width: int = 32, vision_depth: int = 2) -> Path:
     """Write a seeded random Sa2VA checkpoint of ``family`` into ``directory`` and return it.
 
     ``image_tokens`` bounds how many LLM tokens one image becomes (min, max). ``objects_present`` makes
     SAM-2's object-score head say "present" on every frame: random weights otherwise score objects
     absent, which leaves pipeline tests (tracks, links, overlays) with nothing to store. ``corpus`` (and
-    ``vocab_size``) train the byte-level BPE tokenizer on other text, e.g. the synthetic world's language."""
+    ``vocab_size``) train the byte-level BPE tokenizer on other text, e.g. the synthetic world's language.
+    ``vision_width``/``vision_depth`` size the Qwen vision tower."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; one of {FAMILIES}")
     directory = Path(directory)
@@ -75,7 +77,7 @@ def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed:
                                    objects_present=objects_present)
     tokenizer = _qwen_tokenizer(corpus, vocab_size)
     processor = _qwen_processor(family, tokenizer, image_tokens)
-    raw = _qwen_config(family, tokenizer, hidden_size, layers)
+    raw = _qwen_config(family, tokenizer, hidden_size, layers, vision_width, vision_depth)
     raw["sam2_config"] = json.loads(sam2.model_dump_json())
 
     fam = checkpoint.detect_family(raw, directory)
@@ -142,7 +144,7 @@ def _qwen_processor(family: str, tokenizer, image_tokens: tuple[int, int]):
                                chat_template=QWEN_CHAT_TEMPLATE)
 
 
-def _qwen_config(family: str, tokenizer, hidden: int, layers: int) -> dict:
+def _qwen_config(family: str, tokenizer, hidden: int, layers: int, vision_width: int = 32, vision_depth: int = 2) -> dict:
     ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
     heads, head_dim = 4, hidden // 4
     text = dict(hidden_size=hidden, intermediate_size=hidden * 2, num_hidden_layers=layers, num_attention_heads=heads,
@@ -153,13 +155,15 @@ def _qwen_config(family: str, tokenizer, hidden: int, layers: int) -> dict:
     if family == "qwen3_vl":
         text.update(model_type="qwen3_vl_text", rope_scaling={"rope_type": "default", "mrope_section": section,
                                                                "mrope_interleaved": True})
-        vision = dict(model_type="qwen3_vl", depth=2, hidden_size=32, intermediate_size=64, num_heads=2,
+        vision = dict(model_type="qwen3_vl", depth=vision_depth, hidden_size=vision_width,
+                      intermediate_size=2 * vision_width, num_heads=max(2, vision_width // 16),
                       out_hidden_size=hidden, patch_size=16, spatial_merge_size=2, temporal_patch_size=2,
                       num_position_embeddings=64, deepstack_visual_indexes=[0])
         arch = "Sa2VAChatModelQwen"
     else:
         text.update(model_type="qwen2_5_vl_text", rope_scaling={"type": "mrope", "rope_type": "default", "mrope_section": section})
-        vision = dict(model_type="qwen2_5_vl", depth=2, hidden_size=32, intermediate_size=64, num_heads=2,
+        vision = dict(model_type="qwen2_5_vl", depth=vision_depth, hidden_size=vision_width,
+                      intermediate_size=2 * vision_width, num_heads=max(2, vision_width // 16),
                       out_hidden_size=hidden, patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
                       window_size=56, fullatt_block_indexes=[1], tokens_per_second=2)
         arch = "Sa2VAChatModelQwen"

@@ -51,6 +51,7 @@ class TrainConfig(BaseModel):
     train_sam2: bool = Field(default=False, description="False keeps SAM-2 frozen (the paper's choice for real checkpoints)")
     lora: LoraSettings | None = Field(default=None, description="LoRA on the LLM instead of training all of it")
     seed: int = 0
+    batch_size: int = Field(default=1, ge=1, description="samples per optimizer step, run as one padded LLM batch")
     log_every: int = Field(default=25, ge=1)
     time_limit_s: float | None = Field(default=None, gt=0, description="stop early after this many seconds")
 
@@ -126,34 +127,58 @@ class Trainer:
         self.model.eval()
 
     # -- one step -----------------------------------------------------------------------------
-    def losses(self, sample: TrainSample) -> tuple[torch.Tensor, StepLosses]:
+    def losses(self, samples: TrainSample | Sequence[TrainSample]) -> tuple[torch.Tensor, StepLosses]:
+        """Mean over ``samples`` of answer cross-entropy plus, for samples with masks, the mask losses. The
+        samples go through the LLM as one right-padded batch (one vision pass over all their images)."""
+        batch = [samples] if isinstance(samples, TrainSample) else list(samples)
         engine, c = self.engine, self.config
         family, processor = engine.family, engine.processor
-        images = [Image.fromarray(sample.frames[i]) for i in sample.key_frames]
-        prompt = family.render(processor, len(images), sample.question)
-        full = prompt + sample.answer + self.tokenizer.eos_token
-        inputs = dict(processor(text=[full], images=images, return_tensors="pt"))
-        prompt_len = self._prompt_length(inputs["input_ids"][0], sample.answer, prompt, images)
+        images = [[Image.fromarray(s.frames[i]) for i in s.key_frames] for s in batch]
+        prompts = [family.render(processor, len(imgs), s.question) for s, imgs in zip(batch, images)]
+        fulls = [p + s.answer + self.tokenizer.eos_token for p, s in zip(prompts, batch)]
+        flat = [im for imgs in images for im in imgs]
+        side, self.tokenizer.padding_side = self.tokenizer.padding_side, "right"
+        try:
+            inputs = dict(processor(text=fulls, images=flat or None, padding=True, return_tensors="pt"))
+        finally:
+            self.tokenizer.padding_side = side
+        lengths = inputs["attention_mask"].sum(1).tolist()
+        ids = inputs["input_ids"]
+        labels = ids.clone()
+        starts = []
+        for row, (s, prompt, imgs, n) in enumerate(zip(batch, prompts, images, lengths)):
+            start = self._prompt_length(ids[row, :n], s.answer, prompt, imgs)
+            labels[row, :start] = -100
+            labels[row, n:] = -100
+            starts.append(start)
         inputs = {k: v.to(engine.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(engine.dtype)
-        ids = inputs["input_ids"]
-        labels = ids.clone()
-        labels[:, :prompt_len] = -100
         out = self.model.mllm(**inputs, position_ids=family.positions(self._base_mllm(), inputs),
                               output_hidden_states=True)
+        # Per-sample mean over answer tokens, then over the batch: a long caption and a one-word "Yes"
+        # weigh the same.
         logits = out.logits[:, :-1].float()
-        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100)
+        target = labels[:, 1:].to(logits.device)
+        token_ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100,
+                                   reduction="none").view(target.shape)
+        answered = (target != -100).float()
+        ce = ((token_ce * answered).sum(1) / answered.sum(1).clamp(min=1)).mean()
         total = ce
-        parts = StepLosses(step=0, total=0.0, ce=ce.item(), task=sample.task)
-
-        seg_positions = (ids[0, prompt_len:] == engine.seg_id).nonzero().flatten() + prompt_len
-        if len(seg_positions) and sample.masks:
-            n = min(len(seg_positions), len(sample.masks))
-            states = out.hidden_states[-1][0, seg_positions[:n]]
-            prompts = self.model.seg_embeddings(states)
-            bce, dice, score = self._mask_losses(sample, prompts, sample.masks[:n])
-            total = total + c.mask_bce_weight * bce + c.dice_weight * dice + c.score_weight * score
+        parts = StepLosses(step=0, total=0.0, ce=ce.item(), task="+".join(sorted({s.task for s in batch})))
+        mask_terms = []
+        for row, (s, start, n) in enumerate(zip(batch, starts, lengths)):
+            seg_positions = (ids[row, start:n] == engine.seg_id).nonzero().flatten() + start
+            if not (len(seg_positions) and s.masks):
+                continue
+            k = min(len(seg_positions), len(s.masks))
+            states = out.hidden_states[-1][row, seg_positions[:k].to(out.hidden_states[-1].device)]
+            bce, dice, score = self._mask_losses(s, self.model.seg_embeddings(states), s.masks[:k])
+            mask_terms.append((bce, dice, score))
+        if mask_terms:
+            bce, dice, score = (torch.stack(t).mean() for t in zip(*mask_terms))
+            share = len(mask_terms) / len(batch)
+            total = total + share * (c.mask_bce_weight * bce + c.dice_weight * dice + c.score_weight * score)
             parts.mask_bce, parts.dice, parts.score = bce.item(), dice.item(), score.item()
         parts.total = total.item()
         return total, parts
@@ -199,9 +224,9 @@ class Trainer:
         score = F.binary_cross_entropy(score_p, torch.cat(visible).to(score_p.device))
         return bce, dice, score
 
-    def step(self, sample: TrainSample) -> StepLosses:
+    def step(self, samples: TrainSample | Sequence[TrainSample]) -> StepLosses:
         self.optimizer.zero_grad(set_to_none=True)
-        loss, parts = self.losses(sample)
+        loss, parts = self.losses(samples)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], self.config.grad_clip)
         self.optimizer.step()
@@ -211,7 +236,8 @@ class Trainer:
 
 def train(engine: Sa2VA, samples: Callable[[int], TrainSample], config: TrainConfig,
           log: Callable[[str], None] | None = print) -> TrainReport:
-    """Train ``engine`` in place for ``config.steps`` steps; ``samples(step)`` gives each step's example.
+    """Train ``engine`` in place for ``config.steps`` optimizer steps; ``samples(i)`` gives the i-th example
+    (step s uses examples s * batch_size ... s * batch_size + batch_size - 1).
 
     Dropout stays off (the model is kept in eval mode) so SAM-2 runs the exact inference code path,
     whose training-mode branches differ."""
@@ -223,7 +249,8 @@ def train(engine: Sa2VA, samples: Callable[[int], TrainSample], config: TrainCon
     start = time.monotonic()
     with torch.enable_grad():
         for step in range(config.steps):
-            parts = trainer.step(samples(step))
+            batch = config.batch_size
+            parts = trainer.step([samples(step * batch + j) for j in range(batch)])
             parts.step = step
             history.append(parts)
             if log and (step % config.log_every == 0 or step == config.steps - 1):

@@ -48,6 +48,27 @@ def test_frozen_sam2_still_trains_the_seg_projection(tiny_checkpoints):
     assert not torch.equal(fcs_before, engine.model.text_hidden_fcs[0].weight), "mask loss reaches text_hidden_fcs"
 
 
+def test_a_padded_batch_is_the_mean_of_its_samples(tiny_checkpoints):
+    """Samples of different lengths, image counts and tasks in one right-padded LLM batch give the mean of
+    their one-by-one losses: padding changes nothing the model sees."""
+    engine = Sa2VA.from_pretrained(tiny_checkpoints("qwen3_vl"))
+    source = SampleSource(seed=5, frames=(4, 8))
+    picked = {}
+    for i in range(300):
+        sample = source(i)
+        picked.setdefault(sample.task, sample)
+        if {"refer", "caption", "yes_no", "region"} <= set(picked):
+            break
+    batch = [picked["caption"], picked["refer"], picked["yes_no"], picked["region"]]
+    assert len({len(s.key_frames) for s in batch}) > 1  # different numbers of images
+    trainer = Trainer(engine, TrainConfig(steps=1, train_sam2=True))
+    with torch.no_grad():
+        together, parts = trainer.losses(batch)
+        alone = [trainer.losses(s)[0] for s in batch]
+    assert float(together) == pytest.approx(float(torch.stack(alone).mean()), rel=1e-4)
+    assert parts.dice > 0 and parts.task == "caption+refer+region+yes_no"
+
+
 def write_labels(tmp_path, video, n_frames=6):
     """A labelled clip: a fixed rectangle as 'the dog' on 1-2.5 s of a shared video at 4 fps (decoded at 128 px)."""
     mask = np.zeros((72, 128), bool)
