@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-from agent.demo_metrics import boundary_f, keyword_accuracy, mask_iou, match_events, temporal_iou
+from agent.demo_metrics import balanced_accuracy, boundary_f, keyword_accuracy, mask_iou, match_events, temporal_iou
 from agent.index_settings import IndexSettings
 from agent.indexer import run_index
 from agent.query_answer import QueryAnswer, QuerySettings
@@ -23,7 +23,8 @@ from sa2va_engine import prompts
 from sa2va_engine.demo_model import DEMO_FPS, demo_model_path
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.key_frames import key_frame_indices
-from sa2va_engine.synthetic_language import referring_expressions, visible_objects
+from sa2va_engine.synthetic_language import object_phrase, referring_expressions, visible_objects
+from sa2va_engine.synthetic_samples import PRESENCE_TEMPLATE, VERIFY_TEMPLATE, happens_in
 from sa2va_engine.synthetic_world import World, WorldConfig, generate_world
 from tools.synthetic_video import write_ground_truth, write_world_video
 
@@ -106,6 +107,9 @@ class Scores(BaseModel):
     track_j: float
     track_f: float
     caption_keyword_acc: float
+    # Balanced accuracy (mean of the yes and the no recall) of P(yes) > 0.5 on the clips: 0.5 is chance.
+    jump_question_acc: float
+    presence_question_acc: float
     events: int
     event_recall: float
     event_precision: float
@@ -119,6 +123,8 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
              n_event_worlds: int | None = None, log: Callable[[str], None] | None = None) -> Scores:
     """Masks and captions on `n_worlds` unseen 3-s clips; event queries on `n_event_worlds` unseen 20-s videos."""
     refer, j_scores, f_scores, keywords = [], [], [], []
+    jump_answers: list[tuple[bool, bool]] = []
+    presence_answers: list[tuple[bool, bool]] = []
     clip_config = WorldConfig(duration_s=3.0)
     for k in range(n_worlds):
         world = generate_world(seed + k, clip_config)
@@ -128,6 +134,21 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
         visible = visible_objects(world, 0.0, world.config.duration_s)
         caption = engine.chat([frames[i] for i in keys], prompts.VIDEO_CAPTION, max_new_tokens=64).text
         keywords.append(keyword_accuracy(caption, [world.object(o).name for o in visible]))
+        seen = [frames[i] for i in keys]
+        for obj in world.objects:
+            jumps = any(happens_in(e.start_s, e.end_s, 0.0, world.config.duration_s)
+                        for e in world.events_of(obj.object_id, "jump"))
+            subject = object_phrase(obj)
+            asked = engine.yes_probability(seen, VERIFY_TEMPLATE.format(subject=subject, predicate="jumps"))
+            jump_answers.append((asked > 0.5, jumps))
+            asked = engine.yes_probability(seen, PRESENCE_TEMPLATE.format(subject=subject))
+            presence_answers.append((asked > 0.5, obj.object_id in visible))
+        # Objects rarely leave a 3-s clip, so "no" items come mostly from things not in the world at all.
+        names = {o.name for o in world.objects}
+        others = [f"{c} {k}" for c in clip_config.colours for k in clip_config.kinds if f"{c} {k}" not in names]
+        for other in np.random.default_rng(world.seed).choice(others, size=2, replace=False):
+            asked = engine.yes_probability(seen, PRESENCE_TEMPLATE.format(subject=f"the {other}"))
+            presence_answers.append((asked > 0.5, False))
         for oid in visible:
             expression = referring_expressions(world, oid)[0]
             (masklet,) = engine.track(frames, [expression], key_frames=keys)
@@ -160,7 +181,9 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
                 log(f"{video.name} {obj.name}: events {events} moments {[(round(a, 2), round(b, 2)) for a, b in moments]}")
     return Scores(
         worlds=n_worlds, refer_miou=float(np.mean(refer)) if refer else 0.0, track_j=float(np.mean(j_scores)),
-        track_f=float(np.mean(f_scores)), caption_keyword_acc=float(np.mean(keywords)), events=total_events,
+        track_f=float(np.mean(f_scores)), caption_keyword_acc=float(np.mean(keywords)),
+        jump_question_acc=balanced_accuracy(jump_answers), presence_question_acc=balanced_accuracy(presence_answers),
+        events=total_events,
         event_recall=found / total_events if total_events else 0.0,
         event_precision=matched_moments / returned if returned else 0.0,
     )

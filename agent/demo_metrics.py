@@ -62,3 +62,11 @@ def keyword_accuracy(text: str, names: Sequence[str]) -> float:
         return 1.0
     lowered = text.lower()
     return sum(name.lower() in lowered for name in names) / len(names)
+
+
+def balanced_accuracy(answers: list[tuple[bool, bool]]) -> float:
+    """Mean of the recall on true and on false items, for (predicted, truth) pairs: 0.5 for a constant answer
+    whatever the class balance; a class with no items is left out."""
+    recalls = [np.mean([p == t for p, t in answers if t == cls]) for cls in (True, False)
+               if any(t == cls for _, t in answers)]
+    return float(np.mean(recalls)) if recalls else 0.0

@@ -26,9 +26,10 @@ def main() -> None:
     parser.add_argument("--worlds", type=int, default=40)
     parser.add_argument("--event-worlds", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--model", default=None, help="checkpoint directory (default: the shipped demo model)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    model = str(demo_model_path())
+    model = args.model or str(demo_model_path())
     engine = Sa2VA.from_pretrained(model)
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as work:
@@ -37,6 +38,8 @@ def main() -> None:
     print(f"referring segmentation mean IoU (key frames): {scores.refer_miou:.3f}")
     print(f"tracking J&F (all frames): {scores.track_jf:.3f}  (J {scores.track_j:.3f}, F {scores.track_f:.3f})")
     print(f"caption keyword accuracy: {scores.caption_keyword_acc:.3f}")
+    print(f"yes/no balanced accuracy on the clips: jumps {scores.jump_question_acc:.3f}, "
+          f"presence {scores.presence_question_acc:.3f}  (0.5 = chance)")
     print(f"event recall (tIoU >= 0.5): {scores.event_recall:.3f}   precision: {scores.event_precision:.3f}")
     print(f"({time.monotonic() - start:.0f} s)")
 

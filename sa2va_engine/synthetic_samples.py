@@ -9,7 +9,8 @@ LLM sees five frames spread over the window, SAM-2 runs through all of them.
 Yes/no labels use one rule for windows of any length: an event counts as happening in a window when
 they overlap by at least half of the shorter of the two. A long window holding a short jump is a yes,
 and so is a short window inside a long jump; the query graph relies on both (it verifies chunks, then
-refines inside them with short windows).
+refines inside them with short windows). Training asks only where that rule agrees with what the LLM's
+key frames show (`jump_label`), and draws the answer first so yes and no are exactly balanced.
 """
 
 from __future__ import annotations
@@ -31,6 +32,21 @@ VERIFY_TEMPLATE = "In this video, does the following happen: {subject} {predicat
 PRESENCE_TEMPLATE = "Is {subject} in this video?"
 
 
+JUMP_SHARE = 0.6  # of yes/no questions; the rest ask whether an object is there at all
+SEEN_LIFT = 1 / 3  # a hop shows in a frame when the object is at least this share of its apex off the ground
+
+
+def jump_label(world: World, object_id: int, first: int, count: int, keys: list[int]) -> bool | None:
+    """Does the object jump in frames [first, first + count)? True when the event rule says so and a frame
+    the LLM sees shows it off the ground; False when neither; None (not trained on) when the two disagree,
+    i.e. the rule counts a hop whose airborne part falls between the key frames, or the reverse."""
+    obj = world.object(object_id)
+    start_s, end_s = world.time_s(first), world.time_s(first + count - 1) + 1 / world.config.fps
+    happens = any(happens_in(h.start_s, h.end_s, start_s, end_s) for h in obj.path.hops)
+    seen = any(h.lift(world.time_s(first + k)) >= SEEN_LIFT * h.apex_px for h in obj.path.hops for k in keys)
+    return happens if happens == seen else None
+
+
 def happens_in(event_start: float, event_end: float, start_s: float, end_s: float) -> bool:
     overlap = min(event_end, end_s) - max(event_start, start_s)
     return overlap > 0 and overlap >= 0.5 * min(event_end - event_start, end_s - start_s)
@@ -40,8 +56,10 @@ class SampleSource:
     """Deterministic stream of samples: sample(step) depends only on (seed, step)."""
 
     def __init__(self, seed: int = 0, n_worlds: int = 400, config: WorldConfig | None = None,
-                 frames: tuple[int, int] = (4, 16), weights: dict[str, float] | None = None):
+                 frames: tuple[int, int] = (4, 16), weights: dict[str, float] | None = None,
+                 jump_share: float = JUMP_SHARE):
         self.seed = seed
+        self.jump_share = jump_share
         self.weights = weights or TASK_WEIGHTS
         self.n_worlds = n_worlds
         self.config = config or WorldConfig(duration_s=10.0)
@@ -59,6 +77,8 @@ class SampleSource:
         rng = random.Random(self.seed * 1_000_003 + step)
         world = self.world(rng.randrange(self.n_worlds))
         task = rng.choices(list(self.weights), weights=list(self.weights.values()))[0]
+        if task == "yes_no":
+            return self._yes_no(rng) or self._caption_of_some_window(rng, world)
         # Short windows teach the fine-grained yes/no the query graph refines with; long ones match chunks.
         lo, hi = self.frames
         count = min(world.n_frames, rng.randint(lo, hi) if task == "yes_no" else rng.randint(min(max(lo, 8), hi), hi))
@@ -67,6 +87,12 @@ class SampleSource:
         start_s, end_s = world.time_s(indices[0]), world.time_s(indices[-1]) + 1 / world.config.fps
         built = getattr(self, f"_{task}")(rng, world, indices, start_s, end_s)
         return built or self._caption(rng, world, indices, start_s, end_s)
+
+    def _caption_of_some_window(self, rng, world: World) -> TrainSample:
+        count = min(world.n_frames, rng.randint(*self.frames))
+        first = rng.randrange(world.n_frames - count + 1)
+        indices = list(range(first, first + count))
+        return self._caption(rng, world, indices, world.time_s(first), world.time_s(indices[-1]) + 1 / world.config.fps)
 
     # -- tasks ------------------------------------------------------------------------------------
     def _frames(self, world: World, indices: list[int]) -> list[np.ndarray]:
@@ -98,36 +124,50 @@ class SampleSource:
         return TrainSample(frames=self._frames(world, indices), key_frames=key_frame_indices(len(indices)),
                            question=prompts.VIDEO_CAPTION, answer=caption(world, start_s, end_s), task="caption")
 
-    def _yes_no(self, rng, world, indices, start_s, end_s) -> TrainSample:
-        question, yes = self._question(rng, world, start_s, end_s)
-        return TrainSample(frames=self._frames(world, indices), key_frames=key_frame_indices(len(indices)),
-                           question=question + prompts.YES_NO_SUFFIX, answer="Yes" if yes else "No", task="yes_no")
+    def _yes_no(self, rng) -> TrainSample | None:
+        """A yes/no question with its answer drawn first (exactly half yes), then a world, object and window
+        that give that answer. A model that answers from the phrase alone stays at chance; the only way
+        down the loss is to look at the frames."""
+        want = rng.random() < 0.5
+        about_jump = rng.random() < self.jump_share
+        for _ in range(20):
+            world = self.world(rng.randrange(self.n_worlds))
+            count = min(world.n_frames, rng.randint(*self.frames))
+            keys = key_frame_indices(count)
+            if about_jump:
+                obj = rng.choice(world.objects)
+                starts = [f for f in range(world.n_frames - count + 1)
+                          if jump_label(world, obj.object_id, f, count, keys) is want]
+                question = VERIFY_TEMPLATE.format(subject=object_phrase(obj), predicate="jumps")
+            else:
+                starts = list(range(world.n_frames - count + 1))
+                question = None
+            if not starts:
+                continue
+            first = rng.choice(starts)
+            indices = list(range(first, first + count))
+            if question is None:
+                start_s, end_s = world.time_s(first), world.time_s(indices[-1]) + 1 / world.config.fps
+                question = self._presence_question(rng, world, start_s, end_s, want)
+                if question is None:
+                    continue
+            return TrainSample(frames=self._frames(world, indices), key_frames=keys,
+                               question=question + prompts.YES_NO_SUFFIX, answer="Yes" if want else "No", task="yes_no")
+        return None
 
-    def _question(self, rng, world: World, start_s: float, end_s: float) -> tuple[str, bool]:
-        """Balanced: half the questions are about a jump, half about presence; yes and no equally likely
-        where the world allows both."""
-        objects = world.objects
-        if rng.random() < 0.6:
-            jumps = {o.object_id: [e for e in world.events if e.object_id == o.object_id and e.kind == "jump"]
-                     for o in objects}
-            labelled = [(o, any(happens_in(e.start_s, e.end_s, start_s, end_s) for e in jumps[o.object_id]))
-                        for o in objects]
-            want = rng.random() < 0.5
-            pool = [o for o, yes in labelled if yes == want] or [o for o, _ in labelled]
-            obj = rng.choice(pool)
-            yes = dict((o.object_id, y) for o, y in labelled)[obj.object_id]
-            return VERIFY_TEMPLATE.format(subject=object_phrase(obj), predicate="jumps"), yes
+    def _presence_question(self, rng, world: World, start_s: float, end_s: float, want: bool) -> str | None:
         present = set(visible_objects(world, start_s, end_s))
-        if rng.random() < 0.5 and present:
-            obj = world.object(rng.choice(sorted(present)))
-            return PRESENCE_TEMPLATE.format(subject=object_phrase(obj)), True
-        absent = [o for o in objects if o.object_id not in present]
-        if absent:
-            return PRESENCE_TEMPLATE.format(subject=object_phrase(rng.choice(absent))), False
-        # Nothing absent in this world: ask about a thing that is not in it.
-        names = {o.name for o in objects}
-        other = next(f"{c} {k}" for c in world.config.colours for k in world.config.kinds if f"{c} {k}" not in names)
-        return PRESENCE_TEMPLATE.format(subject=f"the {other}"), False
+        if want:
+            if not present:
+                return None
+            return PRESENCE_TEMPLATE.format(subject=object_phrase(world.object(rng.choice(sorted(present)))))
+        absent = [o for o in world.objects if o.object_id not in present]
+        if absent and rng.random() < 0.5:
+            return PRESENCE_TEMPLATE.format(subject=object_phrase(rng.choice(absent)))
+        # A thing that is not in this world at all, drawn evenly so no phrase is a "no" more often than another.
+        names = {o.name for o in world.objects}
+        others = [f"{c} {k}" for c in world.config.colours for k in world.config.kinds if f"{c} {k}" not in names]
+        return PRESENCE_TEMPLATE.format(subject=f"the {rng.choice(others)}")
 
     def _region(self, rng, world, indices, start_s, end_s) -> TrainSample | None:
         index = rng.choice(indices)
