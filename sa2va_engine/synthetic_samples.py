@@ -182,3 +182,16 @@ class SampleSource:
         obj = world.object(state.object_id)
         return TrainSample(frames=[image], key_frames=[0], question=prompts.REGION_CAPTION,
                            answer=f"a {obj.name}", task="region")
+
+
+class MixedSource:
+    """Each example from one of ``sources``, picked by (seed, step): a curriculum keeps easy worlds in the mix
+    while the real ones come in."""
+
+    def __init__(self, sources: list, seed: int = 0):
+        self.sources = sources
+        self.seed = seed
+
+    def __call__(self, step: int) -> TrainSample:
+        pick = random.Random(self.seed * 7_919 + step).randrange(len(self.sources))
+        return self.sources[pick](step)

@@ -45,3 +45,20 @@ def test_jump_labels_are_what_the_key_frames_show():
     still = [o for o in world.objects if not o.path.hops]
     for obj in still:
         assert all(jump_label(world, obj.object_id, f, 8, keys) is False for f in range(world.n_frames - 7))
+
+
+def test_mixed_source_draws_from_every_source_deterministically():
+    from sa2va_engine.demo_model import EASY_WORLDS
+    from sa2va_engine.synthetic_samples import MixedSource
+
+    easy = SampleSource(seed=2, weights={"caption": 1.0}, config=EASY_WORLDS)
+    real = SampleSource(seed=1, weights={"caption": 1.0})
+    mixed = MixedSource([easy, real], seed=0)
+    picks = [mixed(i).answer for i in range(40)]
+    assert picks == [mixed(i).answer for i in range(40)]
+    from_easy = sum(mixed(i).answer == easy(i).answer for i in range(40))
+    assert 10 < from_easy < 30
+    # Easy worlds: big objects on plain backgrounds.
+    world = easy.world(0)
+    assert all(o.height_px >= 0.4 * world.config.height - 1 for o in world.objects)
+    assert world.background.kind == "plain"
