@@ -23,7 +23,7 @@ from sa2va_engine import prompts
 from sa2va_engine.demo_model import DEMO_FPS, demo_model_path
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.key_frames import key_frame_indices
-from sa2va_engine.synthetic_language import object_phrase, referring_expressions, visible_objects
+from sa2va_engine.synthetic_language import absent_names, object_phrase, referring_expressions, visible_objects
 from sa2va_engine.synthetic_samples import PRESENCE_TEMPLATE, VERIFY_TEMPLATE, happens_in
 from sa2va_engine.synthetic_world import World, WorldConfig, generate_world
 from tools.synthetic_video import write_ground_truth, write_world_video
@@ -132,9 +132,9 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
         frames = [world.frame(i) for i in indices]
         keys = key_frame_indices(len(frames))
         visible = visible_objects(world, 0.0, world.config.duration_s)
-        caption = engine.chat([frames[i] for i in keys], prompts.VIDEO_CAPTION, max_new_tokens=64).text
-        keywords.append(keyword_accuracy(caption, [world.object(o).name for o in visible]))
         seen = [frames[i] for i in keys]
+        caption = engine.chat(seen, prompts.VIDEO_CAPTION, max_new_tokens=64).text
+        keywords.append(keyword_accuracy(caption, [world.object(o).name for o in visible]))
         for obj in world.objects:
             jumps = any(happens_in(e.start_s, e.end_s, 0.0, world.config.duration_s)
                         for e in world.events_of(obj.object_id, "jump"))
@@ -144,14 +144,13 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
             asked = engine.yes_probability(seen, PRESENCE_TEMPLATE.format(subject=subject))
             presence_answers.append((asked > 0.5, obj.object_id in visible))
         # Objects rarely leave a 3-s clip, so "no" items come mostly from things not in the world at all.
-        names = {o.name for o in world.objects}
-        others = [f"{c} {k}" for c in clip_config.colours for k in clip_config.kinds if f"{c} {k}" not in names]
-        for other in np.random.default_rng(world.seed).choice(others, size=2, replace=False):
+        for other in np.random.default_rng(world.seed).choice(absent_names(world), size=2, replace=False):
             asked = engine.yes_probability(seen, PRESENCE_TEMPLATE.format(subject=f"the {other}"))
             presence_answers.append((asked > 0.5, False))
-        for oid in visible:
-            expression = referring_expressions(world, oid)[0]
-            (masklet,) = engine.track(frames, [expression], key_frames=keys)
+        # All visible objects in one track call: SAM-2 encodes each frame once for all of them.
+        expressions = [referring_expressions(world, oid)[0] for oid in visible]
+        masklets = engine.track(frames, expressions, key_frames=keys) if expressions else []
+        for oid, masklet in zip(visible, masklets):
             for i, point in zip(indices, masklet.points):
                 truth = world.masks(i).get(oid, np.zeros(frames[0].shape[:2], bool))
                 pred = point.mask.decode() if point.present and point.mask else np.zeros_like(truth)

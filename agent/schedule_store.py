@@ -62,7 +62,7 @@ class ScheduleStore:
             with open_read(self.db) as con:
                 row = con.execute(_SELECT_ONE, [schedule_id]).fetchone()
         if row is None:
-            raise ScheduleError(f"no schedule {schedule_id} in {self.db}; `sva schedule list` shows them")
+            raise self._missing(schedule_id)
         return _schedule(row)
 
     def remove(self, schedule_id: int) -> None:
@@ -71,7 +71,10 @@ class ScheduleStore:
             with write_transaction(self.db) as con:
                 removed = con.execute(_DELETE, [schedule_id]).fetchone()
         if removed is None:
-            raise ScheduleError(f"no schedule {schedule_id} in {self.db}; `sva schedule list` shows them")
+            raise self._missing(schedule_id)
+
+    def _missing(self, schedule_id: int) -> ScheduleError:
+        return ScheduleError(f"no schedule {schedule_id} in {self.db}; `sva schedule list` shows them")
 
     def mark_started(self, schedule_id: int, at: datetime) -> None:
         with write_transaction(self.db) as con:

@@ -18,6 +18,7 @@ import torch
 
 from agent.demo import evaluate
 from sa2va_engine.demo_model import demo_model_path
+from sa2va_engine.user_error import UserError
 from sa2va_engine.sa2va import Sa2VA
 
 
@@ -30,7 +31,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = args.model or str(demo_model_path())
-    engine = Sa2VA.from_pretrained(model)
+    try:
+        engine = Sa2VA.from_pretrained(model)
+    except UserError as exc:  # a wrong --model: one line, no traceback
+        raise SystemExit(f"bench.demo_accuracy: {exc}") from None
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as work:
         scores = evaluate(engine, model, Path(work), args.worlds, n_event_worlds=args.event_worlds, log=print)

@@ -308,14 +308,15 @@ class IndexReader:
             vid = self._video_id(con, video) if video is not None else None
             filters = {"video_id": vid, "t0": start_s, "t1": end_s, "kinds": list(kinds) if kinds else None}
             filtered = any(v is not None for v in filters.values())
+            ref_params = filters if filtered else {}
             shortlist = con.execute(_SHORTLIST_FILTERED if filtered else _SHORTLIST_ALL,
                                     {"q": q, "model": model, "shortlist": max(SHORTLIST_MIN, SHORTLIST_FACTOR * k)}
-                                    | (filters if filtered else {})).fetchall()
+                                    | ref_params).fetchall()
             if not shortlist:
                 return []
             rescore = _RESCORE.format(ids=", ".join(str(int(row[0])) for row in shortlist),
                                       where=f"WHERE {_REF_FILTER}" if filtered else "")
-            rows = con.execute(rescore, {"q": q, "k": k} | (filters if filtered else {})).fetchall()
+            rows = con.execute(rescore, {"q": q, "k": k} | ref_params).fetchall()
         return [
             SearchHit(
                 video_path=r[0], video_id=r[1], chunk_index=r[2], kind=r[3], object_id=r[5],

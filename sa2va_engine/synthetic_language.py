@@ -108,6 +108,12 @@ def referring_expressions(world: World, object_id: int) -> list[str]:
     return expressions
 
 
+def absent_names(world: World) -> list[str]:
+    """Every "colour kind" the world's config allows that no object of this world is, in config order."""
+    names = {o.name for o in world.objects}
+    return [f"{c} {k}" for c in world.config.colours for k in world.config.kinds if f"{c} {k}" not in names]
+
+
 def visible_objects(world: World, start_s: float, end_s: float) -> list[int]:
     """Ids (in id order) of the objects seen on at least one frame in ``[start_s, end_s)`` seconds."""
     seen: set[int] = set()

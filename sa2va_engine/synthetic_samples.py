@@ -22,7 +22,8 @@ import numpy as np
 
 from sa2va_engine import prompts
 from sa2va_engine.key_frames import key_frame_indices
-from sa2va_engine.synthetic_language import caption, grounded_caption, object_phrase, referring_expressions, visible_objects
+from sa2va_engine.synthetic_language import (absent_names, caption, grounded_caption, object_phrase,
+                                             referring_expressions, visible_objects)
 from sa2va_engine.synthetic_world import World, WorldConfig, generate_world
 from sa2va_engine.train_sample import TrainSample
 
@@ -165,9 +166,7 @@ class SampleSource:
         if absent and rng.random() < 0.5:
             return PRESENCE_TEMPLATE.format(subject=object_phrase(rng.choice(absent)))
         # A thing that is not in this world at all, drawn evenly so no phrase is a "no" more often than another.
-        names = {o.name for o in world.objects}
-        others = [f"{c} {k}" for c in world.config.colours for k in world.config.kinds if f"{c} {k}" not in names]
-        return PRESENCE_TEMPLATE.format(subject=f"the {rng.choice(others)}")
+        return PRESENCE_TEMPLATE.format(subject=f"the {rng.choice(absent_names(world))}")
 
     def _region(self, rng, world, indices, start_s, end_s) -> TrainSample | None:
         index = rng.choice(indices)
