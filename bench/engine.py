@@ -1,5 +1,9 @@
 """Engine benchmark: `python bench/engine.py` (CPU, a small random-weight config, one run).
 
+`python bench/engine.py --size real --device cuda` runs the same figures on a GPU with a random-weight
+checkpoint of the real Sa2VA-Qwen3-VL-4B size (bench/real_size.py) and 1280x720 frames; its memory
+figure is the CUDA allocator's peak instead of the process RSS.
+
 Prints three figures, each a ratio of two timings or memory peaks measured in this same run:
   1. track() with K=8 expressions vs K=1 on the same frames        (goal <= 2.0x)
   2. segment() teacher-forced "Sure, [SEG]." vs generated answer  (goal >= 3x faster)
@@ -38,49 +42,123 @@ def small_checkpoint(directory: Path) -> Path:
     return write_tiny_checkpoint(directory, "qwen3_vl", seed=0, sam2=sam2, hidden_size=256, layers=4, image_tokens=(64, 64))
 
 
-def frames(count: int, long_side: int = 640):
+def frames(count: int, long_side: int = 640, video: Path = VIDEO):
     """Real frames of the dog clip, looped, decoded one at a time (never all in memory)."""
     import cv2
 
     produced = 0
     while produced < count:
-        capture = cv2.VideoCapture(str(VIDEO))
+        capture = cv2.VideoCapture(str(video))
         while produced < count:
             ok, bgr = capture.read()
             if not ok:
                 break
             h, w = bgr.shape[:2]
-            scale = long_side / max(h, w)
-            bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+            if long_side != max(h, w):
+                scale = long_side / max(h, w)
+                bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
             produced += 1
             yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         capture.release()
+
+
+def _sync() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
 
 
 def timed(fn, repeat: int = 3) -> float:
     fn()  # warm-up
     best = float("inf")
     for _ in range(repeat):
+        _sync()
         start = time.perf_counter()
         fn()
+        _sync()
         best = min(best, time.perf_counter() - start)
     return best
 
 
-def bench_k(engine, n_frames: int) -> dict:
-    clip = list(frames(n_frames))
+def bench_k(engine, n_frames: int, clip_frames=None) -> dict:
+    from sa2va_engine.key_frames import LLM_FRAMES
+
+    clip = list(clip_frames if clip_frames is not None else frames(n_frames))
     one = timed(lambda: engine.track(clip, ["the dog"]), repeat=2)
     eight = timed(lambda: engine.track(clip, [f"the dog number {i}" for i in range(8)]), repeat=2)
-    return {"frames": n_frames, "k1_s": one, "k8_s": eight, "ratio": eight / one}
+    # Where the time goes: the LLM's forced pass over the key frames alone, for K=1 and K=8.
+    keys = clip[:LLM_FRAMES]
+    llm_one = timed(lambda: engine._forced_states(keys, ["the dog"]), repeat=2)
+    llm_eight = timed(lambda: engine._forced_states(keys, [f"the dog number {i}" for i in range(8)]), repeat=2)
+    return {"frames": len(clip), "k1_s": one, "k8_s": eight, "ratio": eight / one,
+            "llm_k1_s": llm_one, "llm_k8_s": llm_eight}
 
 
-def bench_forced(engine) -> dict:
+def stage_times(engine, clip, expressions) -> dict:
+    """Seconds of one track() spent in each stage (synchronised timers around the engine's parts)."""
+    import collections
+
+    from sa2va_engine import sa2va as sa2va_module
+    from sa2va_engine.sam2_tracker import StreamingTracker
+
+    spent: dict = collections.defaultdict(float)
+    patched = [(StreamingTracker, "encode", "sam2_encode"), (StreamingTracker, "step", "sam2_step"),
+               (sa2va_module, "track_points", "mask_encoding"), (engine, "_forced_states", "llm")]
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patched]
+
+    def timer(fn, label):
+        def run(*args, **kwargs):
+            _sync()
+            start = time.perf_counter()
+            out = fn(*args, **kwargs)
+            _sync()
+            spent[label] += time.perf_counter() - start
+            return out
+        return run
+
+    try:
+        for (owner, name, label), (_, _, fn) in zip(patched, originals):
+            setattr(owner, name, timer(fn, label))
+        _sync()
+        start = time.perf_counter()
+        masklets = engine.track(clip, expressions)
+        _sync()
+        spent["total"] = time.perf_counter() - start
+    finally:
+        for owner, name, fn in originals:
+            if owner is engine:
+                delattr(engine, name)
+            else:
+                setattr(owner, name, fn)
+    points = [p for m in masklets for p in m.points if p.present]
+    spent["rle_chars_per_mask"] = sum(len(p.mask.counts) for p in points) / max(1, len(points))
+    return dict(spent)
+
+
+def mask_encoding_cost(device: str, height: int, width: int, k: int = 8) -> dict:
+    """Seconds to turn K masks' logits into track points: random-weight (pixel-noise) masks vs
+    object-shaped ones, which a trained model gives and random weights cannot."""
+    import torch
+
+    from sa2va_engine.mask_encoding import track_points
+
+    gen = torch.Generator().manual_seed(0)
+    noise = torch.randn(k, 1, 256, 256, generator=gen).to(device)
+    yy, xx = torch.meshgrid(torch.arange(256.0), torch.arange(256.0), indexing="ij")
+    blobs = torch.stack([40.0 + 3 * i - ((yy - 90 - 6 * i) ** 2 + (xx - 128) ** 2).sqrt() for i in range(k)])[:, None].to(device)
+    scores = torch.ones(k, device=device)
+    return {name: timed(lambda lg=logits: track_points(0.0, lg, scores, height, width), repeat=5)
+            for name, logits in (("noise_s", noise), ("object_s", blobs))}
+
+
+def bench_forced(engine, image=None) -> dict:
     import torch
 
     from sa2va_engine import prompts
     from sa2va_engine.sa2va import _llm_images
 
-    image = next(frames(1))
+    image = next(frames(1)) if image is None else image
     images = _llm_images([image])
     question = prompts.referring_prompt("the dog")
     tok = engine.family.tokenizer(engine.processor)
@@ -102,7 +180,8 @@ def bench_forced(engine) -> dict:
     # The LLM part alone: one teacher-forced pass vs generating the same answer token by token.
     t_llm_forced = timed(lambda: engine._forced_states([image], ["the dog"]))
     t_llm_gen = timed(generate_answer)
-    return {"answer_tokens": n, "forced_s": t_forced, "generated_s": t_gen, "speedup": t_gen / t_forced,
+    prompt_tokens = engine.family.encode(engine.processor, images, question).inputs["input_ids"].shape[1]
+    return {"answer_tokens": n, "prompt_tokens": prompt_tokens, "forced_s": t_forced, "generated_s": t_gen, "speedup": t_gen / t_forced,
             "llm_forced_s": t_llm_forced, "llm_generated_s": t_llm_gen, "llm_speedup": t_llm_gen / t_llm_forced}
 
 
@@ -118,11 +197,28 @@ def child_peak_rss(checkpoint: Path, n_frames: int) -> int:
     return int(out.stdout.strip().splitlines()[-1]) * 1024
 
 
+def cuda_peak(engine, n_frames: int, long_side: int, video: Path) -> int:
+    """Peak CUDA memory allocated while track() streams n frames, in bytes (weights included)."""
+    import torch
+
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    masklets = engine.track(frames(n_frames, long_side, video), ["the dog", "the grass"])
+    assert len(masklets[0].points) == n_frames
+    return torch.cuda.max_memory_allocated()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=("small", "real"), default="small",
+                        help="small: CPU-sized random config; real: Sa2VA-Qwen3-VL-4B shapes (for a GPU)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--llm-layers", type=int, default=None, help="cut the real-size LLM's depth (code-path check only)")
+    parser.add_argument("--video", type=Path, default=VIDEO)
     parser.add_argument("--frames", type=int, default=6, help="frames for the K=1 vs K=8 timing")
     parser.add_argument("--memory-frames", type=int, default=10, help="N for the N vs 10N memory figure")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
     args = parser.parse_args()
 
     import torch
@@ -130,29 +226,73 @@ def main() -> None:
     from sa2va_engine.sa2va import Sa2VA
 
     torch.manual_seed(0)
+    real = args.size == "real"
+    long_side = 1280 if real else 640
+    results: dict = {"size": args.size, "device": args.device, "threads": torch.get_num_threads()}
+    if args.device.startswith("cuda"):
+        import transformers
+
+        results.update(gpu=torch.cuda.get_device_name(), torch=torch.__version__, transformers=transformers.__version__)
     with tempfile.TemporaryDirectory() as tmp:
-        ckpt = small_checkpoint(Path(tmp) / "small")
-        engine = Sa2VA.from_pretrained(ckpt, device="cpu")
-        results = {
-            "threads": torch.get_num_threads(),
-            "track_k8_vs_k1": bench_k(engine, args.frames),
-            "forced_vs_generated": bench_forced(engine),
-        }
+        began = time.perf_counter()
+        if real:
+            from bench.real_size import parameter_count, write_real_size_checkpoint
+
+            ckpt = write_real_size_checkpoint(Path(tmp) / "real", device=args.device, llm_layers=args.llm_layers)
+            results["parameters"] = parameter_count(ckpt)
+            if args.device.startswith("cuda"):
+                torch.cuda.empty_cache()
+        else:
+            ckpt = small_checkpoint(Path(tmp) / "small")
+        results["write_s"] = time.perf_counter() - began
+        began = time.perf_counter()
+        engine = Sa2VA.from_pretrained(ckpt, device=args.device)
+        _sync()
+        results["load_s"] = time.perf_counter() - began
+        clip = list(frames(args.frames, long_side, args.video))
+        results["frame_size"] = list(clip[0].shape[:2])
+        results["track_k8_vs_k1"] = bench_k(engine, args.frames, clip)
+        results["stages_k1"] = stage_times(engine, clip, ["the dog"])
+        results["stages_k8"] = stage_times(engine, clip, [f"the dog number {i}" for i in range(8)])
+        results["mask_encoding_k8"] = mask_encoding_cost(args.device, *results["frame_size"])
+        results["forced_vs_generated"] = bench_forced(engine, clip[0])
         small, large = args.memory_frames, args.memory_frames * 10
-        rss_small, rss_large = child_peak_rss(ckpt, small), child_peak_rss(ckpt, large)
-        results["peak_rss"] = {"frames_small": small, "frames_large": large, "rss_small_mb": rss_small / 2**20,
-                               "rss_large_mb": rss_large / 2**20, "ratio": rss_large / rss_small}
+        if args.device.startswith("cuda"):
+            peak_small = cuda_peak(engine, small, long_side, args.video)
+            peak_large = cuda_peak(engine, large, long_side, args.video)
+            what = "cuda_peak"
+        else:
+            peak_small, peak_large = child_peak_rss(ckpt, small), child_peak_rss(ckpt, large)
+            what = "rss"
+        results["peak_memory"] = {"what": what, "frames_small": small, "frames_large": large,
+                                  "small_mb": peak_small / 2**20, "large_mb": peak_large / 2**20,
+                                  "ratio": peak_large / peak_small}
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2))
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    k, f, m = results["track_k8_vs_k1"], results["forced_vs_generated"], results["peak_rss"]
-    print(f"track, {k['frames']} frames: K=1 {k['k1_s']:.2f}s, K=8 {k['k8_s']:.2f}s -> K8/K1 = {k['ratio']:.2f}x (goal <= 2.0x)")
-    print(f"segment: forced {f['forced_s'] * 1000:.0f} ms, generated ({f['answer_tokens']} tokens) "
-          f"{f['generated_s'] * 1000:.0f} ms -> forced is {f['speedup']:.2f}x faster end to end (goal >= 3x)")
+    k, f, m = results["track_k8_vs_k1"], results["forced_vs_generated"], results["peak_memory"]
+    print(f"{args.size} config on {results.get('gpu', args.device)}: written in {results['write_s']:.1f}s, "
+          f"loaded in {results['load_s']:.1f}s")
+    print(f"track, {k['frames']} frames {results['frame_size'][1]}x{results['frame_size'][0]}: K=1 {k['k1_s']:.2f}s, "
+          f"K=8 {k['k8_s']:.2f}s -> K8/K1 = {k['ratio']:.2f}x (goal <= 2.0x)")
+    for name in ("stages_k1", "stages_k8"):
+        st = results[name]
+        print(f"  {name}: total {st['total']:.2f}s = LLM {st.get('llm', 0):.2f} + SAM-2 encode {st.get('sam2_encode', 0):.2f} "
+              f"+ SAM-2 step {st.get('sam2_step', 0):.2f} + mask encoding {st.get('mask_encoding', 0):.2f} "
+              f"(+ rest); {st['rle_chars_per_mask']:.0f} RLE chars per mask")
+    me = results["mask_encoding_k8"]
+    print(f"  mask encoding of 8 masks, one frame: pixel-noise masks {me['noise_s'] * 1000:.1f} ms, "
+          f"object-shaped masks {me['object_s'] * 1000:.1f} ms")
+    print(f"  LLM forced pass over the key frames alone: K=1 {k['llm_k1_s'] * 1000:.0f} ms, K=8 {k['llm_k8_s'] * 1000:.0f} ms")
+    print(f"segment ({f['prompt_tokens']} prompt tokens): forced {f['forced_s'] * 1000:.0f} ms, generated "
+          f"({f['answer_tokens']} tokens) {f['generated_s'] * 1000:.0f} ms -> forced is {f['speedup']:.2f}x faster "
+          f"end to end (goal >= 3x)")
     print(f"  LLM part only: forced {f['llm_forced_s'] * 1000:.0f} ms, generated {f['llm_generated_s'] * 1000:.0f} ms "
           f"-> {f['llm_speedup']:.2f}x")
-    print(f"peak RSS: {m['frames_small']} frames {m['rss_small_mb']:.0f} MB, {m['frames_large']} frames "
-          f"{m['rss_large_mb']:.0f} MB -> ratio {m['ratio']:.2f} (goal: flat)")
+    print(f"peak memory ({m['what']}): {m['frames_small']} frames {m['small_mb']:.0f} MB, {m['frames_large']} frames "
+          f"{m['large_mb']:.0f} MB -> ratio {m['ratio']:.2f} (goal: flat)")
 
 
 if __name__ == "__main__":

@@ -182,21 +182,22 @@ def save_weights(model: torch.nn.Module, directory: Path, family: VlmFamily, max
                  dtype: torch.dtype | None = None) -> None:
     """Write the weights in the official layout, sharded with an index when larger than one shard;
     floating-point tensors in ``dtype`` when given (official checkpoints are bfloat16)."""
-    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    # Tied tensors (shared storage) are stored once, as transformers does. Found on the model's own
+    # tensors: copies to the host would no longer share storage.
+    state_dict = model.state_dict()
+    first_of: dict[int, str] = {}
+    tied = set()
+    for key, value in state_dict.items():
+        if value.numel() > 0 and value.data_ptr() in first_of:
+            tied.add(key)
+        first_of.setdefault(value.data_ptr(), key)
+    tensors = {k: v.detach().contiguous().cpu() for k, v in state_dict.items() if k not in tied}
     if dtype is not None:
         tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
     # The VLM first (the module registers it first), through the family's inverse map.
     vlm = {k[len("mllm."):]: v for k, v in tensors.items() if k.startswith("mllm.")}
     state = {family.checkpoint_prefix + k: v for k, v in family.merge_for_save(vlm).items()}
     state.update({to_checkpoint_key(k, family): v for k, v in tensors.items() if not k.startswith("mllm.")})
-    # Tied tensors are stored once, as transformers does.
-    seen: dict[int, str] = {}
-    for key in list(state):
-        ptr = state[key].data_ptr()
-        if ptr in seen and state[key].numel() > 0:
-            del state[key]
-        else:
-            seen[ptr] = key
     shards: list[dict[str, torch.Tensor]] = [{}]
     size = 0
     for key in sorted(state):

@@ -59,7 +59,7 @@ def next_token_logits(model, family: VlmFamily, processor, images: list[Image.Im
                       device="cpu", dtype=torch.float32) -> torch.Tensor:
     """(vocab,) float32 logits of the token that would open the answer to ``text``."""
     inputs = _to_device(family.encode(processor, images, text).inputs, device, dtype)
-    logits = model(**inputs, position_ids=family.positions(model, inputs)).logits
+    logits = model(**inputs, position_ids=family.positions(model, inputs), logits_to_keep=1).logits
     return logits[0, -1].float()
 
 
@@ -77,6 +77,10 @@ def forced_seg_states(model, family: VlmFamily, processor, images: list[Image.Im
     """Teacher-force ``answer`` after each question; return (len(questions), hidden) states at its `[SEG]`.
 
     The images and everything before the questions form a shared prefix that is run once."""
+    if len(questions) == 1:
+        # Nothing to share: one pass instead of prefix + suffix (a pass of a real-size LLM on a GPU
+        # costs tens of milliseconds of kernel launches whatever its length).
+        return _forced_unshared(model, family, processor, images, questions, answer, seg_id, device, dtype)
     tokenizer = family.tokenizer(processor)
     rendered = [family.render(processor, len(images), q) + answer for q in questions]
     split = family.prefix_split(rendered[0]) if images else None
@@ -85,7 +89,9 @@ def forced_seg_states(model, family: VlmFamily, processor, images: list[Image.Im
 
     prefix_inputs = _to_device(dict(processor(text=[rendered[0][:split]], images=images, return_tensors="pt")), device, dtype)
     plen = prefix_inputs["input_ids"].shape[1]
-    prefix_out = model(**prefix_inputs, use_cache=True, position_ids=family.positions(model, prefix_inputs))
+    # Only the cache is wanted: logits_to_keep=1 skips the (tokens x vocab) projection, which for a
+    # 151936-token vocabulary and ~900 tokens per frame is a tenth of the pass and gigabytes of memory.
+    prefix_out = model(**prefix_inputs, use_cache=True, position_ids=family.positions(model, prefix_inputs), logits_to_keep=1)
     cache = prefix_out.past_key_values
 
     suffixes = [tokenizer(r[split:], add_special_tokens=False)["input_ids"] for r in rendered]
@@ -102,7 +108,7 @@ def forced_seg_states(model, family: VlmFamily, processor, images: list[Image.Im
     ids, mask = ids.to(device), mask.to(device)
     positions = family.positions(model, prefix_inputs, start=plen, length=slen, batch=k)
     out = model(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True, output_hidden_states=True,
-                position_ids=positions, cache_position=torch.arange(plen, plen + slen, device=device))
+                position_ids=positions, cache_position=torch.arange(plen, plen + slen, device=device), logits_to_keep=1)
     last = out.hidden_states[-1]  # (k, slen, hidden)
     return _pick_seg(last, ids, seg_id)
 
@@ -112,7 +118,7 @@ def _forced_unshared(model, family, processor, images, questions, answer, seg_id
     for q in questions:
         text = family.render(processor, len(images), q) + answer
         inputs = _to_device(dict(processor(text=[text], images=images or None, return_tensors="pt")), device, dtype)
-        out = model(**inputs, output_hidden_states=True, position_ids=family.positions(model, inputs))
+        out = model(**inputs, output_hidden_states=True, position_ids=family.positions(model, inputs), logits_to_keep=1)
         states.append(_pick_seg(out.hidden_states[-1], inputs["input_ids"], seg_id))
     return torch.cat(states)
 

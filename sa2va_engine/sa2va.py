@@ -24,7 +24,8 @@ from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.model import Sa2VAModel
 from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, Segmentation
 from sa2va_engine.sam2_config import Sam2Config
-from sa2va_engine.sam2_tracker import StreamingTracker, upscale_masks
+from sa2va_engine.mask_encoding import track_points, upscale
+from sa2va_engine.sam2_tracker import StreamingTracker
 from sa2va_engine.vlm_family import VlmFamily
 
 # The reference shows the LLM at most this many frames of a clip (the rest are reached by SAM-2 memory).
@@ -175,9 +176,13 @@ class Sa2VA:
                 yield _timed(item, i, frame_times)
 
         points: list[list[TrackPoint]] = [[] for _ in expressions]
-        for time_s, masks, scores in self._stream(all_frames(), prompt_tokens, set(keys)):
-            for j in range(len(expressions)):
-                points[j].append(TrackPoint.from_mask(time_s, masks[j], float(scores[j])))
+        for time_s, (h, w), result in self._stream(all_frames(), prompt_tokens, set(keys)):
+            if result is None:
+                frame_points = [TrackPoint(time_s=time_s, present=False, score=0.0) for _ in expressions]
+            else:
+                frame_points = track_points(time_s, result.low_res_logits, result.object_scores, h, w)
+            for j, point in enumerate(frame_points):
+                points[j].append(point)
         return [Masklet(expression=e, points=p) for e, p in zip(expressions, points)]
 
     # -- internals ----------------------------------------------------------------------------
@@ -196,23 +201,28 @@ class Sa2VA:
     def _propagate(self, frames: list[np.ndarray], prompt_tokens: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Masks (F, K, H, W) and scores (F, K) for in-memory frames; the LLM saw the first few."""
         keys = set(range(min(LLM_FRAMES, len(frames))))
-        results = list(self._stream(((float(i), f) for i, f in enumerate(frames)), prompt_tokens, keys))
-        return np.stack([m for _, m, _ in results]), np.stack([s for _, _, s in results])
+        k = prompt_tokens.shape[0]
+        masks, scores = [], []
+        for _, (h, w), result in self._stream(((float(i), f) for i, f in enumerate(frames)), prompt_tokens, keys):
+            masks.append(np.zeros((k, h, w), bool) if result is None else upscale(result.low_res_logits, h, w).cpu().numpy())
+            scores.append(np.zeros(k) if result is None else result.object_scores.float().cpu().numpy())
+        return np.stack(masks), np.stack(scores)
 
     def _stream(self, frames: Iterable[tuple[float, np.ndarray]], prompt_tokens: torch.Tensor, keys: set[int]):
+        """(time, (height, width), SAM-2's result on the device) per frame; the result is None before the
+        first key frame, where tracking has not started."""
         tracker = StreamingTracker(self.model.sam2, prompt_tokens.shape[0])
         self.last_tracker = tracker  # kept for inspection (tests count encoder calls)
         first_key = min(keys)
         for index, (time_s, frame) in enumerate(frames):
-            h, w = frame.shape[:2]
             if index < first_key:
                 # Tracking starts at the first key frame; earlier frames are reported as not seen.
-                yield time_s, np.zeros((prompt_tokens.shape[0], h, w), bool), np.zeros(prompt_tokens.shape[0])
+                yield time_s, frame.shape[:2], None
                 continue
             with torch.inference_mode(), self._autocast():
                 features = tracker.encode(frame)
                 result = tracker.step(index, features, prompt_tokens if index in keys else None)
-            yield time_s, upscale_masks(result.low_res_logits, h, w), result.object_scores.cpu().numpy()
+            yield time_s, frame.shape[:2], result
 
     def _prompt_tokens(self, seg_states: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
@@ -233,6 +243,9 @@ def _build(family: VlmFamily, config, sam2_config: Sam2Config, dtype: torch.dtyp
     try:
         with no_init_weights():
             mllm = family.build(config)
+            # transformers ties embeddings only when it initialises weights (or in its own
+            # from_pretrained); a tied checkpoint (Qwen3-VL-4B) stores lm_head once, as embed_tokens.
+            mllm.tie_weights()
             return Sa2VAModel(mllm, family.hidden_size(config), sam2_config).to(dtype)
     finally:
         torch.set_default_dtype(previous)

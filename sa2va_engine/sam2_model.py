@@ -91,13 +91,14 @@ class LanguageSAM2(SAM2Base):
             encoder.language_tokens = None
 
     def normalize(self, rgb_uint8: torch.Tensor) -> torch.Tensor:
-        """(3, H, W) uint8 RGB -> (3, S, S) float, direct resize to the model's size, ImageNet mean/std."""
+        """(3, H, W) uint8 RGB -> (3, S, S) float, direct resize to the model's size, ImageNet mean/std,
+        on the input's device."""
         size = self.image_size
         x = rgb_uint8.to(torch.float32).unsqueeze(0) / 255.0
         if x.shape[-2:] != (size, size):
             x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
         return ((x - mean) / std)[0]
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from sa2va_engine.sam2_model import LanguageSAM2
 
@@ -64,8 +63,10 @@ class StreamingTracker:
         self.encoder_calls += 1
         sam = self.sam
         dtype = next(sam.parameters()).dtype
-        pixels = sam.normalize(torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1))
-        pixels = pixels.to(self.device, dtype).unsqueeze(0)
+        # The frame crosses to the device as uint8 and is resized there: a quarter of the bytes of
+        # the float 1024x1024 input, and no antialiased resize on the host.
+        rgb = torch.from_numpy(np.ascontiguousarray(frame)).to(self.device).permute(2, 0, 1)
+        pixels = sam.normalize(rgb).to(dtype).unsqueeze(0)
         backbone = sam.forward_image(pixels)
         expanded = {
             "backbone_fpn": [f.expand(self.k, -1, -1, -1) for f in backbone["backbone_fpn"]],
@@ -109,8 +110,3 @@ class StreamingTracker:
     def held_frames(self) -> int:
         return len(self.memory.cond) + len(self.memory.non_cond)
 
-
-def upscale_masks(low_res_logits: torch.Tensor, height: int, width: int) -> np.ndarray:
-    """(K, 1, h, w) logits -> (K, H, W) bool masks at the frame's original size."""
-    up = F.interpolate(low_res_logits.float(), size=(height, width), mode="bilinear", align_corners=False)
-    return (up[:, 0] > 0).cpu().numpy()

@@ -58,14 +58,15 @@ def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed:
                           sam2: Sam2Config = TINY_SAM2, hidden_size: int = 64, layers: int = 2,
                           image_tokens: tuple[int, int] = (4, 16), objects_present: bool = False,
                           corpus: Sequence[str] | None = None, vocab_size: int = 600,
-                          vision_width: int = 32, vision_depth: int = 2) -> Path:
+                          vision_width: int = 32, vision_depth: int = 2, tie_embeddings: bool = False) -> Path:
     """Write a seeded random Sa2VA checkpoint of ``family`` into ``directory`` and return it.
 
     ``image_tokens`` bounds how many LLM tokens one image becomes (min, max). ``objects_present`` makes
     SAM-2's object-score head say "present" on every frame: random weights otherwise score objects
     absent, which leaves pipeline tests (tracks, links, overlays) with nothing to store. ``corpus`` (and
     ``vocab_size``) train the byte-level BPE tokenizer on other text, e.g. the synthetic world's language.
-    ``vision_width``/``vision_depth`` size the Qwen vision tower."""
+    ``vision_width``/``vision_depth`` size the Qwen vision tower. ``tie_embeddings`` shares the LLM's
+    input and output embeddings (stored once, as Qwen3-VL-4B does)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; one of {FAMILIES}")
     directory = Path(directory)
@@ -78,6 +79,8 @@ def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed:
     tokenizer = _qwen_tokenizer(corpus, vocab_size)
     processor = _qwen_processor(family, tokenizer, image_tokens)
     raw = _qwen_config(family, tokenizer, hidden_size, layers, vision_width, vision_depth)
+    if tie_embeddings:
+        raw["tie_word_embeddings"] = raw["text_config"]["tie_word_embeddings"] = True
     raw["sam2_config"] = json.loads(sam2.model_dump_json())
 
     fam = checkpoint.detect_family(raw, directory)

@@ -210,6 +210,25 @@ def test_inference_is_deterministic(tiny_checkpoints, dog_frames):
     assert a == b
 
 
+def test_tied_embeddings_checkpoint_loads_with_one_shared_matrix(tmp_path, dog_frames):
+    # Qwen3-VL-4B ties its output layer to the input embeddings and stores the matrix once.
+    directory = write_tiny_checkpoint(tmp_path / "tied", "qwen3_vl", seed=1, tie_embeddings=True)
+    with safe_open(str(directory / "model.safetensors"), framework="pt") as shard:
+        keys = set(shard.keys())
+        stored = shard.get_tensor("model.model.language_model.embed_tokens.weight")
+    assert "model.lm_head.weight" not in keys
+    engine = Sa2VA.from_pretrained(directory)
+    mllm = engine.model.mllm
+    assert mllm.lm_head.weight.data_ptr() == mllm.model.language_model.embed_tokens.weight.data_ptr()
+    assert torch.equal(mllm.lm_head.weight, stored)
+    assert engine.chat(dog_frames[0], "What?", max_new_tokens=3).text == \
+        Sa2VA.from_pretrained(engine.save_pretrained(tmp_path / "again")).chat(dog_frames[0], "What?", max_new_tokens=3).text
+    # Saving copies tensors (to bfloat16 here, to the host from a GPU): the tie is still seen.
+    converted = engine.save_pretrained(tmp_path / "bf16", dtype=torch.bfloat16)
+    with safe_open(str(converted / "model.safetensors"), framework="pt") as shard:
+        assert "model.lm_head.weight" not in set(shard.keys())
+
+
 def test_old_transformers_key_layout_loads_the_same_weights(tiny_checkpoints, checkpoint_copy, dog_frames):
     src = tiny_checkpoints("qwen2_5_vl")
     dst = checkpoint_copy(src, "old_layout")
