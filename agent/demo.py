@@ -179,10 +179,15 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
             if log:
                 log(f"{video.name} {obj.name}: events {events} moments {[(round(a, 2), round(b, 2)) for a, b in moments]}")
     return Scores(
-        worlds=n_worlds, refer_miou=float(np.mean(refer)) if refer else 0.0, track_j=float(np.mean(j_scores)),
-        track_f=float(np.mean(f_scores)), caption_keyword_acc=float(np.mean(keywords)),
+        worlds=n_worlds, refer_miou=_mean(refer), track_j=_mean(j_scores), track_f=_mean(f_scores),
+        caption_keyword_acc=_mean(keywords),
         jump_question_acc=balanced_accuracy(jump_answers), presence_question_acc=balanced_accuracy(presence_answers),
         events=total_events,
         event_recall=found / total_events if total_events else 0.0,
         event_precision=matched_moments / returned if returned else 0.0,
     )
+
+
+def _mean(values: list[float]) -> float:
+    """0 for no values: an evaluation of event queries alone (n_worlds=0) has no mask scores."""
+    return float(np.mean(values)) if values else 0.0

@@ -6,8 +6,9 @@ parse: the Sa2VA LLM, text only, is asked for a JSON plan; output that does not 
 deterministic parser. retrieve: embedding search over captions, phrases and object descriptions, grouped
 into candidate chunks. verify: each of the best `top_n` candidates is decoded and Sa2VA is asked the plan's
 yes/no question, scored from its next-token probabilities; a kept candidate is localized by tracking the
-plan's subject through the chunk, and the track is matched to a stored object so that the evidence points at
-rows in the index. merge: verified windows become moments (index/moments.py rules).
+plan's subject through the chunk (for a jump, the spans where the track leaves the ground:
+agent/motion_events.py), and the track is matched to a stored object so that the evidence points at rows in
+the index. merge: verified windows become moments (index/moments.py rules).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
+from agent.motion_events import is_jump_predicate, jump_spans
 from agent.object_links import track_iou
 from agent.query_answer import QueryAnswer, QuerySettings
 from agent.query_parse import fallback_plan, plan_from_model_text, plan_prompt
@@ -180,7 +182,14 @@ class QueryRunner:
         masklet = track_clip(self.engine(), TrackRequest(clip=clip, expressions=[plan.track_expression()])).masklets[0]
         object_id = _matching_object(masklet, stored, candidate)
         present = masklet.present_times()
-        spans = self._refine(clip, question) if self.settings.refine_window_s else []
+        if is_jump_predicate(plan.predicate):
+            # The track says when: a chunk whose subject never leaves the ground shows no jump,
+            # whatever the yes/no answer was.
+            spans = [(start, end, p_yes) for start, end in jump_spans(masklet)]
+            if not spans:
+                return []
+        else:
+            spans = self._refine(clip, question) if self.settings.refine_window_s else []
         if not spans:
             # Where the subject is seen in the chunk; the whole chunk when it is never seen.
             spans = [(min(present), max(present), p_yes)] if present else [(candidate.start_s, candidate.end_s, p_yes)]

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from agent.demo_metrics import temporal_iou
 from agent.query_answer import QuerySettings
 from agent.query_graph import QueryRunner, run_query
 from index.reader import IndexReader
@@ -48,7 +49,8 @@ def test_verified_answer_is_bounded_and_scored_by_the_model(indexed_library, tra
     real = engine.yes_probability
     engine.yes_probability = lambda visual, q: calls.append(q) or real(visual, q)
     settings = QuerySettings(db=db, top_n=2, threshold=0.0)
-    answer = run_query("find every moment the dog jumps", settings, engine=engine)
+    # Not a jump: for a jump the moments come from the track's lift (test below), and random weights never lift.
+    answer = run_query("find every moment the dog runs", settings, engine=engine)
     assert len(calls) == 2, "only top_n candidates are verified"
     assert calls[0] == answer.plan.verify_question()
     assert answer.verified and answer.candidates >= 2
@@ -59,7 +61,7 @@ def test_verified_answer_is_bounded_and_scored_by_the_model(indexed_library, tra
     # Localization matched the stored track of "the dog": evidence names its object with stored times.
     assert any(ev.object_id is not None and ev.track_times for m in answer.moments for ev in m.evidence)
 
-    strict = run_query("find every moment the dog jumps", settings.model_copy(update={"threshold": 1.0}), engine=engine)
+    strict = run_query("find every moment the dog runs", settings.model_copy(update={"threshold": 1.0}), engine=engine)
     assert strict.moments == [] and strict.answer.startswith("No moment found")
 
 
@@ -110,7 +112,7 @@ def test_moved_video_is_named_and_others_still_verified(indexed_library, trackin
 
 def test_cli_query_json_and_text(indexed_library, tracking_checkpoint):
     db, _, _ = indexed_library
-    result = run_sva("query", "find every moment the dog jumps", "--db", str(db), "--model", str(tracking_checkpoint),
+    result = run_sva("query", "find every moment the dog runs", "--db", str(db), "--model", str(tracking_checkpoint),
                      "--top-n", "2", "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
@@ -151,3 +153,45 @@ def test_refinement_keeps_only_the_windows_that_pass(monkeypatch, tmp_path):
     spans = runner._refine(clip, "In this video, does the following happen: the ball jumps?")
     assert asked == [10.0, 10.5, 11.0, 11.5, 12.0, 12.5, 13.0]
     assert spans == [(11.0, 12.5, 0.9)]  # windows 11-12 and 11.5-12.5 pass; 12-13 holds only 0.4 s of it
+
+
+def _hopping_masklet(clip, hop: tuple[float, float] | None):
+    """The subject's track on the clip's frames: a box that rises by a third of the height inside ``hop``."""
+    import numpy as np
+
+    from sa2va_engine.masklet import Masklet, TrackPoint
+
+    points = []
+    for frame in clip.frames:
+        h, w = frame.image.shape[:2]
+        lift = int(h / 3) if hop and hop[0] <= frame.time_s <= hop[1] else 0
+        mask = np.zeros((h, w), bool)
+        mask[h // 2 - lift: h - 10 - lift, w // 4: w // 2] = True
+        points.append(TrackPoint.from_mask(frame.time_s, mask, 0.9))
+    return Masklet(expression="the dog", points=points)
+
+
+def test_a_jump_is_localized_from_the_track_and_a_grounded_track_gives_no_moment(indexed_library, tracking_checkpoint,
+                                                                                 monkeypatch):
+    import agent.query_graph as qg
+    from tools.sa2va_track import TrackReply
+
+    db, videos, _ = indexed_library
+    dog = str(videos[0].resolve())
+    engine = Sa2VA.from_pretrained(tracking_checkpoint)
+    settings = QuerySettings(db=db, top_n=20, threshold=0.0, model_parser=False, gap_s=0.0, min_len_s=0.0)
+    question = f"find every moment the dog jumps in {videos[0].name}"
+    hop = (4.0, 5.0)  # seconds of the dog clip
+    monkeypatch.setattr(qg, "track_clip", lambda e, request: TrackReply(masklets=[_hopping_masklet(
+        request.clip, hop if request.clip.start_s <= hop[0] and hop[1] <= request.clip.end_s else None)]))
+    answer = run_query(question, settings, engine=engine)
+    assert answer.verified and answer.moments
+    assert len(answer.moments) == 1
+    m = answer.moments[0]
+    # The span runs halfway to the grounded frames on each side of the lifted ones (2 fps: 0.25 s).
+    assert m.video_path == dog and temporal_iou((m.start_s, m.end_s), hop) >= 0.5
+    assert hop[0] - 0.5 < m.start_s < hop[0] and hop[1] - 0.5 < m.end_s < hop[1] + 0.5
+
+    monkeypatch.setattr(qg, "track_clip", lambda e, request: TrackReply(masklets=[_hopping_masklet(request.clip, None)]))
+    grounded = run_query(question, settings, engine=engine)
+    assert grounded.verified and grounded.candidates and grounded.moments == []
