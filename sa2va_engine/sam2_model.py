@@ -23,6 +23,7 @@ from sam2.modeling.sam2_base import SAM2Base
 
 from sa2va_engine.imagenet import IMAGENET_MEAN, IMAGENET_STD
 from sa2va_engine.sam2_config import Sam2Config
+from sa2va_engine.sam2_shared import SharedFrameMemoryAttention, SharedFrameMemoryEncoder
 
 
 
@@ -139,11 +140,12 @@ def _memory_attention(c: Sam2Config) -> MemoryAttention:
             rope_theta=10000.0, feat_sizes=feat, embedding_dim=c.d_model, num_heads=1, downsample_rate=1, dropout=0.1,
         ),
     )
-    return MemoryAttention(d_model=c.d_model, pos_enc_at_input=True, layer=layer, num_layers=c.memory_attention_layers)
+    return SharedFrameMemoryAttention(d_model=c.d_model, pos_enc_at_input=True, layer=layer,
+                                      num_layers=c.memory_attention_layers)
 
 
 def _memory_encoder(c: Sam2Config) -> MemoryEncoder:
-    return MemoryEncoder(
+    return SharedFrameMemoryEncoder(
         out_dim=c.mem_dim,
         mask_downsampler=MaskDownSampler(embed_dim=c.d_model, kernel_size=3, stride=2, padding=1),
         fuser=Fuser(
