@@ -13,7 +13,6 @@ the index. merge: verified windows become moments (index/moments.py rules).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypedDict
 
@@ -181,7 +180,6 @@ class QueryRunner:
             return []
         masklet = track_clip(self.engine(), TrackRequest(clip=clip, expressions=[plan.track_expression()])).masklets[0]
         object_id = _matching_object(masklet, stored, candidate)
-        present = masklet.present_times()
         if is_jump_predicate(plan.predicate):
             # The track says when: a chunk whose subject never leaves the ground shows no jump,
             # whatever the yes/no answer was.
@@ -192,6 +190,7 @@ class QueryRunner:
             spans = self._refine(clip, question) if self.settings.refine_window_s else []
         if not spans:
             # Where the subject is seen in the chunk; the whole chunk when it is never seen.
+            present = masklet.present_times()
             spans = [(min(present), max(present), p_yes)] if present else [(candidate.start_s, candidate.end_s, p_yes)]
         best_text = candidate.hits[0]
         hits = []

@@ -34,7 +34,7 @@ QWEN3_VL_4B_VISION = dict(
     hidden_act="gelu_pytorch_tanh",
 )
 # Qwen3-VL's image processor budget in merged 32x32-px tokens (min 65536 px, max 16777216 px): a
-# 1280x720 frame stays at its own size, 40 x 23 = 920 tokens.
+# 1280x720 frame keeps its size, rounded to whole tokens: 40 x 22 = 880 tokens.
 QWEN3_VL_TOKENS = (65536 // 1024, 16777216 // 1024)
 
 

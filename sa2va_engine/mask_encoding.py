@@ -39,21 +39,19 @@ def track_points(time_s: float, low_res_logits: torch.Tensor, scores: torch.Tens
     scores = scores.float().cpu().numpy().reshape(-1)
     per_object = np.split(where + 1, np.cumsum(np.bincount(owner, minlength=k))[:-1])
     total = height * width
-    points = []
-    for j in range(k):
-        score = float(scores[j])
-        if areas[j] == 0 or score < 0.5:
-            points.append(TrackPoint(time_s=float(time_s), present=False, score=score))
-            continue
-        edges = np.concatenate(([0], per_object[j], [total]))
-        counts = np.diff(edges)
+
+    def rle(j: int) -> Rle:
+        counts = np.diff(np.concatenate(([0], per_object[j], [total])))
         if starts_on[j]:
             counts = np.concatenate(([0], counts))
-        rle = coco_mask.frPyObjects({"counts": counts.astype(np.uint32), "size": [height, width]}, height, width)
-        ys, xs = np.flatnonzero(rows[j]), np.flatnonzero(cols[j])
-        points.append(TrackPoint(
-            time_s=float(time_s), present=True, score=score,
-            box=(float(xs[0]), float(ys[0]), float(xs[-1] + 1), float(ys[-1] + 1)), area=int(areas[j]),
-            mask=Rle(size=(height, width), counts=rle["counts"].decode("ascii")),
-        ))
+        coco = coco_mask.frPyObjects({"counts": counts.astype(np.uint32), "size": [height, width]}, height, width)
+        return Rle(size=(height, width), counts=coco["counts"].decode("ascii"))
+
+    points = []
+    for j in range(k):
+        box = None
+        if areas[j]:
+            ys, xs = np.flatnonzero(rows[j]), np.flatnonzero(cols[j])
+            box = (float(xs[0]), float(ys[0]), float(xs[-1] + 1), float(ys[-1] + 1))
+        points.append(TrackPoint.observed(time_s, float(scores[j]), box, int(areas[j]), lambda j=j: rle(j)))
     return points

@@ -7,6 +7,8 @@ per frame and exact enough to redraw. Boxes are pixel coordinates of the origina
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from pycocotools import mask as coco_mask
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,15 +59,16 @@ class TrackPoint(BaseModel):
     @classmethod
     def from_mask(cls, time_s: float, mask: np.ndarray, score: float) -> "TrackPoint":
         box = mask_box(mask)
-        present = box is not None and score >= 0.5
-        return cls(
-            time_s=float(time_s),
-            present=present,
-            score=float(score),
-            box=box if present else None,
-            area=int(mask.sum()) if present else 0,
-            mask=Rle.encode(mask) if present else None,
-        )
+        return cls.observed(time_s, score, box, int(mask.sum()) if box else 0, lambda: Rle.encode(mask))
+
+    @classmethod
+    def observed(cls, time_s: float, score: float, box: tuple[float, float, float, float] | None, area: int,
+                 rle: Callable[[], "Rle"]) -> "TrackPoint":
+        """The one rule for presence: a non-empty mask (``box``) that SAM-2 scores at least 0.5. The RLE is
+        made only for a present object."""
+        if box is None or score < 0.5:
+            return cls(time_s=float(time_s), present=False, score=float(score))
+        return cls(time_s=float(time_s), present=True, score=float(score), box=box, area=int(area), mask=rle())
 
 
 class Masklet(BaseModel):

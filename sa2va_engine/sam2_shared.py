@@ -34,16 +34,16 @@ class SharedFrameMemoryAttention(MemoryAttention):
             one = one + 0.1 * frame_pos[:, :1]
         query_pos = frame_pos.transpose(0, 1)
         memory, memory_pos = memory.transpose(0, 1), memory_pos.transpose(0, 1)
-        first, *rest = self.layers
+        def rope_kwds(layer) -> dict:
+            return {"num_k_exclude_rope": num_obj_ptr_tokens} if isinstance(layer.cross_attn_image, RoPEAttention) else {}
+
+        first = self.layers[0]
         output = first._forward_sa(one.transpose(0, 1), query_pos[:1]).expand(k, -1, -1)
-        for index, layer in enumerate(self.layers):
-            kwds = {"num_k_exclude_rope": num_obj_ptr_tokens} if isinstance(layer.cross_attn_image, RoPEAttention) else {}
-            if index == 0:
-                # The rest of the first layer, as MemoryAttentionLayer.forward runs it after self-attention.
-                output = layer._forward_ca(output, memory, query_pos, memory_pos, **kwds)
-                output = output + layer.dropout3(layer.linear2(layer.dropout(layer.activation(layer.linear1(layer.norm3(output))))))
-            else:
-                output = layer(tgt=output, memory=memory, pos=memory_pos, query_pos=query_pos, **kwds)
+        # The rest of the first layer, as MemoryAttentionLayer.forward runs it after self-attention.
+        output = first._forward_ca(output, memory, query_pos, memory_pos, **rope_kwds(first))
+        output = output + first.dropout3(first.linear2(first.dropout(first.activation(first.linear1(first.norm3(output))))))
+        for layer in self.layers[1:]:
+            output = layer(tgt=output, memory=memory, pos=memory_pos, query_pos=query_pos, **rope_kwds(layer))
         return self.norm(output).transpose(0, 1)
 
 
