@@ -5,7 +5,8 @@ Every frame is encoded once by SAM-2's image encoder and the features are shared
 embeddings as prompts and become conditioning memory; every other frame is segmented from memory.
 Only the memory SAM-2 can still attend to is kept (the last `num_maskmem` frames and
 `max_obj_ptrs_in_encoder` object pointers, plus the key frames), so memory does not grow with the
-number of frames.
+number of frames. A frame's memory is encoded when the next frame needs it, so the last frame of a
+clip (and the only frame of an image) never runs SAM-2's memory encoder.
 """
 
 from __future__ import annotations
@@ -45,12 +46,25 @@ class TrackerMemory:
         return {"cond_frame_outputs": self.cond, "non_cond_frame_outputs": self.non_cond}
 
 
+@dataclass
+class _PendingMemory:
+    """A segmented frame whose memory has not been encoded yet: what the memory encoder will read."""
+
+    stored: dict
+    frame_features: torch.Tensor
+    feat_sizes: list[tuple[int, int]]
+    high_res_masks: torch.Tensor
+    object_score_logits: torch.Tensor
+
+
 class StreamingTracker:
     def __init__(self, sam: LanguageSAM2, num_objects: int):
         self.sam = sam
         self.k = num_objects
         self.memory = TrackerMemory()
         self.encoder_calls = 0
+        self.memory_encodes = 0
+        self._pending: _PendingMemory | None = None
         # How far back SAM-2 looks: spatial memories and object pointers.
         self._keep = max(sam.num_maskmem, sam.max_obj_ptrs_in_encoder) + 1
 
@@ -79,6 +93,8 @@ class StreamingTracker:
         """Segment the K objects on one frame; ``prompts`` (K, 1, 256) marks a key frame."""
         sam = self.sam
         is_key = prompts is not None
+        # Key frames read no memory, but encoding stays one frame behind so at most one waits.
+        self._encode_pending()
         kwargs = dict(
             frame_idx=frame_index,
             is_init_cond_frame=is_key,
@@ -90,7 +106,7 @@ class StreamingTracker:
             output_dict=self.memory.as_output_dict(),
             num_frames=frame_index + 1,  # streaming: nothing after this frame exists yet
             track_in_reverse=False,
-            run_mem_encoder=True,
+            run_mem_encoder=False,
         )
         if is_key:
             with sam.language_prompt(prompts.to(features.vision_feats[-1].dtype)):
@@ -99,9 +115,22 @@ class StreamingTracker:
             out = sam.track_step(**kwargs)
         stored = {k: out[k] for k in ("maskmem_features", "maskmem_pos_enc", "pred_masks", "obj_ptr", "object_score_logits")}
         (self.memory.cond if is_key else self.memory.non_cond)[frame_index] = stored
+        self._pending = _PendingMemory(stored, features.vision_feats[-1], features.feat_sizes, out["pred_masks_high_res"],
+                                       out["object_score_logits"])
         self._forget(frame_index)
         scores = torch.sigmoid(out["object_score_logits"].float()).view(-1)
         return FrameResult(frame_index, out["pred_masks"].float(), scores)
+
+    def _encode_pending(self) -> None:
+        """Run SAM-2's memory encoder on the frame segmented last, as `track_step` would have."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        self.memory_encodes += 1
+        # The memory encoder reads only the lowest-resolution level of the frame's features.
+        levels = [None] * (len(pending.feat_sizes) - 1) + [pending.frame_features]
+        self.sam._encode_memory_in_output(levels, pending.feat_sizes, None, True, pending.high_res_masks,
+                                          pending.object_score_logits, pending.stored)
 
     def _forget(self, frame_index: int) -> None:
         for old in [i for i in self.memory.non_cond if i < frame_index - self._keep]:
