@@ -5,7 +5,9 @@ checkpoint of the real Sa2VA-Qwen3-VL-4B size (bench/real_size.py) and 1280x720 
 figure is the CUDA allocator's peak instead of the process RSS.
 
 Prints three figures, each a ratio of two timings or memory peaks measured in this same run:
-  1. track() with K=8 expressions vs K=1 on the same frames        (goal <= 2.0x)
+  1. track() with K=8 expressions vs K=1 on the same frames        (goal <= 2.0x); on the default
+     clip (6 frames, the first five are key frames) and on a chunk as the indexer tracks it (12
+     frames, five key frames spread over it, the rest carried by SAM-2's memory)
   2. segment() teacher-forced "Sure, [SEG]." vs generated answer  (goal >= 3x faster)
   3. peak RSS of track() over N vs 10N streamed frames             (goal: flat, ratio ~1.0)
 Random weights never emit `[SEG]` on their own, so the generated path is timed with a fixed answer
@@ -72,8 +74,9 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def timed(fn, repeat: int = 3) -> float:
-    fn()  # warm-up
+def timed(fn, repeat: int = 3, warm_up: bool = True) -> float:
+    if warm_up:
+        fn()
     best = float("inf")
     for _ in range(repeat):
         _sync()
@@ -84,10 +87,10 @@ def timed(fn, repeat: int = 3) -> float:
     return best
 
 
-def bench_k(engine, clip: list) -> dict:
-    one = timed(lambda: engine.track(clip, ["the dog"]), repeat=2)
-    eight = timed(lambda: engine.track(clip, [f"the dog number {i}" for i in range(8)]), repeat=2)
-    return {"frames": len(clip), "k1_s": one, "k8_s": eight, "ratio": eight / one}
+def bench_k(engine, clip: list, key_frames: list[int] | None = None, repeat: int = 2, warm_up: bool = True) -> dict:
+    one = timed(lambda: engine.track(clip, ["the dog"], key_frames=key_frames), repeat, warm_up)
+    eight = timed(lambda: engine.track(clip, [f"the dog number {i}" for i in range(8)], key_frames=key_frames), repeat, warm_up)
+    return {"frames": len(clip), "key_frames": key_frames, "k1_s": one, "k8_s": eight, "ratio": eight / one}
 
 
 def stage_times(engine, clip, expressions) -> dict:
@@ -131,6 +134,36 @@ def stage_times(engine, clip, expressions) -> dict:
     return dict(spent)
 
 
+def _blobs(k: int, h: int, w: int, device) -> "torch.Tensor":
+    """(k, 1, h, w) logits of k object-shaped masks (discs of different sizes and places)."""
+    import torch
+
+    yy, xx = torch.meshgrid(torch.arange(float(h)), torch.arange(float(w)), indexing="ij")
+    r = min(h, w)
+    discs = [0.15 * r + 0.01 * r * i - ((yy - h * (0.3 + 0.05 * i)) ** 2 + (xx - w * (0.3 + 0.05 * i)) ** 2).sqrt() for i in range(k)]
+    return torch.stack(discs)[:, None].to(device)
+
+
+def with_object_masks(engine, clip: list) -> dict:
+    """K=8 vs K=1 with SAM-2's output turned into present, object-shaped masks before they are encoded.
+
+    Random weights give pixel-noise masks (or absent objects), whose run-length encoding costs what a
+    trained model's masks never do; this stands in for a trained model's output at that one stage."""
+    from sa2va_engine import sa2va as sa2va_module
+
+    original = sa2va_module.track_points
+
+    def object_points(time_s, logits, scores, height, width):
+        blobs = _blobs(logits.shape[0], logits.shape[-2], logits.shape[-1], logits.device)
+        return original(time_s, blobs, scores.new_ones(scores.shape), height, width)
+
+    sa2va_module.track_points = object_points
+    try:
+        return bench_k(engine, clip)
+    finally:
+        sa2va_module.track_points = original
+
+
 def mask_encoding_cost(device: str, height: int, width: int, k: int = 8) -> dict:
     """Seconds to turn K masks' logits into track points: random-weight (pixel-noise) masks vs
     object-shaped ones, which a trained model gives and random weights cannot."""
@@ -140,8 +173,7 @@ def mask_encoding_cost(device: str, height: int, width: int, k: int = 8) -> dict
 
     gen = torch.Generator().manual_seed(0)
     noise = torch.randn(k, 1, 256, 256, generator=gen).to(device)
-    yy, xx = torch.meshgrid(torch.arange(256.0), torch.arange(256.0), indexing="ij")
-    blobs = torch.stack([40.0 + 3 * i - ((yy - 90 - 6 * i) ** 2 + (xx - 128) ** 2).sqrt() for i in range(k)])[:, None].to(device)
+    blobs = _blobs(k, 256, 256, device)
     scores = torch.ones(k, device=device)
     return {name: timed(lambda lg=logits: track_points(0.0, lg, scores, height, width), repeat=5)
             for name, logits in (("noise_s", noise), ("object_s", blobs))}
@@ -212,12 +244,15 @@ def main() -> None:
     parser.add_argument("--video", type=Path, default=VIDEO)
     parser.add_argument("--frames", type=int, default=6, help="frames for the K=1 vs K=8 timing")
     parser.add_argument("--memory-frames", type=int, default=10, help="N for the N vs 10N memory figure")
+    parser.add_argument("--chunk-frames", type=int, default=12,
+                        help="frames of the chunk timed as the indexer tracks it (5 key frames spread over it); 0 skips")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
     args = parser.parse_args()
 
     import torch
 
+    from sa2va_engine.key_frames import key_frame_indices
     from sa2va_engine.sa2va import Sa2VA
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -249,6 +284,13 @@ def main() -> None:
         clip = list(frames(args.frames, long_side, args.video))
         results["frame_size"] = list(clip[0].shape[:2])
         results["track_k8_vs_k1"] = bench_k(engine, clip)
+        if real:
+            results["track_k8_vs_k1_object_masks"] = with_object_masks(engine, clip)
+        if args.chunk_frames:
+            # As the indexer tracks a chunk: key frames spread over it, so most frames are carried by
+            # SAM-2's memory, whose attention is per-object work. Already warm: one timing each.
+            chunk = list(frames(args.chunk_frames, long_side, args.video))
+            results["chunk_k8_vs_k1"] = bench_k(engine, chunk, key_frame_indices(len(chunk)), repeat=1, warm_up=False)
         results["stages_k1"] = stage_times(engine, clip, ["the dog"])
         results["stages_k8"] = stage_times(engine, clip, [f"the dog number {i}" for i in range(8)])
         results["mask_encoding_k8"] = mask_encoding_cost(args.device, *results["frame_size"])
@@ -274,6 +316,14 @@ def main() -> None:
           f"loaded in {results['load_s']:.1f}s")
     print(f"track, {k['frames']} frames {results['frame_size'][1]}x{results['frame_size'][0]}: K=1 {k['k1_s']:.2f}s, "
           f"K=8 {k['k8_s']:.2f}s -> K8/K1 = {k['ratio']:.2f}x (goal <= 2.0x)")
+    if "track_k8_vs_k1_object_masks" in results:
+        o = results["track_k8_vs_k1_object_masks"]
+        print(f"  with object-shaped masks encoded in place of the random weights' noise: K=1 {o['k1_s']:.2f}s, "
+              f"K=8 {o['k8_s']:.2f}s -> {o['ratio']:.2f}x")
+    if "chunk_k8_vs_k1" in results:
+        c = results["chunk_k8_vs_k1"]
+        print(f"  a chunk as the indexer tracks it, {c['frames']} frames, key frames {c['key_frames']}: K=1 {c['k1_s']:.2f}s, "
+              f"K=8 {c['k8_s']:.2f}s -> {c['ratio']:.2f}x")
     for name in ("stages_k1", "stages_k8"):
         st = results[name]
         print(f"  {name}: total {st['total']:.2f}s = LLM {st.get('llm', 0):.2f} + SAM-2 encode {st.get('sam2_encode', 0):.2f} "
