@@ -48,13 +48,12 @@ class TrackerMemory:
 
 @dataclass
 class _PendingMemory:
-    """A segmented frame whose memory has not been encoded yet: what the memory encoder will read."""
+    """A segmented frame whose memory has not been encoded yet: its stored outputs (the object scores
+    among them), its features and the full-size masks the memory encoder reads."""
 
     stored: dict
-    frame_features: torch.Tensor
-    feat_sizes: list[tuple[int, int]]
+    features: FrameFeatures
     high_res_masks: torch.Tensor
-    object_score_logits: torch.Tensor
 
 
 class StreamingTracker:
@@ -63,7 +62,6 @@ class StreamingTracker:
         self.k = num_objects
         self.memory = TrackerMemory()
         self.encoder_calls = 0
-        self.memory_encodes = 0
         self._pending: _PendingMemory | None = None
         # How far back SAM-2 looks: spatial memories and object pointers.
         self._keep = max(sam.num_maskmem, sam.max_obj_ptrs_in_encoder) + 1
@@ -115,8 +113,7 @@ class StreamingTracker:
             out = sam.track_step(**kwargs)
         stored = {k: out[k] for k in ("maskmem_features", "maskmem_pos_enc", "pred_masks", "obj_ptr", "object_score_logits")}
         (self.memory.cond if is_key else self.memory.non_cond)[frame_index] = stored
-        self._pending = _PendingMemory(stored, features.vision_feats[-1], features.feat_sizes, out["pred_masks_high_res"],
-                                       out["object_score_logits"])
+        self._pending = _PendingMemory(stored, features, out["pred_masks_high_res"])
         self._forget(frame_index)
         scores = torch.sigmoid(out["object_score_logits"].float()).view(-1)
         return FrameResult(frame_index, out["pred_masks"].float(), scores)
@@ -126,11 +123,9 @@ class StreamingTracker:
         pending, self._pending = self._pending, None
         if pending is None:
             return
-        self.memory_encodes += 1
-        # The memory encoder reads only the lowest-resolution level of the frame's features.
-        levels = [None] * (len(pending.feat_sizes) - 1) + [pending.frame_features]
-        self.sam._encode_memory_in_output(levels, pending.feat_sizes, None, True, pending.high_res_masks,
-                                          pending.object_score_logits, pending.stored)
+        stored, features = pending.stored, pending.features
+        self.sam._encode_memory_in_output(features.vision_feats, features.feat_sizes, None, True, pending.high_res_masks,
+                                          stored["object_score_logits"], stored)
 
     def _forget(self, frame_index: int) -> None:
         for old in [i for i in self.memory.non_cond if i < frame_index - self._keep]:
