@@ -80,8 +80,9 @@ def object_phrase(obj: WorldObject) -> str:
     return f"the {obj.name}"
 
 
-def referring_expressions(world: World, object_id: int) -> list[str]:
-    """Expressions that pick out ``object_id`` and no other object of the world, most specific first."""
+def referring_expressions(world: World, object_id: int, appearance_only: bool = False) -> list[str]:
+    """Expressions that pick out ``object_id`` and no other object of the world, most specific first.
+    ``appearance_only`` keeps those one frame can answer (colour and kind, not motion or place)."""
     facts = _facts(world)
     me = facts[object_id]
     others_of_kind = [f for i, f in facts.items() if i != object_id and f.kind == me.kind]
@@ -90,6 +91,19 @@ def referring_expressions(world: World, object_id: int) -> list[str]:
         (f"the {me.kind}", lambda f: f.kind == me.kind),
         (f"the {me.colour} object", lambda f: f.colour == me.colour),
     ]
+    if not appearance_only:
+        candidates += _motion_and_place(me, others_of_kind)
+    expressions = []
+    for text, fits in candidates:
+        matching = [i for i, f in facts.items() if fits(f)]
+        if matching == [object_id] and text not in expressions:
+            expressions.append(text)
+    return expressions
+
+
+def _motion_and_place(me, others_of_kind) -> list:
+    """(expression, fits) candidates that need more than one frame to answer: motion and place."""
+    candidates = []
     if me.jumps:
         candidates.append((f"the {me.kind} that jumps", lambda f: f.kind == me.kind and f.jumps))
         candidates.append(("the object that jumps", lambda f: f.jumps))
@@ -100,12 +114,7 @@ def referring_expressions(world: World, object_id: int) -> list[str]:
     # "on the left" only where another object of the kind stays on the other side the whole time.
     if me.side is not None and others_of_kind and all(f.side not in (None, me.side) for f in others_of_kind):
         candidates.append((f"the {me.kind} on the {me.side}", lambda f: f.kind == me.kind and f.side == me.side))
-    expressions = []
-    for text, fits in candidates:
-        matching = [i for i, f in facts.items() if fits(f)]
-        if matching == [object_id] and text not in expressions:
-            expressions.append(text)
-    return expressions
+    return candidates
 
 
 def absent_names(world: World) -> list[str]:

@@ -35,6 +35,7 @@ PRESENCE_TEMPLATE = "Is {subject} in this video?"
 
 JUMP_SHARE = 0.6  # of yes/no questions; the rest ask whether an object is there at all
 SEEN_LIFT = 1 / 3  # a hop shows in a frame when the object is at least this share of its apex off the ground
+MIN_IMAGE_AREA = 20  # pixels: a sliver at the frame's edge or behind the pillar names nothing
 
 
 def jump_label(world: World, object_id: int, first: int, count: int, keys: list[int]) -> bool | None:
@@ -181,6 +182,52 @@ class SampleSource:
         obj = world.object(state.object_id)
         return TrainSample(frames=[image], key_frames=[0], question=prompts.REGION_CAPTION,
                            answer=f"a {obj.name}", task="region")
+
+
+class ReferImageGroups:
+    """Referring on single frames, every nameable object of a frame in turn: example ``i`` is member
+    ``i % per_image`` of frame ``i // per_image``, and the members share one frames object, so a batch of
+    ``per_image`` examples is one frame asked for each of its objects (the trainer runs SAM-2 once for them).
+
+    Why: with one phrase per clip, masking every object at once is a cheap way down the mask loss, and a
+    model from scratch takes it: its `[SEG]` states hardly differ between phrases to begin with, SAM-2
+    learns the union, and the prompt is then ignored. The same frame with a different target for each
+    phrase leaves the union no better than the prompt allows. Sa2VA trains on image referring data too."""
+
+    def __init__(self, seed: int = 0, per_image: int = 3, n_worlds: int = 400, config: WorldConfig | None = None):
+        self.seed = seed
+        self.per_image = per_image
+        self.source = SampleSource(seed=seed, n_worlds=n_worlds, config=config)
+        self._group: tuple[int, list[np.ndarray], list[tuple[str, np.ndarray]]] | None = None
+
+    def __call__(self, step: int) -> TrainSample:
+        group, member = divmod(step, self.per_image)
+        if self._group is None or self._group[0] != group:
+            self._group = (group, *self._frame(group))
+        _, frames, named = self._group
+        expression, mask = named[member % len(named)]
+        return TrainSample(frames=frames, key_frames=[0], question=prompts.referring_prompt(expression),
+                           answer=prompts.FORCED_ANSWER, masks=[mask[None]], task="refer_image")
+
+    def _frame(self, group: int) -> tuple[list[np.ndarray], list[tuple[str, np.ndarray]]]:
+        """A frame (preferably with two or more nameable objects) and (expression, mask) for each object."""
+        rng = random.Random(self.seed * 1_000_033 + group)
+        best: tuple[list[np.ndarray], list[tuple[str, np.ndarray]]] | None = None
+        for _ in range(10):
+            world = self.source.world(rng.randrange(self.source.n_worlds))
+            index = rng.randrange(world.n_frames)
+            named = []
+            for oid, mask in sorted(world.masks(index).items()):
+                expressions = referring_expressions(world, oid, appearance_only=True)
+                if expressions and mask.sum() >= MIN_IMAGE_AREA:
+                    named.append((rng.choice(expressions), mask))
+            if named and (best is None or len(named) > len(best[1])):
+                best = ([world.frame(index)], named)
+            if best is not None and len(best[1]) >= 2:
+                break
+        if best is None:
+            raise RuntimeError(f"no frame with a nameable object in 10 draws (seed {self.seed}, group {group})")
+        return best
 
 
 class MixedSource:

@@ -83,6 +83,11 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> t
     return (1 - (2 * (p * t).sum(1) + eps) / (p.sum(1) + t.sum(1) + eps)).mean()
 
 
+def _live_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    live = logits > -100
+    return F.binary_cross_entropy_with_logits(logits[live], target[live]) if live.any() else logits.sum() * 0
+
+
 class Trainer:
     def __init__(self, engine: Sa2VA, config: TrainConfig):
         self.engine = engine
@@ -166,18 +171,27 @@ class Trainer:
         ce = ((token_ce * answered).sum(1) / answered.sum(1).clamp(min=1)).mean()
         total = ce
         parts = StepLosses(step=0, total=0.0, ce=ce.item(), task="+".join(sorted({s.task for s in batch})))
-        mask_terms = []
+        # Rows over the same clip (the same frames object) share one SAM-2 pass, as `track` shares it between
+        # expressions: one image encoding, each row's objects prompted side by side.
+        groups: dict[tuple, list[tuple[torch.Tensor, list[np.ndarray], TrainSample]]] = {}
         for row, (s, start, n) in enumerate(zip(batch, starts, lengths)):
             seg_positions = (ids[row, start:n] == engine.seg_id).nonzero().flatten() + start
             if not (len(seg_positions) and s.masks):
                 continue
             k = min(len(seg_positions), len(s.masks))
             states = out.hidden_states[-1][row, seg_positions[:k].to(out.hidden_states[-1].device)]
-            bce, dice, score = self._mask_losses(s, self.model.seg_embeddings(states), s.masks[:k])
-            mask_terms.append((bce, dice, score))
+            groups.setdefault((id(s.frames), tuple(s.key_frames)), []).append((states, list(s.masks[:k]), s))
+        mask_terms, weights = [], []
+        for members in groups.values():
+            states = torch.cat([m[0] for m in members])
+            masks = [mask for m in members for mask in m[1]]
+            mask_terms.append(self._mask_losses(members[0][2], self.model.seg_embeddings(states), masks,
+                                                [len(m[1]) for m in members]))
+            weights.append(len(members))
         if mask_terms:
-            bce, dice, score = (torch.stack(t).mean() for t in zip(*mask_terms))
-            share = len(mask_terms) / len(batch)
+            w = torch.tensor(weights, dtype=torch.float32) / sum(weights)
+            bce, dice, score = ((torch.stack(t) * w.to(t[0].device)).sum() for t in zip(*mask_terms))
+            share = sum(weights) / len(batch)
             total = total + share * (c.mask_bce_weight * bce + c.dice_weight * dice + c.score_weight * score)
             parts.mask_bce, parts.dice, parts.score = bce.item(), dice.item(), score.item()
         parts.total = total.item()
@@ -197,8 +211,10 @@ class Trainer:
         mllm = self.model.mllm
         return mllm.get_base_model() if hasattr(mllm, "get_base_model") else mllm
 
-    def _mask_losses(self, sample: TrainSample, prompts: torch.Tensor, masks: Sequence[np.ndarray]):
-        """Run SAM-2 through the clip as `track` does and compare every frame with the ground truth."""
+    def _mask_losses(self, sample: TrainSample, prompts: torch.Tensor, masks: Sequence[np.ndarray],
+                     row_sizes: Sequence[int] | None = None):
+        """Run SAM-2 through the clip as `track` does and compare every frame with the ground truth.
+        ``row_sizes``: how many of the objects each batch row brought (default: all from one row)."""
         tracker = StreamingTracker(self.model.sam2, prompts.shape[0])
         keys = set(sample.key_frames)
         first = min(keys)
@@ -213,13 +229,14 @@ class Trainer:
             scores.append(result.object_scores)
             targets.append(F.interpolate(gt[t].unsqueeze(1), size=low.shape[-2:], mode="area")[:, 0])
             visible.append((gt[t].flatten(1).sum(1) > 0).float())
-        logits_t = torch.cat(logits)
-        target_t = torch.cat(targets).to(logits_t.device)
+        logits_t = torch.stack(logits, 1)  # (K, frames, h, w)
+        target_t = torch.stack(targets, 1).to(logits_t.device)
         # SAM-2 writes a large negative constant where it scores the object absent; those pixels carry no
-        # gradient and are left to the score loss.
-        live = logits_t > -100
-        bce = F.binary_cross_entropy_with_logits(logits_t[live], target_t[live]) if live.any() else logits_t.sum() * 0
-        dice = dice_loss(logits_t.clamp(min=-30), target_t)
+        # gradient and are left to the score loss. BCE pools a row's objects, then averages the rows, so
+        # rows sharing this pass weigh what they would apart.
+        edges = np.cumsum([0, *(row_sizes or [len(masks)])])
+        bce = torch.stack([_live_bce(logits_t[a:b], target_t[a:b]) for a, b in zip(edges[:-1], edges[1:])]).mean()
+        dice = dice_loss(logits_t.flatten(0, 1).clamp(min=-30), target_t.flatten(0, 1))
         score_p = torch.cat(scores).clamp(1e-6, 1 - 1e-6)
         score = F.binary_cross_entropy(score_p, torch.cat(visible).to(score_p.device))
         return bce, dice, score

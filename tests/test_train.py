@@ -11,7 +11,7 @@ import torch
 
 from sa2va_engine.masklet import Rle
 from sa2va_engine.sa2va import Sa2VA
-from sa2va_engine.synthetic_samples import SampleSource
+from sa2va_engine.synthetic_samples import ReferImageGroups, SampleSource
 from sa2va_engine.train import TrainConfig, Trainer, train
 from sa2va_engine.train_sample import TrainSample
 from tests.agent_fixtures import run_sva
@@ -67,6 +67,27 @@ def test_a_padded_batch_is_the_mean_of_its_samples(tiny_checkpoints):
         alone = [trainer.losses(s)[0] for s in batch]
     assert float(together) == pytest.approx(float(torch.stack(alone).mean()), rel=1e-4)
     assert parts.dice > 0 and parts.task == "caption+refer+region+yes_no"
+
+
+def test_rows_over_one_frame_share_a_sam2_pass_and_weigh_as_apart(tiny_checkpoints):
+    """A frame asked for each of its objects: one SAM-2 encoding for the group, the same losses as the rows
+    one by one, and a different target per row (what makes the `[SEG]` prompt name an object)."""
+    engine = Sa2VA.from_pretrained(tiny_checkpoints("qwen3_vl"))
+    source = ReferImageGroups(seed=3, per_image=3)
+    group = [source(i) for i in range(3)]
+    assert all(s.frames is group[0].frames and s.key_frames == [0] for s in group)
+    assert len({s.question for s in group}) >= 2 and not np.array_equal(group[0].masks[0], group[1].masks[0])
+    trainer = Trainer(engine, TrainConfig(steps=1, train_sam2=True))
+    calls = []
+    hook = engine.model.sam2.image_encoder.register_forward_hook(lambda *a: calls.append(1))
+    with torch.no_grad():
+        together, parts = trainer.losses(group)
+        shared_encodings = len(calls)
+        alone = [trainer.losses(s)[0] for s in group]
+    hook.remove()
+    assert shared_encodings == 1
+    assert float(together) == pytest.approx(float(torch.stack(alone).mean()), rel=1e-4)
+    assert parts.task == "refer_image"
 
 
 def write_labels(tmp_path, video, n_frames=6):
