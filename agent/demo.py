@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-from agent.demo_metrics import balanced_accuracy, boundary_f, keyword_accuracy, mask_iou, match_events, temporal_iou
+from agent.demo_metrics import (balanced_accuracy, boundary_f, keyword_accuracy, mask_iou, match_events,
+                                picks_own_object, temporal_iou)
 from agent.index_settings import IndexSettings
 from agent.indexer import run_index
 from agent.query_answer import QueryAnswer, QuerySettings
@@ -104,6 +105,8 @@ def side_by_side(result: DemoResult) -> list[str]:
 class Scores(BaseModel):
     worlds: int
     refer_miou: float
+    # Key-frame masks, in clips with two or more objects, that overlap their own object more than any other.
+    refer_picked_own: float
     track_j: float
     track_f: float
     caption_keyword_acc: float
@@ -122,7 +125,7 @@ class Scores(BaseModel):
 def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int = UNSEEN_SEEDS,
              n_event_worlds: int | None = None, log: Callable[[str], None] | None = None) -> Scores:
     """Masks and captions on `n_worlds` unseen 3-s clips; event queries on `n_event_worlds` unseen 20-s videos."""
-    refer, j_scores, f_scores, keywords = [], [], [], []
+    refer, picked, j_scores, f_scores, keywords = [], [], [], [], []
     jump_answers: list[tuple[bool, bool]] = []
     presence_answers: list[tuple[bool, bool]] = []
     clip_config = WorldConfig(duration_s=3.0)
@@ -158,6 +161,8 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
                 f_scores.append(boundary_f(pred, truth))
                 if i in keys and truth.any():
                     refer.append(mask_iou(pred, truth))
+                    if len(visible) >= 2:
+                        picked.append(picks_own_object(pred, world.masks(i), oid))
     found = total_events = returned = matched_moments = 0
     for k in range(n_event_worlds if n_event_worlds is not None else max(1, n_worlds // 5)):
         world_dir = workdir / f"events_{k}"
@@ -179,7 +184,7 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
             if log:
                 log(f"{video.name} {obj.name}: events {events} moments {[(round(a, 2), round(b, 2)) for a, b in moments]}")
     return Scores(
-        worlds=n_worlds, refer_miou=_mean(refer), track_j=_mean(j_scores), track_f=_mean(f_scores),
+        worlds=n_worlds, refer_miou=_mean(refer), refer_picked_own=_mean(picked), track_j=_mean(j_scores), track_f=_mean(f_scores),
         caption_keyword_acc=_mean(keywords),
         jump_question_acc=balanced_accuracy(jump_answers), presence_question_acc=balanced_accuracy(presence_answers),
         events=total_events,

@@ -36,6 +36,13 @@ def mask_iou(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(np.logical_and(pred, truth).sum() / union) if union else 1.0
 
 
+def picks_own_object(pred: np.ndarray, truths: dict[int, np.ndarray], own: int) -> bool:
+    """Does the mask for ``own`` overlap that object (by IoU) more than any other object of the frame? A mask
+    that covers every object scores well on IoU alone; this says whether the phrase chose the object."""
+    ious = {oid: mask_iou(pred, truth) for oid, truth in truths.items()}
+    return ious[own] > max((v for oid, v in ious.items() if oid != own), default=0.0)
+
+
 def _boundary(mask: np.ndarray) -> np.ndarray:
     m = mask.astype(np.uint8)
     return (m - cv2.erode(m, np.ones((3, 3), np.uint8))).astype(bool)

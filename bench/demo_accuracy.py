@@ -40,6 +40,8 @@ def main() -> None:
         scores = evaluate(engine, model, Path(work), args.worlds, n_event_worlds=args.event_worlds, log=print)
     print(f"unseen worlds: {scores.worlds} clips (masks, captions), {args.event_worlds} videos with {scores.events} jumps")
     print(f"referring segmentation mean IoU (key frames): {scores.refer_miou:.3f}")
+    print(f"referring masks that overlap their own object more than any other (clips with 2+ objects): "
+          f"{scores.refer_picked_own:.3f}")
     print(f"tracking J&F (all frames): {scores.track_jf:.3f}  (J {scores.track_j:.3f}, F {scores.track_f:.3f})")
     print(f"caption keyword accuracy: {scores.caption_keyword_acc:.3f}")
     print(f"yes/no balanced accuracy on the clips: jumps {scores.jump_question_acc:.3f}, "

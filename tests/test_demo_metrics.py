@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.demo_metrics import balanced_accuracy, boundary_f, keyword_accuracy, mask_iou, match_events, temporal_iou
+from agent.demo_metrics import (balanced_accuracy, boundary_f, keyword_accuracy, mask_iou, match_events,
+                                picks_own_object, temporal_iou)
 
 
 def test_temporal_iou_and_one_to_one_event_matching():
@@ -29,6 +30,18 @@ def test_mask_iou_and_boundary_f():
     shifted = np.roll(a, 1, axis=1)
     assert boundary_f(a, shifted) == 1.0  # within the 2-px tolerance
     assert boundary_f(a, np.zeros_like(a)) == 0.0
+
+
+def test_a_mask_of_every_object_does_not_pick_the_named_one():
+    small, big = np.zeros((20, 20), bool), np.zeros((20, 20), bool)
+    small[2:6, 2:6] = True
+    big[10:20, 8:20] = True
+    truths = {0: small, 1: big}
+    assert picks_own_object(small, truths, 0) and picks_own_object(big, truths, 1)
+    union = small | big
+    # The union overlaps the bigger object more, whichever object was asked for: right for one, wrong for the other.
+    assert picks_own_object(union, truths, 1) and not picks_own_object(union, truths, 0)
+    assert not picks_own_object(np.zeros_like(small), truths, 0)
 
 
 def test_keyword_and_balanced_accuracy():
