@@ -203,13 +203,13 @@ class ReferImageGroups:
     def __call__(self, step: int) -> TrainSample:
         group, member = divmod(step, self.per_image)
         if self._group is None or self._group[0] != group:
-            self._group = (group, *self._frame(group))
+            self._group = (group, *self.frame_objects(group))
         _, frames, named = self._group
         expression, mask = named[member % len(named)]
         return TrainSample(frames=frames, key_frames=[0], question=prompts.referring_prompt(expression),
                            answer=prompts.FORCED_ANSWER, masks=[mask[None]], task="refer_image")
 
-    def _frame(self, group: int) -> tuple[list[np.ndarray], list[tuple[str, np.ndarray]]]:
+    def frame_objects(self, group: int) -> tuple[list[np.ndarray], list[tuple[str, np.ndarray]]]:
         """A frame (preferably with two or more nameable objects) and (expression, mask) for each object."""
         rng = random.Random(self.seed * 1_000_033 + group)
         best: tuple[list[np.ndarray], list[tuple[str, np.ndarray]]] | None = None

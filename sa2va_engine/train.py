@@ -49,6 +49,7 @@ class TrainConfig(BaseModel):
     dice_weight: float = 0.5
     score_weight: float = 1.0
     train_sam2: bool = Field(default=False, description="False keeps SAM-2 frozen (the paper's choice for real checkpoints)")
+    sam2_lr: float | None = Field(default=None, gt=0, description="peak learning rate of SAM-2's weights (default: lr)")
     lora: LoraSettings | None = Field(default=None, description="LoRA on the LLM instead of training all of it")
     seed: int = 0
     batch_size: int = Field(default=1, ge=1, description="samples per optimizer step, run as one padded LLM batch")
@@ -83,7 +84,7 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> t
     return (1 - (2 * (p * t).sum(1) + eps) / (p.sum(1) + t.sum(1) + eps)).mean()
 
 
-def _live_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def live_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     live = logits > -100
     return F.binary_cross_entropy_with_logits(logits[live], target[live]) if live.any() else logits.sum() * 0
 
@@ -97,11 +98,15 @@ class Trainer:
             self._add_lora(config.lora)
         for p in self.model.sam2.parameters():
             p.requires_grad_(config.train_sam2)
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        decay = [p for p in params if p.ndim >= 2]
-        no_decay = [p for p in params if p.ndim < 2]
-        self.optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                            {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+        # SAM-2 gets its own peak rate: trained from scratch at the LLM's 1e-3, its mask decoder settles
+        # on the union of all objects and ignores the prompt (bench/README.md, demo model).
+        sam2_ids = {id(p) for p in self.model.sam2.parameters()}
+        groups = []
+        for is_sam2, lr in ((False, config.lr), (True, config.sam2_lr or config.lr)):
+            params = [p for p in self.model.parameters() if p.requires_grad and (id(p) in sam2_ids) == is_sam2]
+            groups += [{"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay, "lr": lr},
+                       {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0, "lr": lr}]
+        self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=config.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.tokenizer = engine.family.tokenizer(engine.processor)
 
@@ -235,7 +240,7 @@ class Trainer:
         # gradient and are left to the score loss. BCE pools a row's objects, then averages the rows, so
         # rows sharing this pass weigh what they would apart.
         edges = np.cumsum([0, *(row_sizes or [len(masks)])])
-        bce = torch.stack([_live_bce(logits_t[a:b], target_t[a:b]) for a, b in zip(edges[:-1], edges[1:])]).mean()
+        bce = torch.stack([live_bce(logits_t[a:b], target_t[a:b]) for a, b in zip(edges[:-1], edges[1:])]).mean()
         dice = dice_loss(logits_t.flatten(0, 1).clamp(min=-30), target_t.flatten(0, 1))
         score_p = torch.cat(scores).clamp(1e-6, 1 - 1e-6)
         score = F.binary_cross_entropy(score_p, torch.cat(visible).to(score_p.device))

@@ -48,6 +48,22 @@ def test_frozen_sam2_still_trains_the_seg_projection(tiny_checkpoints):
     assert not torch.equal(fcs_before, engine.model.text_hidden_fcs[0].weight), "mask loss reaches text_hidden_fcs"
 
 
+def test_sam2_steps_at_its_own_rate(tiny_checkpoints):
+    """AdamW's first step moves every weight with a gradient by about its group's rate (the gradient's
+    sign), so the largest move among SAM-2's weights and among the LLM's show the two rates."""
+    engine = Sa2VA.from_pretrained(tiny_checkpoints("qwen3_vl"))
+    parts = {"sam2": engine.model.sam2, "llm": engine.model.mllm}
+    before = {name: [p.detach().clone() for p in part.parameters()] for name, part in parts.items()}
+    trainer = Trainer(engine, TrainConfig(steps=5, lr=1e-3, sam2_lr=1e-4, warmup_steps=0, weight_decay=0.0,
+                                          train_sam2=True))
+    with torch.enable_grad():
+        trainer.step(small_refer_sample())
+    move = {name: max((p.detach() - b).abs().max().item() for p, b in zip(part.parameters(), before[name]))
+            for name, part in parts.items()}
+    assert move["sam2"] == pytest.approx(1e-4, rel=0.05)
+    assert move["llm"] == pytest.approx(1e-3, rel=0.05)
+
+
 def test_a_padded_batch_is_the_mean_of_its_samples(tiny_checkpoints):
     """Samples of different lengths, image counts and tasks in one right-padded LLM batch give the mean of
     their one-by-one losses: padding changes nothing the model sees."""
