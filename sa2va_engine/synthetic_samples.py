@@ -100,7 +100,7 @@ class SampleSource:
     def _frames(self, world: World, indices: list[int]) -> list[np.ndarray]:
         return [world.frame(i) for i in indices]
 
-    def _track(self, world: World, indices: list[int], object_id: int) -> np.ndarray:
+    def track(self, world: World, indices: list[int], object_id: int) -> np.ndarray:
         h, w = world.config.height, world.config.width
         return np.stack([world.masks(i).get(object_id, np.zeros((h, w), bool)) for i in indices])
 
@@ -112,7 +112,7 @@ class SampleSource:
         expression = rng.choice(referring_expressions(world, oid))
         return TrainSample(frames=self._frames(world, indices), key_frames=key_frame_indices(len(indices)),
                            question=prompts.referring_prompt(expression), answer=prompts.FORCED_ANSWER,
-                           masks=[self._track(world, indices, oid)], task="refer")
+                           masks=[self.track(world, indices, oid)], task="refer")
 
     def _ground(self, rng, world, indices, start_s, end_s) -> TrainSample | None:
         text, ids = grounded_caption(world, start_s, end_s)
@@ -120,7 +120,7 @@ class SampleSource:
             return None
         return TrainSample(frames=self._frames(world, indices), key_frames=key_frame_indices(len(indices)),
                            question=prompts.GROUNDED_CAPTION, answer=text,
-                           masks=[self._track(world, indices, oid) for oid in ids], task="ground")
+                           masks=[self.track(world, indices, oid) for oid in ids], task="ground")
 
     def _caption(self, rng, world, indices, start_s, end_s) -> TrainSample:
         return TrainSample(frames=self._frames(world, indices), key_frames=key_frame_indices(len(indices)),

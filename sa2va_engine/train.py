@@ -26,6 +26,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from sa2va_engine.sa2va import Sa2VA
+from sa2va_engine.sam2_model import LanguageSAM2
 from sa2va_engine.sam2_tracker import StreamingTracker
 from sa2va_engine.train_sample import TrainSample
 
@@ -87,6 +88,39 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> t
 def live_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     live = logits > -100
     return F.binary_cross_entropy_with_logits(logits[live], target[live]) if live.any() else logits.sum() * 0
+
+
+def clip_mask_losses(sam: LanguageSAM2, frames: Sequence[np.ndarray], key_frames: Sequence[int], prompts: torch.Tensor,
+                     masks: Sequence[np.ndarray], row_sizes: Sequence[int] | None = None):
+    """Run SAM-2 through the clip as `track` does (``prompts`` (K, 1, 256) on the key frames, memory on the
+    rest) and compare every frame with the ground truth ``masks`` (K arrays of (T, H, W)): BCE, Dice and
+    the object score's BCE against visibility. ``row_sizes``: how many of the objects each batch row
+    brought (default: all from one row)."""
+    tracker = StreamingTracker(sam, prompts.shape[0])
+    keys = set(key_frames)
+    first = min(keys)
+    logits, scores, targets, visible = [], [], [], []
+    gt = torch.from_numpy(np.stack(masks, axis=1)).float()  # (T, K, H, W)
+    for t, frame in enumerate(frames):
+        if t < first:
+            continue
+        result = tracker.step(t, tracker.encode(frame), prompts if t in keys else None)
+        low = result.low_res_logits[:, 0]  # (K, h, w)
+        logits.append(low)
+        scores.append(result.object_scores)
+        targets.append(F.interpolate(gt[t].unsqueeze(1), size=low.shape[-2:], mode="area")[:, 0])
+        visible.append((gt[t].flatten(1).sum(1) > 0).float())
+    logits_t = torch.stack(logits, 1)  # (K, frames, h, w)
+    target_t = torch.stack(targets, 1).to(logits_t.device)
+    # SAM-2 writes a large negative constant where it scores the object absent; those pixels carry no
+    # gradient and are left to the score loss. BCE pools a row's objects, then averages the rows, so
+    # rows sharing this pass weigh what they would apart.
+    edges = np.cumsum([0, *(row_sizes or [len(masks)])])
+    bce = torch.stack([live_bce(logits_t[a:b], target_t[a:b]) for a, b in zip(edges[:-1], edges[1:])]).mean()
+    dice = dice_loss(logits_t.flatten(0, 1).clamp(min=-30), target_t.flatten(0, 1))
+    score_p = torch.cat(scores).clamp(1e-6, 1 - 1e-6)
+    score = F.binary_cross_entropy(score_p, torch.cat(visible).to(score_p.device))
+    return bce, dice, score
 
 
 class Trainer:
@@ -190,8 +224,9 @@ class Trainer:
         for members in groups.values():
             states = torch.cat([m[0] for m in members])
             masks = [mask for m in members for mask in m[1]]
-            mask_terms.append(self._mask_losses(members[0][2], self.model.seg_embeddings(states), masks,
-                                                [len(m[1]) for m in members]))
+            sample = members[0][2]
+            mask_terms.append(clip_mask_losses(self.model.sam2, sample.frames, sample.key_frames,
+                                               self.model.seg_embeddings(states), masks, [len(m[1]) for m in members]))
             weights.append(len(members))
         if mask_terms:
             w = torch.tensor(weights, dtype=torch.float32) / sum(weights)
@@ -215,36 +250,6 @@ class Trainer:
     def _base_mllm(self):
         mllm = self.model.mllm
         return mllm.get_base_model() if hasattr(mllm, "get_base_model") else mllm
-
-    def _mask_losses(self, sample: TrainSample, prompts: torch.Tensor, masks: Sequence[np.ndarray],
-                     row_sizes: Sequence[int] | None = None):
-        """Run SAM-2 through the clip as `track` does and compare every frame with the ground truth.
-        ``row_sizes``: how many of the objects each batch row brought (default: all from one row)."""
-        tracker = StreamingTracker(self.model.sam2, prompts.shape[0])
-        keys = set(sample.key_frames)
-        first = min(keys)
-        logits, scores, targets, visible = [], [], [], []
-        gt = torch.from_numpy(np.stack(masks, axis=1)).float()  # (T, K, H, W)
-        for t, frame in enumerate(sample.frames):
-            if t < first:
-                continue
-            result = tracker.step(t, tracker.encode(frame), prompts if t in keys else None)
-            low = result.low_res_logits[:, 0]  # (K, h, w)
-            logits.append(low)
-            scores.append(result.object_scores)
-            targets.append(F.interpolate(gt[t].unsqueeze(1), size=low.shape[-2:], mode="area")[:, 0])
-            visible.append((gt[t].flatten(1).sum(1) > 0).float())
-        logits_t = torch.stack(logits, 1)  # (K, frames, h, w)
-        target_t = torch.stack(targets, 1).to(logits_t.device)
-        # SAM-2 writes a large negative constant where it scores the object absent; those pixels carry no
-        # gradient and are left to the score loss. BCE pools a row's objects, then averages the rows, so
-        # rows sharing this pass weigh what they would apart.
-        edges = np.cumsum([0, *(row_sizes or [len(masks)])])
-        bce = torch.stack([live_bce(logits_t[a:b], target_t[a:b]) for a, b in zip(edges[:-1], edges[1:])]).mean()
-        dice = dice_loss(logits_t.flatten(0, 1).clamp(min=-30), target_t.flatten(0, 1))
-        score_p = torch.cat(scores).clamp(1e-6, 1 - 1e-6)
-        score = F.binary_cross_entropy(score_p, torch.cat(visible).to(score_p.device))
-        return bce, dice, score
 
     def step(self, samples: TrainSample | Sequence[TrainSample]) -> StepLosses:
         self.optimizer.zero_grad(set_to_none=True)
