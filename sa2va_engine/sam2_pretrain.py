@@ -30,7 +30,7 @@ from sa2va_engine.key_frames import key_frame_indices
 from sa2va_engine.sam2_model import LanguageSAM2
 from sa2va_engine.synthetic_language import referring_expressions, visible_objects
 from sa2va_engine.synthetic_samples import ReferImageGroups, SampleSource
-from sa2va_engine.train import clip_mask_losses
+from sa2va_engine.train import TrainConfig, clip_mask_losses
 
 
 class WordCodes:
@@ -96,11 +96,12 @@ def pretrain_sam2(sam: LanguageSAM2, examples: Callable[[int], NamedObjects], st
                   seed: int = 0, log: Callable[[str], None] | None = print, log_every: int = 100,
                   codes: WordCodes | None = None, parts: tuple[str, ...] | None = None) -> list[float]:
     """Train ``sam`` in place for ``steps`` steps, one example a step with all its named objects as the
-    batch, with the trainer's mask losses (BCE x2, Dice x0.5, object score x1); returns every step's loss.
+    batch, with the trainer's mask losses and weights; returns every step's loss.
     The rate matters: at the LLM's 1e-3 the decoder settles on the union of the objects even with these
     prompts, at 2e-4 it learns to pick. Pass the same ``codes`` to successive calls. ``parts``: train only
     the submodules so named (e.g. MEMORY_PARTS), the rest stays as it is; default all of SAM-2."""
     torch.manual_seed(seed)
+    weights = TrainConfig()  # the trainer's loss weights and gradient clip
     codes = codes or WordCodes(seed)
     params = []
     for name, p in sam.named_parameters():
@@ -117,14 +118,14 @@ def pretrain_sam2(sam: LanguageSAM2, examples: Callable[[int], NamedObjects], st
             prompts = torch.stack([codes(phrase) for phrase, _ in example.objects])[:, None].to(device)
             bce, dice, score = clip_mask_losses(sam, example.frames, example.key_frames, prompts,
                                                 [masks for _, masks in example.objects])
-            loss = 2.0 * bce + 0.5 * dice + score
+            loss = weights.mask_bce_weight * bce + weights.dice_weight * dice + weights.score_weight * score
             losses.append(loss.item())
-            if not loss.requires_grad:  # e.g. memory parts only, on a clip whose frames are all key frames
-                continue
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
+            # No gradient e.g. with memory parts only, on a clip whose frames are all key frames.
+            if loss.requires_grad:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, weights.grad_clip)
+                optimizer.step()
             if log and (step % log_every == log_every - 1 or step == steps - 1):
                 log(f"sam2 pretrain step {step:5d}  loss {np.mean(losses[-log_every:]):.3f}  "
                     f"{time.monotonic() - start:.0f} s")
