@@ -2,7 +2,11 @@
 
 A yes/no answer says *whether* a clip shows a jump; the masklet says *when*. A jump lifts the subject off
 where it stands and brings it back, so a span is a run of frames whose box top is well above its place at
-rest: its lowest position in the clip (a clip long enough to verify holds some grounded frames). The top
+rest: where its top sits in most frames, the median over the frames it is seen in (a jump is over in a
+second or so, a chunk lasts several). Not its lowest position: that is one frame's say, and masks from
+a tracker do not all sit at one height. SAM-2 prompts its key frames and carries the others by memory, and
+when the carried masks reach a few pixels higher than the prompted ones (the demo model's do, by about
+8% of the frame), the lowest-position rule called every carried frame of a still object a jump. The top
 edge, not the bottom: an occluder hiding the subject's lower part lifts only the bottom, and a mask that
 bleeds into the ground keeps its bottom down while the subject is in the air. Frames where the subject is
 not seen neither start nor end a span; a span's ends are placed halfway to the neighbouring grounded
@@ -16,6 +20,8 @@ by the end of the clip).
 from __future__ import annotations
 
 import re
+
+import numpy as np
 
 from sa2va_engine.masklet import Masklet
 
@@ -37,7 +43,7 @@ def jump_spans(masklet: Masklet, min_lift: float = MIN_LIFT) -> list[tuple[float
     if len(seen) < 3:
         return []
     height = seen[0].mask.size[0]
-    rest = max(p.box[1] for p in seen)
+    rest = float(np.median([p.box[1] for p in seen]))
     airborne = [rest - p.box[1] >= min_lift * height for p in seen]
     spans: list[tuple[float, float]] = []
     i = 0

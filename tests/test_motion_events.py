@@ -86,3 +86,20 @@ def test_a_mask_that_bleeds_into_the_ground_still_shows_the_jump():
 def test_an_occluded_lower_part_is_not_a_jump():
     bottoms = [100, 100, 100, 85, 82, 84, 100, 100]
     assert jump_spans(_box_masklet([80] * len(bottoms), bottoms)) == []
+
+
+def test_carried_frames_that_sit_higher_than_key_frames_are_not_a_jump():
+    # Key frames (every third) prompted, the rest carried by memory with masks reaching 11 px higher: on a
+    # 120-px frame that is past the lift threshold, so measured from the lowest frame every carried frame
+    # would read as airborne.
+    tops = [91 if i % 3 == 0 else 80 for i in range(16)]
+    assert jump_spans(_box_masklet(tops, [110] * 16)) == []
+    # A real jump in the same track still shows.
+    tops[7:11] = [60, 45, 48, 62]
+    assert jump_spans(_box_masklet(tops, [110] * 16)) == [(6.5 / FPS, 10.5 / FPS)]
+
+
+def test_one_low_frame_does_not_turn_the_rest_into_a_jump():
+    tops = [80] * 12
+    tops[5] = 95  # one frame whose mask lost its upper part
+    assert jump_spans(_box_masklet(tops, [110] * 12)) == []
