@@ -41,9 +41,12 @@ def index_settings(db: Path, model: str) -> IndexSettings:
 
 
 def query_settings(db: Path, model: str) -> QuerySettings:
-    # The tiny model never learnt to write JSON plans: the deterministic parser reads the question.
+    # The tiny model never learnt to write JSON plans: the deterministic parser reads the question. Nor to
+    # answer yes/no: its P(yes) is one constant for every clip and question (bench/README.md), which a 0.5
+    # gate turns into "keep every chunk" or "keep none" depending on which side of 0.5 training left it. So
+    # the demo keeps every candidate (threshold 0) and lets the subject's track say when it jumps.
     return QuerySettings(db=db, model=model, top_n=50, retrieve_k=200, sample_fps=DEMO_FPS, refine_window_s=1.0,
-                         model_parser=False, gap_s=0.25, min_len_s=0.5)
+                         model_parser=False, gap_s=0.25, min_len_s=0.5, threshold=0.0)
 
 
 def jumping_world(seed: int, duration_s: float, name: str = "red ball") -> World:
