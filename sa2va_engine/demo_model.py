@@ -6,7 +6,10 @@ synthetic world's language, and a SAM-2 with a small Hiera at 192 px. Everything
 (there is no pretrained SAM-2 to freeze), seeded and for a fixed number of steps, so the command below
 rebuilds the shipped weights on any machine:
 
-    python -m sa2va_engine.demo_model --out sa2va_engine/demo_model        # about 27 min on one CPU core
+    python -m sa2va_engine.demo_model --out sa2va_engine/demo_model        # about 45 min on one CPU core
+
+`--save-text-stage DIR` keeps the model after the text stages and `--text-stage DIR` starts from it (the
+same weights as the whole run, `tests/test_demo_recipe.py`): about 20 min when only the mask stages change.
 
 Saved in the official on-disk layout (float16, ~14 MB) and loaded with `Sa2VA.from_pretrained`.
 """
@@ -23,11 +26,12 @@ import torch
 
 from sa2va_engine import prompts
 from sa2va_engine.sa2va import Sa2VA
+from sa2va_engine.sam2_pretrain import WordCodes, frame_examples, pretrain_sam2
 from sa2va_engine.synthetic_language import corpus
-from sa2va_engine.synthetic_samples import MixedSource, SampleSource
+from sa2va_engine.synthetic_samples import MixedSource, ReferImageGroups, SampleSource
 from sa2va_engine.synthetic_world import WorldConfig
 from sa2va_engine.testing import TINY_SAM2, write_tiny_checkpoint
-from sa2va_engine.train import TrainConfig, train
+from sa2va_engine.train import TrainConfig, TrainReport, train
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo_model"
 DEMO_SAM2 = TINY_SAM2.model_copy(update={"image_size": 192})
@@ -46,7 +50,18 @@ EASY_WORLDS = WorldConfig(duration_s=10.0, object_size=(0.4, 0.5), hop_apex=(0.2
                           max_objects=2)
 EASY_STEPS = 1500
 DEMO_TEXT_STEPS = 2500
+# Then the masks (bench/README.md, demo model). Trained jointly from scratch, SAM-2 learns to mask every object
+# and ignore its prompt. So SAM-2 first learns to pick an object by a stand-in prompt (a fixed code per word)
+# on single frames, at its own low rate; the LLM then learns to emit that pick at `[SEG]` against the frozen
+# SAM-2, each frame asked for every object in turn; then every task on clips, with those frames kept in the
+# mix so the other tasks do not wash the phrase out of `[SEG]` again; last, a short LLM-only stage of text
+# answers and those frames, which brings the captions back (the mask stages had let them slip).
+PICK_STEPS = 800
+REFER_STEPS = 500
+REFER_BATCH = 6  # two frames, each asked for its three objects
+SAM2_LR = 2e-4
 DEMO_STEPS = 900
+POLISH_STEPS = 300
 # What the demo indexes with: chunks like the training clips (4 fps, 8 to 16 frames).
 DEMO_FPS = 4.0
 
@@ -67,25 +82,63 @@ def language_corpus(seed: int) -> list[str]:
     return fixed * 20 + corpus(300, seed)
 
 
-def build_and_train(out: Path, seed: int = 0, steps: int = DEMO_STEPS, threads: int = 1,
-                    log=print, text_steps: int = DEMO_TEXT_STEPS, easy_steps: int = EASY_STEPS) -> dict:
-    torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-    with tempfile.TemporaryDirectory() as scratch:
-        start = write_tiny_checkpoint(Path(scratch) / "init", "qwen3_vl", seed=seed, sam2=DEMO_SAM2,
-                                      hidden_size=128, layers=4, corpus=language_corpus(seed), vocab_size=1200)
-        engine = Sa2VA.from_pretrained(start, device="cpu", dtype=torch.float32)
-    began = time.monotonic()
+def text_sources(seed: int) -> tuple[SampleSource, MixedSource]:
+    """The text stages' data: easy worlds alone, then an even mix of easy and real ones."""
     easy = SampleSource(seed=seed + 2, weights=TEXT_STAGE, config=EASY_WORLDS)
-    real = SampleSource(seed=seed + 1, weights=TEXT_STAGE)
-    for source, n in ((easy, easy_steps), (MixedSource([easy, real], seed=seed), text_steps)):
+    return easy, MixedSource([easy, SampleSource(seed=seed + 1, weights=TEXT_STAGE)], seed=seed)
+
+
+def train_text(engine: Sa2VA, seed: int, log=print, text_steps: int = DEMO_TEXT_STEPS,
+               easy_steps: int = EASY_STEPS) -> None:
+    easy, mixed = text_sources(seed)
+    for source, n in ((easy, easy_steps), (mixed, text_steps)):
         text = TrainConfig(steps=n, lr=1e-3, warmup_steps=100, train_sam2=False, seed=seed, log_every=250,
                            batch_size=TEXT_BATCH)
         train(engine, source, text, log=log)
-    config = TrainConfig(steps=steps, lr=1e-3, warmup_steps=50, train_sam2=True, seed=seed, log_every=50)
-    report = train(engine, SampleSource(seed=seed), config, log=log)
+
+
+def train_masks(engine: Sa2VA, seed: int, steps: int = DEMO_STEPS, log=print) -> TrainReport:
+    """Every stage after the text stages; returns the all-task stage's report."""
+    pretrain_sam2(engine.model.sam2, frame_examples(ReferImageGroups(seed=seed + 11, per_image=1)), PICK_STEPS,
+                  lr=SAM2_LR, seed=seed, log=log, codes=WordCodes(seed))
+    refer = TrainConfig(steps=REFER_STEPS, lr=1e-3, warmup_steps=50, train_sam2=False, seed=seed, log_every=100,
+                        batch_size=REFER_BATCH)
+    train(engine, ReferImageGroups(seed=seed, per_image=3), refer, log=log)
+    every_task = MixedSource([SampleSource(seed=seed), ReferImageGroups(seed=seed + 3, per_image=3)], seed=seed + 5)
+    config = TrainConfig(steps=steps, lr=1e-3, sam2_lr=SAM2_LR, warmup_steps=50, train_sam2=True, seed=seed,
+                         log_every=50)
+    report = train(engine, every_task, config, log=log)
+    polish = MixedSource([ReferImageGroups(seed=seed + 21, per_image=3), text_sources(seed)[1]], seed=seed + 9)
+    settle = TrainConfig(steps=POLISH_STEPS, lr=3e-4, warmup_steps=30, train_sam2=False, seed=seed, log_every=100,
+                         batch_size=TEXT_BATCH)
+    train(engine, polish, settle, log=log)
+    return report
+
+
+def build_and_train(out: Path, seed: int = 0, steps: int = DEMO_STEPS, threads: int = 1, log=print,
+                    text_steps: int = DEMO_TEXT_STEPS, easy_steps: int = EASY_STEPS,
+                    save_text_stage: Path | None = None, text_stage: Path | None = None) -> dict:
+    """The whole recipe into ``out``. ``save_text_stage`` keeps the model after the text stages (float32);
+    ``text_stage`` starts from one so saved instead (the same seed's text stages are bit-identical), which
+    skips about two thirds of the time when only the later stages change."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    began = time.monotonic()
+    if text_stage is not None:
+        engine = Sa2VA.from_pretrained(text_stage, device="cpu", dtype=torch.float32)
+    else:
+        with tempfile.TemporaryDirectory() as scratch:
+            start = write_tiny_checkpoint(Path(scratch) / "init", "qwen3_vl", seed=seed, sam2=DEMO_SAM2,
+                                          hidden_size=128, layers=4, corpus=language_corpus(seed), vocab_size=1200)
+            engine = Sa2VA.from_pretrained(start, device="cpu", dtype=torch.float32)
+        train_text(engine, seed, log, text_steps, easy_steps)
+        if save_text_stage is not None:
+            engine.save_pretrained(save_text_stage, dtype=torch.float32)
+    report = train_masks(engine, seed, steps, log)
     engine.save_pretrained(out, dtype=torch.float16)
-    summary = {"seed": seed, "easy_steps": easy_steps, "text_steps": text_steps, "text_batch": TEXT_BATCH, "steps": report.steps, "seconds": round(time.monotonic() - began),
+    summary = {"seed": seed, "easy_steps": easy_steps, "text_steps": text_steps, "text_batch": TEXT_BATCH,
+               "text_stage_loaded": text_stage is not None, "pick_steps": PICK_STEPS, "refer_steps": REFER_STEPS,
+               "steps": report.steps, "polish_steps": POLISH_STEPS, "seconds": round(time.monotonic() - began),
                "threads": threads, "final_ce": report.mean("ce"), "final_mask_bce": report.mean("mask_bce")}
     (out / "training.json").write_text(json.dumps(summary, indent=2))
     return summary
@@ -97,10 +150,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=DEMO_STEPS)
     parser.add_argument("--text-steps", type=int, default=DEMO_TEXT_STEPS)
+    parser.add_argument("--save-text-stage", type=Path, default=None, help="also keep the model after the text stages here")
+    parser.add_argument("--text-stage", type=Path, default=None, help="start from a model saved by --save-text-stage")
     # One thread: two threads on two busy cores oversubscribe OpenMP and run ~10x slower.
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    print(json.dumps(build_and_train(args.out, args.seed, args.steps, args.threads, text_steps=args.text_steps)))
+    print(json.dumps(build_and_train(args.out, args.seed, args.steps, args.threads, text_steps=args.text_steps,
+                                     save_text_stage=args.save_text_stage, text_stage=args.text_stage)))
 
 
 if __name__ == "__main__":

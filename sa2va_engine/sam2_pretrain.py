@@ -12,8 +12,8 @@ attention and the memory encoder learn to carry the pick through the frames. The
 trained against this SAM-2, frozen, as official Sa2VA trains against a frozen pretrained SAM-2.
 
 Measured (bench/README.md, demo model): on single frames the decoder picks its own object for 0.83 of
-the codes, and an LLM trained on single-frame referring against it picks 0.75; the shipped demo model
-is not built this way yet, because a following all-task stage undid the LLM's part (0.38).
+the codes, and an LLM trained on single-frame referring against it picks 0.75. The shipped demo model is
+built this way (`sa2va_engine/demo_model.py`, frame stage only) and picks 0.67 after its later stages.
 """
 
 from __future__ import annotations
