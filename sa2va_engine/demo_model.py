@@ -32,6 +32,7 @@ from sa2va_engine.synthetic_samples import MixedSource, ReferImageGroups, Sample
 from sa2va_engine.synthetic_world import WorldConfig
 from sa2va_engine.testing import TINY_SAM2, write_tiny_checkpoint
 from sa2va_engine.train import TrainConfig, TrainReport, train
+from sa2va_engine.user_error import UserError
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo_model"
 DEMO_SAM2 = TINY_SAM2.model_copy(update={"image_size": 192})
@@ -155,8 +156,19 @@ def main() -> None:
     # One thread: two threads on two busy cores oversubscribe OpenMP and run ~10x slower.
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    print(json.dumps(build_and_train(args.out, args.seed, args.steps, args.threads, text_steps=args.text_steps,
-                                     save_text_stage=args.save_text_stage, text_stage=args.text_stage)))
+    # Folders first: a wrong --out should fail now, not after the training.
+    for flag, folder in (("--out", args.out), ("--save-text-stage", args.save_text_stage)):
+        if folder is not None:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise SystemExit(f"demo_model: {flag} {folder}: {exc.strerror or exc}") from None
+    try:
+        summary = build_and_train(args.out, args.seed, args.steps, args.threads, text_steps=args.text_steps,
+                                  save_text_stage=args.save_text_stage, text_stage=args.text_stage)
+    except UserError as exc:  # e.g. a --text-stage that is not a checkpoint: one line, no traceback
+        raise SystemExit(f"demo_model: {exc}") from None
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ official layout, and a run started from a saved text stage gives the very same w
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -38,3 +40,19 @@ def test_resuming_from_a_saved_text_stage_gives_the_same_weights(tmp_path, few_s
     assert json.loads((tmp_path / "whole" / "training.json").read_text())["polish_steps"] == 2
     engine = Sa2VA.from_pretrained(tmp_path / "resumed")
     assert engine.segment(np.zeros((96, 128, 3), np.uint8), "the red box").masks.shape == (1, 96, 128)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--text-stage", "{tmp}/missing"], "missing: no such checkpoint directory"),
+    (["--out", "/proc/no_such/out"], "--out /proc/no_such/out:"),
+])
+def test_bad_folders_are_one_line_errors_before_any_training(tmp_path, args, message):
+    argv = [a.format(tmp=tmp_path) for a in args]
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "out")]
+    result = subprocess.run([sys.executable, "-m", "sa2va_engine.demo_model", *argv], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("demo_model:") and message in lines[0]
