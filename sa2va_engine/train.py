@@ -51,6 +51,9 @@ class TrainConfig(BaseModel):
     score_weight: float = 1.0
     train_sam2: bool = Field(default=False, description="False keeps SAM-2 frozen (the paper's choice for real checkpoints)")
     sam2_lr: float | None = Field(default=None, gt=0, description="peak learning rate of SAM-2's weights (default: lr)")
+    sam2_parts: list[str] | None = Field(default=None, description="with train_sam2, only SAM-2's top-level "
+                                         "submodules so named train (e.g. sam2_pretrain.MEMORY_PARTS); default all")
+    train_llm: bool = Field(default=True, description="False freezes the MLLM and text_hidden_fcs (ignored with lora)")
     lora: LoraSettings | None = Field(default=None, description="LoRA on the LLM instead of training all of it")
     seed: int = 0
     batch_size: int = Field(default=1, ge=1, description="samples per optimizer step, run as one padded LLM batch")
@@ -130,8 +133,13 @@ class Trainer:
         self.model = engine.model
         if config.lora is not None:
             self._add_lora(config.lora)
-        for p in self.model.sam2.parameters():
-            p.requires_grad_(config.train_sam2)
+        else:
+            # Set every time: a model carries its requires_grad flags from one training stage to the next.
+            for part in (self.model.mllm, self.model.text_hidden_fcs):
+                for p in part.parameters():
+                    p.requires_grad_(config.train_llm)
+        for name, p in self.model.sam2.named_parameters():
+            p.requires_grad_(config.train_sam2 and (config.sam2_parts is None or name.split(".")[0] in config.sam2_parts))
         # SAM-2 gets its own peak rate: trained from scratch at the LLM's 1e-3, its mask decoder settles
         # on the union of all objects and ignores the prompt (bench/README.md, demo model).
         sam2_ids = {id(p) for p in self.model.sam2.parameters()}
@@ -140,7 +148,11 @@ class Trainer:
             params = [p for p in self.model.parameters() if p.requires_grad and (id(p) in sam2_ids) == is_sam2]
             groups += [{"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay, "lr": lr},
                        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0, "lr": lr}]
-        self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=config.lr)
+        groups = [g for g in groups if g["params"]]
+        if not groups:
+            raise ValueError("TrainConfig: nothing to train (train_llm and train_sam2 are both off, or sam2_parts "
+                             "names no SAM-2 submodule)")
+        self.optimizer = torch.optim.AdamW(groups, lr=config.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.tokenizer = engine.family.tokenizer(engine.processor)
 
@@ -254,9 +266,11 @@ class Trainer:
     def step(self, samples: TrainSample | Sequence[TrainSample]) -> StepLosses:
         self.optimizer.zero_grad(set_to_none=True)
         loss, parts = self.losses(samples)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], self.config.grad_clip)
-        self.optimizer.step()
+        # No gradient when only SAM-2's memory parts train and every frame of the batch is a key frame.
+        if loss.requires_grad:
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], self.config.grad_clip)
+            self.optimizer.step()
         self.scheduler.step()
         return parts
 

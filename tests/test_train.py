@@ -11,6 +11,7 @@ import torch
 
 from sa2va_engine.masklet import Rle
 from sa2va_engine.sa2va import Sa2VA
+from sa2va_engine.sam2_pretrain import MEMORY_PARTS
 from sa2va_engine.synthetic_samples import ReferImageGroups, SampleSource
 from sa2va_engine.train import TrainConfig, Trainer, train
 from sa2va_engine.train_sample import TrainSample
@@ -159,3 +160,37 @@ def test_cli_lora_finetune_saves_a_loadable_merged_checkpoint(tmp_path, shared_v
     assert changed, "LoRA updates were merged into the LLM's projections"
     vision = [k for k in old if ".visual." in k]
     assert vision and all(torch.equal(old[k], new[k]) for k in vision), "LoRA touches only the LLM"
+
+
+def test_memory_parts_alone_train_and_nothing_else_moves(tiny_checkpoints):
+    """With the LLM frozen and SAM-2 limited to its memory parts, a clip with carried frames moves exactly
+    those parts; the LLM, text_hidden_fcs and the decoder keep their weights. A later stage that trains the
+    LLM again gets it back (the flags are set per stage, not inherited)."""
+    engine = Sa2VA.from_pretrained(tiny_checkpoints("qwen3_vl"))
+    source = SampleSource(seed=5, frames=(8, 8))
+    sample = source(next(i for i in range(200) if source(i).task == "refer"))
+    assert len(sample.key_frames) < len(sample.frames)  # some frames come from memory
+    def weights():
+        named = [("llm", engine.model.mllm), ("fcs", engine.model.text_hidden_fcs)]
+        named += [(f"sam2.{name}", part) for name, part in engine.model.sam2.named_children()]
+        flat = {f"{prefix}/{k}": v.detach().clone() for prefix, part in named for k, v in part.state_dict().items()}
+        flat |= {f"sam2.{k}/": v.detach().clone() for k, v in engine.model.sam2.named_parameters(recurse=False)}
+        return flat
+
+    before = weights()
+    config = TrainConfig(steps=2, lr=1e-3, warmup_steps=0, train_sam2=True, sam2_parts=list(MEMORY_PARTS),
+                         train_llm=False)
+    train(engine, lambda step: sample, config, log=None)
+    after = weights()
+    moved = {k.split("/")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert moved and moved <= {f"sam2.{part}" for part in MEMORY_PARTS}, moved
+    assert "sam2.memory_attention" in moved and "sam2.memory_encoder" in moved
+    fcs = engine.model.text_hidden_fcs[0].weight.detach().clone()
+    train(engine, lambda step: sample, TrainConfig(steps=1, lr=1e-3, warmup_steps=0), log=None)
+    assert not torch.equal(fcs, engine.model.text_hidden_fcs[0].weight)
+
+
+def test_a_config_that_trains_nothing_is_an_error(tiny_checkpoints):
+    engine = Sa2VA.from_pretrained(tiny_checkpoints("qwen3_vl"))
+    with pytest.raises(ValueError, match="nothing to train"):
+        Trainer(engine, TrainConfig(train_llm=False, train_sam2=False))
