@@ -112,6 +112,9 @@ class Scores(BaseModel):
     refer_picked_own: float
     track_j: float
     track_f: float
+    # J split by where the mask came from: key frames (the LLM's prompt) and the frames SAM-2's memory carried.
+    key_j: float = 0.0
+    carried_j: float = 0.0
     caption_keyword_acc: float
     # Balanced accuracy (mean of the yes and the no recall) of P(yes) > 0.5 on the clips: 0.5 is chance.
     jump_question_acc: float
@@ -129,6 +132,7 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
              n_event_worlds: int | None = None, log: Callable[[str], None] | None = None) -> Scores:
     """Masks and captions on `n_worlds` unseen 3-s clips; event queries on `n_event_worlds` unseen 20-s videos."""
     refer, picked, j_scores, f_scores, keywords = [], [], [], [], []
+    j_by_source: dict[bool, list[float]] = {True: [], False: []}
     jump_answers: list[tuple[bool, bool]] = []
     presence_answers: list[tuple[bool, bool]] = []
     clip_config = WorldConfig(duration_s=3.0)
@@ -161,6 +165,7 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
                 truth = world.masks(i).get(oid, np.zeros(frames[0].shape[:2], bool))
                 pred = point.mask.decode() if point.present and point.mask else np.zeros_like(truth)
                 j_scores.append(mask_iou(pred, truth))
+                j_by_source[i in keys].append(j_scores[-1])
                 f_scores.append(boundary_f(pred, truth))
                 if i in keys and truth.any():
                     refer.append(mask_iou(pred, truth))
@@ -188,6 +193,7 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
                 log(f"{video.name} {obj.name}: events {events} moments {[(round(a, 2), round(b, 2)) for a, b in moments]}")
     return Scores(
         worlds=n_worlds, refer_miou=_mean(refer), refer_picked_own=_mean(picked), track_j=_mean(j_scores), track_f=_mean(f_scores),
+        key_j=_mean(j_by_source[True]), carried_j=_mean(j_by_source[False]),
         caption_keyword_acc=_mean(keywords),
         jump_question_acc=balanced_accuracy(jump_answers), presence_question_acc=balanced_accuracy(presence_answers),
         events=total_events,
