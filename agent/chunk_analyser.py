@@ -112,7 +112,8 @@ class ChunkAnalyser:
         if not self.settings.track or not clip.frames:
             return [Masklet(expression=e, points=[]) for e in expressions]
         reply = track_clip(self._engine(), TrackRequest(clip=clip, expressions=expressions,
-                                                        key_frames=self.settings.key_frames))
+                                                        key_frames=self.settings.key_frames,
+                                                        prompt_every_frame=self.settings.prompt_every_frame))
         return reply.masklets
 
     def describe(self, frames: list[DecodedFrame], masklet: Masklet) -> str | None:

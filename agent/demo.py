@@ -34,19 +34,21 @@ UNSEEN_SEEDS = 1_000_000
 DEMO_QUESTION = "find every moment the {name} jumps"
 
 
-def index_settings(db: Path, model: str) -> IndexSettings:
-    """Chunks like the training clips: 4 fps, 3 s plus 1 s overlap (12 to 16 frames), five LLM frames."""
+def index_settings(db: Path, model: str, prompt_every_frame: bool = True) -> IndexSettings:
+    """Chunks like the training clips: 4 fps, 3 s plus 1 s overlap (12 to 16 frames), five LLM frames. Every
+    frame prompted: the demo model's SAM-2 memory does not tell its objects apart (bench/README.md)."""
     return IndexSettings(db=db, model=model, sample_fps=DEMO_FPS, chunk_s=3.0, overlap_s=1.0, max_side=256,
-                         describe=False)
+                         describe=False, prompt_every_frame=prompt_every_frame)
 
 
-def query_settings(db: Path, model: str) -> QuerySettings:
+def query_settings(db: Path, model: str, prompt_every_frame: bool = True) -> QuerySettings:
     # The tiny model never learnt to write JSON plans: the deterministic parser reads the question. Nor to
     # answer yes/no: its P(yes) is one constant for every clip and question (bench/README.md), which a 0.5
     # gate turns into "keep every chunk" or "keep none" depending on which side of 0.5 training left it. So
     # the demo keeps every candidate (threshold 0) and lets the subject's track say when it jumps.
     return QuerySettings(db=db, model=model, top_n=50, retrieve_k=200, sample_fps=DEMO_FPS, refine_window_s=1.0,
-                         model_parser=False, gap_s=0.25, min_len_s=0.5, threshold=0.0)
+                         model_parser=False, gap_s=0.25, min_len_s=0.5, threshold=0.0,
+                         prompt_every_frame=prompt_every_frame)
 
 
 def jumping_world(seed: int, duration_s: float, name: str = "red ball") -> World:
@@ -112,7 +114,7 @@ class Scores(BaseModel):
     refer_picked_own: float
     track_j: float
     track_f: float
-    # J split by where the mask came from: key frames (the LLM's prompt) and the frames SAM-2's memory carried.
+    # J split by frame: the key frames the LLM saw, and the others (prompted too, as the demo tracks).
     key_j: float = 0.0
     carried_j: float = 0.0
     caption_keyword_acc: float
@@ -129,8 +131,10 @@ class Scores(BaseModel):
 
 
 def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int = UNSEEN_SEEDS,
-             n_event_worlds: int | None = None, log: Callable[[str], None] | None = None) -> Scores:
-    """Masks and captions on `n_worlds` unseen 3-s clips; event queries on `n_event_worlds` unseen 20-s videos."""
+             n_event_worlds: int | None = None, log: Callable[[str], None] | None = None,
+             prompt_every_frame: bool = True) -> Scores:
+    """Masks and captions on `n_worlds` unseen 3-s clips; event queries on `n_event_worlds` unseen 20-s videos.
+    ``prompt_every_frame=False`` tracks as SAM-2's memory carries the key frames' picks instead."""
     refer, picked, j_scores, f_scores, keywords = [], [], [], [], []
     j_by_source: dict[bool, list[float]] = {True: [], False: []}
     jump_answers: list[tuple[bool, bool]] = []
@@ -159,7 +163,7 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
             presence_answers.append((asked > 0.5, False))
         # All visible objects in one track call: SAM-2 encodes each frame once for all of them.
         expressions = [referring_expressions(world, oid)[0] for oid in visible]
-        masklets = engine.track(frames, expressions, key_frames=keys) if expressions else []
+        masklets = engine.track(frames, expressions, key_frames=keys, prompt_every_frame=prompt_every_frame) if expressions else []
         for oid, masklet in zip(visible, masklets):
             for i, point in zip(indices, masklet.points):
                 truth = world.masks(i).get(oid, np.zeros(frames[0].shape[:2], bool))
@@ -178,11 +182,10 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
         world_dir.mkdir(parents=True, exist_ok=True)
         video = write_world_video(world, world_dir / f"world_{world.seed}.mp4")
         db = world_dir / "index.duckdb"
-        run_index([str(video)], index_settings(db, model), engine=engine, command="evaluate")
+        run_index([str(video)], index_settings(db, model, prompt_every_frame), engine=engine, command="evaluate")
         for obj in world.objects:
             events = [(e.start_s, e.end_s) for e in world.events_of(obj.object_id) if e.kind == "jump"]
-            answer = run_query(DEMO_QUESTION.format(name=obj.name) + f" in {video.name}", query_settings(db, model),
-                               engine=engine)
+            answer = run_query(DEMO_QUESTION.format(name=obj.name) + f" in {video.name}", query_settings(db, model, prompt_every_frame), engine=engine)
             moments = [(m.start_s, m.end_s) for m in answer.moments]
             hit = match_events(moments, events)
             found += hit

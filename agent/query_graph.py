@@ -178,7 +178,9 @@ class QueryRunner:
         p_yes = verify_clip(self.engine(), VerifyRequest(clip=clip, question=question)).p_yes
         if p_yes < self.settings.threshold:
             return []
-        masklet = track_clip(self.engine(), TrackRequest(clip=clip, expressions=[plan.track_expression()])).masklets[0]
+        track = TrackRequest(clip=clip, expressions=[plan.track_expression()],
+                             prompt_every_frame=self.settings.prompt_every_frame)
+        masklet = track_clip(self.engine(), track).masklets[0]
         object_id = _matching_object(masklet, stored, candidate)
         if is_jump_predicate(plan.predicate):
             # The track says when: a chunk whose subject never leaves the ground shows no jump,

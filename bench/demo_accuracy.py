@@ -28,6 +28,8 @@ def main() -> None:
     parser.add_argument("--event-worlds", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--model", default=None, help="checkpoint directory (default: the shipped demo model)")
+    parser.add_argument("--memory", action="store_true",
+                        help="track as SAM-2's memory carries the key frames (default: every frame prompted, as the demo)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = args.model or str(demo_model_path())
@@ -37,13 +39,14 @@ def main() -> None:
         raise SystemExit(f"bench.demo_accuracy: {exc}") from None
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as work:
-        scores = evaluate(engine, model, Path(work), args.worlds, n_event_worlds=args.event_worlds, log=print)
+        scores = evaluate(engine, model, Path(work), args.worlds, n_event_worlds=args.event_worlds, log=print,
+                          prompt_every_frame=not args.memory)
     print(f"unseen worlds: {scores.worlds} clips (masks, captions), {args.event_worlds} videos with {scores.events} jumps")
     print(f"referring segmentation mean IoU (key frames): {scores.refer_miou:.3f}")
     print(f"referring masks that overlap their own object more than any other (clips with 2+ objects): "
           f"{scores.refer_picked_own:.3f}")
     print(f"tracking J&F (all frames): {scores.track_jf:.3f}  (J {scores.track_j:.3f}, F {scores.track_f:.3f})")
-    print(f"tracking J on key frames {scores.key_j:.3f}, on frames carried by SAM-2's memory {scores.carried_j:.3f}")
+    print(f"tracking J on the key frames the LLM saw {scores.key_j:.3f}, on the other frames {scores.carried_j:.3f}")
     print(f"caption keyword accuracy: {scores.caption_keyword_acc:.3f}")
     print(f"yes/no balanced accuracy on the clips: jumps {scores.jump_question_acc:.3f}, "
           f"presence {scores.presence_question_acc:.3f}  (0.5 = chance)")

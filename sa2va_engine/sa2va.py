@@ -146,13 +146,18 @@ class Sa2VA:
         return self._generate([marked], prompts.REGION_CAPTION, None, max_new_tokens).text
 
     def track(self, frames: Iterable, expressions: Sequence[str], key_frames: Sequence[int] | None = None,
-              frame_times: Sequence[float] | None = None) -> list[Masklet]:
+              frame_times: Sequence[float] | None = None, prompt_every_frame: bool = False) -> list[Masklet]:
         """One masklet per expression over all frames, streaming.
 
         The LLM sees the key frames (default: the first five) and gives one `[SEG]` per expression;
         SAM-2 segments the key frames from those prompts and carries the objects through the other
         frames with its memory. Frames are consumed one at a time; only the frames up to the last key
-        frame are buffered. Times are ``frame_times``, the frames' own ``time_s``, or the frame index."""
+        frame are buffered. Times are ``frame_times``, the frames' own ``time_s``, or the frame index.
+
+        ``prompt_every_frame``: SAM-2 segments every frame from the first key frame on from the same
+        prompts, each frame alone, with no memory: what the reference's video ``predict_forward`` does
+        (the one `[SEG]` embedding handed to every frame). Cheaper (no memory attention or encoder), and
+        the better choice for a model whose memory does not tell its objects apart (bench/README.md)."""
         if not expressions:
             raise InputError("track: give at least one expression")
         stream = iter(frames)
@@ -176,7 +181,7 @@ class Sa2VA:
                 yield _timed(item, i, frame_times)
 
         points: list[list[TrackPoint]] = [[] for _ in expressions]
-        for time_s, (h, w), result in self._stream(all_frames(), prompt_tokens, set(keys)):
+        for time_s, (h, w), result in self._stream(all_frames(), prompt_tokens, set(keys), prompt_every_frame):
             if result is None:
                 frame_points = [TrackPoint(time_s=time_s, present=False, score=0.0) for _ in expressions]
             else:
@@ -208,10 +213,11 @@ class Sa2VA:
             scores.append(np.zeros(k) if result is None else result.object_scores.float().cpu().numpy())
         return np.stack(masks), np.stack(scores)
 
-    def _stream(self, frames: Iterable[tuple[float, np.ndarray]], prompt_tokens: torch.Tensor, keys: set[int]):
+    def _stream(self, frames: Iterable[tuple[float, np.ndarray]], prompt_tokens: torch.Tensor, keys: set[int],
+                every_frame: bool = False):
         """(time, (height, width), SAM-2's result on the device) per frame; the result is None before the
-        first key frame, where tracking has not started."""
-        tracker = StreamingTracker(self.model.sam2, prompt_tokens.shape[0])
+        first key frame, where tracking has not started. ``every_frame``: all later frames are prompted too."""
+        tracker = StreamingTracker(self.model.sam2, prompt_tokens.shape[0], remember=not every_frame)
         self.last_tracker = tracker  # kept for inspection (tests count encoder calls)
         first_key = min(keys)
         for index, (time_s, frame) in enumerate(frames):
@@ -221,7 +227,8 @@ class Sa2VA:
                 continue
             with torch.inference_mode(), self._autocast():
                 features = tracker.encode(frame)
-                result = tracker.step(index, features, prompt_tokens if index in keys else None)
+                prompted = every_frame or index in keys
+                result = tracker.step(index, features, prompt_tokens if prompted else None)
             yield time_s, frame.shape[:2], result
 
     def _prompt_tokens(self, seg_states: torch.Tensor) -> torch.Tensor:

@@ -57,9 +57,11 @@ class _PendingMemory:
 
 
 class StreamingTracker:
-    def __init__(self, sam: LanguageSAM2, num_objects: int):
+    def __init__(self, sam: LanguageSAM2, num_objects: int, remember: bool = True):
+        """``remember=False``: every frame is prompted and read alone, so nothing is kept or memory-encoded."""
         self.sam = sam
         self.k = num_objects
+        self.remember = remember
         self.memory = TrackerMemory()
         self.encoder_calls = 0
         self._pending: _PendingMemory | None = None
@@ -111,10 +113,12 @@ class StreamingTracker:
                 out = sam.track_step(**kwargs)
         else:
             out = sam.track_step(**kwargs)
-        stored = {k: out[k] for k in ("maskmem_features", "maskmem_pos_enc", "pred_masks", "obj_ptr", "object_score_logits")}
-        (self.memory.cond if is_key else self.memory.non_cond)[frame_index] = stored
-        self._pending = _PendingMemory(stored, features, out["pred_masks_high_res"])
-        self._forget(frame_index)
+        if self.remember:
+            stored = {k: out[k] for k in ("maskmem_features", "maskmem_pos_enc", "pred_masks", "obj_ptr",
+                                          "object_score_logits")}
+            (self.memory.cond if is_key else self.memory.non_cond)[frame_index] = stored
+            self._pending = _PendingMemory(stored, features, out["pred_masks_high_res"])
+            self._forget(frame_index)
         scores = torch.sigmoid(out["object_score_logits"].float()).view(-1)
         return FrameResult(frame_index, out["pred_masks"].float(), scores)
 

@@ -13,14 +13,16 @@ from sa2va_engine.demo_model import DEMO_DIR, demo_model_path
 from sa2va_engine.sa2va import Sa2VA
 from tests.agent_fixtures import run_sva
 
-# Measured on 30 unseen worlds (bench/README.md): referring mIoU 0.580, masks on their own object 0.672,
-# tracking J&F 0.589, caption keyword accuracy 0.406 (on these tests' 10: 0.53, 0.56, 0.57, 0.40; the
-# previous model, which masked every object, scored 0.408, 0.400, 0.496, 0.361 on the 30 and fails these
-# floors); on 12 unseen 20-s videos, event recall 1.0 (18 of 18 jumps) at precision 0.383. Yes/no
-# questions get no floor: the answer is one constant (0.5 balanced accuracy, see issue #7's notes).
-FLOORS = {"refer_miou": 0.45, "track_jf": 0.5, "caption_keyword_acc": 0.3, "refer_picked_own": 0.5}
+# Measured on 30 unseen worlds (bench/README.md), every frame prompted as the demo tracks: referring mIoU
+# 0.580, masks on their own object 0.672, tracking J&F 0.681, caption keyword accuracy 0.406 (on these tests'
+# 10: 0.53, 0.56, 0.63, 0.40; the previous model, which masked every object, scored 0.408, 0.400, 0.496,
+# 0.361 on the 30 and fails these floors, and so does this model tracked by SAM-2's memory: J&F 0.589 on the
+# 30, 0.571 on the 10); on 12 unseen 20-s videos, event recall 1.0 (18 of 18 jumps) at precision 0.562
+# (on these tests' 3: 1.0 at 0.75; tracked by memory 0.383 and 0.375). Yes/no questions get no floor: the
+# answer is one constant (0.5 balanced accuracy, see issue #7's notes).
+FLOORS = {"refer_miou": 0.45, "track_jf": 0.6, "caption_keyword_acc": 0.3, "refer_picked_own": 0.5}
 EVENT_RECALL_FLOOR = 0.8  # the issue's goal
-EVENT_PRECISION_FLOOR = 0.25
+EVENT_PRECISION_FLOOR = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +48,9 @@ def test_masks_on_unseen_worlds_beat_floors_and_the_untrained_model(demo_engine,
     print(measured)
     for name, floor in FLOORS.items():
         assert measured[name] >= floor, f"{name} {measured[name]:.3f} below its floor {floor}"
-    # J over all frames is the key-frame and carried-frame J weighted by their counts (5 and 7 of 12), and
-    # the prompted frames are the better ones.
+    # J over all frames is the key-frame and other-frame J weighted by their counts (5 and 7 of 12).
     assert scores.track_j == pytest.approx((5 * scores.key_j + 7 * scores.carried_j) / 12, abs=1e-6)
-    assert scores.key_j > scores.carried_j > 0
+    assert scores.carried_j > 0
     # The same architecture before training, on the same worlds: what training bought.
     untrained_dir = write_tiny_checkpoint(tmp_path / "untrained", "qwen3_vl", seed=0, sam2=DEMO_SAM2, hidden_size=128,
                                           layers=4, corpus=language_corpus(0), vocab_size=1200)

@@ -166,6 +166,25 @@ def test_track_streams_with_bounded_memory(engine):
     assert tracker.held_frames() <= 2 + tracker._keep + 1
 
 
+def test_prompting_every_frame_reads_each_frame_alone(engine, dog_frames):
+    """The reference's video inference: the [SEG] prompts go to every frame and SAM-2 keeps no memory, so
+    a frame's result depends on that frame alone: frame 3 swapped for a copy of frame 5 gives frame 5's
+    result, and every other frame's result is unchanged."""
+    expressions, keys = ["the dog", "the grass"], [0, 1]
+    a = engine.track(dog_frames, expressions, key_frames=keys, prompt_every_frame=True)
+    assert engine.last_tracker.held_frames() == 0
+    swapped = dog_frames[:3] + [dog_frames[5]] + dog_frames[4:]
+    b = engine.track(swapped, expressions, key_frames=keys, prompt_every_frame=True)
+
+    def seen(point):
+        return point.present, pytest.approx(point.score, abs=1e-6), point.box
+
+    for ma, mb in zip(a, b):
+        assert [seen(p) for i, p in enumerate(ma.points) if i != 3] == [seen(p) for i, p in enumerate(mb.points) if i != 3]
+        assert seen(mb.points[3]) == seen(ma.points[5])
+    assert len({round(p.score, 6) for p in a[0].points}) > 1  # the frames do differ
+
+
 def test_frames_before_the_first_key_frame_are_not_tracked(engine, dog_frames):
     masklet = engine.track(dog_frames, ["the dog"], key_frames=[2])[0]
     assert not masklet.points[0].present and not masklet.points[1].present

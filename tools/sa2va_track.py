@@ -19,6 +19,8 @@ class TrackRequest(BaseModel):
     clip: Clip
     expressions: list[str] = Field(min_length=1)
     key_frames: int = Field(default=LLM_FRAMES, ge=1, description="frames the LLM sees, spread over the clip")
+    prompt_every_frame: bool = Field(default=False, description="SAM-2 reads every frame from the [SEG] prompts "
+                                     "alone (the reference's video inference) instead of carrying them by memory")
 
 
 class TrackReply(BaseModel):
@@ -29,7 +31,7 @@ def track_clip(engine: Sa2VA, request: TrackRequest) -> TrackReply:
     """All expressions go through one streaming pass, so SAM-2 encodes each frame once for all of them."""
     clip = request.clip
     masklets = engine.track(clip.images(), request.expressions, key_frames=clip.key_indices(request.key_frames),
-                            frame_times=clip.times())
+                            frame_times=clip.times(), prompt_every_frame=request.prompt_every_frame)
     return TrackReply(masklets=masklets)
 
 
