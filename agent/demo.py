@@ -32,16 +32,18 @@ from tools.synthetic_video import write_ground_truth, write_world_video
 # Seeds the demo model's training never draws from (training uses seed * 100003 + [0, 400)).
 UNSEEN_SEEDS = 1_000_000
 DEMO_QUESTION = "find every moment the {name} jumps"
+# The demo model's SAM-2 memory does not tell its objects apart (it carries the union of them), so the demo
+# tracks as the reference's video inference does: the `[SEG]` prompt on every frame (bench/README.md).
+PROMPT_EVERY_FRAME = True
 
 
-def index_settings(db: Path, model: str, prompt_every_frame: bool = True) -> IndexSettings:
-    """Chunks like the training clips: 4 fps, 3 s plus 1 s overlap (12 to 16 frames), five LLM frames. Every
-    frame prompted: the demo model's SAM-2 memory does not tell its objects apart (bench/README.md)."""
+def index_settings(db: Path, model: str, prompt_every_frame: bool = PROMPT_EVERY_FRAME) -> IndexSettings:
+    """Chunks like the training clips: 4 fps, 3 s plus 1 s overlap (12 to 16 frames), five LLM frames."""
     return IndexSettings(db=db, model=model, sample_fps=DEMO_FPS, chunk_s=3.0, overlap_s=1.0, max_side=256,
                          describe=False, prompt_every_frame=prompt_every_frame)
 
 
-def query_settings(db: Path, model: str, prompt_every_frame: bool = True) -> QuerySettings:
+def query_settings(db: Path, model: str, prompt_every_frame: bool = PROMPT_EVERY_FRAME) -> QuerySettings:
     # The tiny model never learnt to write JSON plans: the deterministic parser reads the question. Nor to
     # answer yes/no: its P(yes) is one constant for every clip and question (bench/README.md), which a 0.5
     # gate turns into "keep every chunk" or "keep none" depending on which side of 0.5 training left it. So
@@ -114,9 +116,10 @@ class Scores(BaseModel):
     refer_picked_own: float
     track_j: float
     track_f: float
-    # J split by frame: the key frames the LLM saw, and the others (prompted too, as the demo tracks).
+    # J split by frame: the key frames the LLM saw, and the others (carried by SAM-2's memory, or prompted
+    # too when every frame is).
     key_j: float = 0.0
-    carried_j: float = 0.0
+    other_j: float = 0.0
     caption_keyword_acc: float
     # Balanced accuracy (mean of the yes and the no recall) of P(yes) > 0.5 on the clips: 0.5 is chance.
     jump_question_acc: float
@@ -132,11 +135,11 @@ class Scores(BaseModel):
 
 def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int = UNSEEN_SEEDS,
              n_event_worlds: int | None = None, log: Callable[[str], None] | None = None,
-             prompt_every_frame: bool = True) -> Scores:
+             prompt_every_frame: bool = PROMPT_EVERY_FRAME) -> Scores:
     """Masks and captions on `n_worlds` unseen 3-s clips; event queries on `n_event_worlds` unseen 20-s videos.
     ``prompt_every_frame=False`` tracks as SAM-2's memory carries the key frames' picks instead."""
     refer, picked, j_scores, f_scores, keywords = [], [], [], [], []
-    j_by_source: dict[bool, list[float]] = {True: [], False: []}
+    key_j, other_j = [], []
     jump_answers: list[tuple[bool, bool]] = []
     presence_answers: list[tuple[bool, bool]] = []
     clip_config = WorldConfig(duration_s=3.0)
@@ -163,13 +166,14 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
             presence_answers.append((asked > 0.5, False))
         # All visible objects in one track call: SAM-2 encodes each frame once for all of them.
         expressions = [referring_expressions(world, oid)[0] for oid in visible]
-        masklets = engine.track(frames, expressions, key_frames=keys, prompt_every_frame=prompt_every_frame) if expressions else []
+        masklets = (engine.track(frames, expressions, key_frames=keys, prompt_every_frame=prompt_every_frame)
+                    if expressions else [])
         for oid, masklet in zip(visible, masklets):
             for i, point in zip(indices, masklet.points):
                 truth = world.masks(i).get(oid, np.zeros(frames[0].shape[:2], bool))
                 pred = point.mask.decode() if point.present and point.mask else np.zeros_like(truth)
                 j_scores.append(mask_iou(pred, truth))
-                j_by_source[i in keys].append(j_scores[-1])
+                (key_j if i in keys else other_j).append(j_scores[-1])
                 f_scores.append(boundary_f(pred, truth))
                 if i in keys and truth.any():
                     refer.append(mask_iou(pred, truth))
@@ -185,7 +189,8 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
         run_index([str(video)], index_settings(db, model, prompt_every_frame), engine=engine, command="evaluate")
         for obj in world.objects:
             events = [(e.start_s, e.end_s) for e in world.events_of(obj.object_id) if e.kind == "jump"]
-            answer = run_query(DEMO_QUESTION.format(name=obj.name) + f" in {video.name}", query_settings(db, model, prompt_every_frame), engine=engine)
+            answer = run_query(DEMO_QUESTION.format(name=obj.name) + f" in {video.name}",
+                               query_settings(db, model, prompt_every_frame), engine=engine)
             moments = [(m.start_s, m.end_s) for m in answer.moments]
             hit = match_events(moments, events)
             found += hit
@@ -196,7 +201,7 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
                 log(f"{video.name} {obj.name}: events {events} moments {[(round(a, 2), round(b, 2)) for a, b in moments]}")
     return Scores(
         worlds=n_worlds, refer_miou=_mean(refer), refer_picked_own=_mean(picked), track_j=_mean(j_scores), track_f=_mean(f_scores),
-        key_j=_mean(j_by_source[True]), carried_j=_mean(j_by_source[False]),
+        key_j=_mean(key_j), other_j=_mean(other_j),
         caption_keyword_acc=_mean(keywords),
         jump_question_acc=balanced_accuracy(jump_answers), presence_question_acc=balanced_accuracy(presence_answers),
         events=total_events,

@@ -46,7 +46,7 @@ def main() -> None:
     print(f"referring masks that overlap their own object more than any other (clips with 2+ objects): "
           f"{scores.refer_picked_own:.3f}")
     print(f"tracking J&F (all frames): {scores.track_jf:.3f}  (J {scores.track_j:.3f}, F {scores.track_f:.3f})")
-    print(f"tracking J on the key frames the LLM saw {scores.key_j:.3f}, on the other frames {scores.carried_j:.3f}")
+    print(f"tracking J on the key frames the LLM saw {scores.key_j:.3f}, on the other frames {scores.other_j:.3f}")
     print(f"caption keyword accuracy: {scores.caption_keyword_acc:.3f}")
     print(f"yes/no balanced accuracy on the clips: jumps {scores.jump_question_acc:.3f}, "
           f"presence {scores.presence_question_acc:.3f}  (0.5 = chance)")

@@ -49,8 +49,8 @@ def test_masks_on_unseen_worlds_beat_floors_and_the_untrained_model(demo_engine,
     for name, floor in FLOORS.items():
         assert measured[name] >= floor, f"{name} {measured[name]:.3f} below its floor {floor}"
     # J over all frames is the key-frame and other-frame J weighted by their counts (5 and 7 of 12).
-    assert scores.track_j == pytest.approx((5 * scores.key_j + 7 * scores.carried_j) / 12, abs=1e-6)
-    assert scores.carried_j > 0
+    assert scores.track_j == pytest.approx((5 * scores.key_j + 7 * scores.other_j) / 12, abs=1e-6)
+    assert scores.other_j > 0
     # The same architecture before training, on the same worlds: what training bought.
     untrained_dir = write_tiny_checkpoint(tmp_path / "untrained", "qwen3_vl", seed=0, sam2=DEMO_SAM2, hidden_size=128,
                                           layers=4, corpus=language_corpus(0), vocab_size=1200)
