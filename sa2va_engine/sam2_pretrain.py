@@ -13,7 +13,8 @@ trained against this SAM-2, frozen, as official Sa2VA trains against a frozen pr
 
 Measured (bench/README.md, demo model): on single frames the decoder picks its own object for 0.83 of
 the codes, and an LLM trained on single-frame referring against it picks 0.75. The shipped demo model is
-built this way (`sa2va_engine/demo_model.py`, frame stage only) and picks 0.67 after its later stages.
+built this way (`sa2va_engine/demo_model.py`) and picks 0.75 after its later stages, whose all-task stage
+trains only MEMORY_PARTS of this SAM-2.
 """
 
 from __future__ import annotations
