@@ -10,6 +10,7 @@ import typer
 
 from agent.cli import app
 from agent.cli_errors import exit_on_user_error
+from agent.cli_index_options import PromptEveryFrame
 from agent.commands_index import ModelOption
 
 StartOption = Annotated[float, typer.Option("--start", min=0.0, help="window start, seconds")]
@@ -54,6 +55,7 @@ def track(
     model: ModelOption = None,
     fps: Annotated[float, typer.Option(min=0.1, help="frames per second tracked and written")] = 5.0,
     max_side: Annotated[int, typer.Option(min=32, help="long side of the frames, pixels")] = 1024,
+    prompt_every_frame: PromptEveryFrame = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the masklets (boxes, scores, RLE masks) as JSON")] = False,
 ) -> None:
     """Track expressions through a video and write the masks drawn on it."""
@@ -71,7 +73,7 @@ def track(
             return decode_frames(video, sample_fps=fps, max_side=max_side, start_s=start, end_s=end, probe=probe)
 
         engine = load_engine(model)
-        reply = track_stream(engine, frames(), expressions)
+        reply = track_stream(engine, frames(), expressions, prompt_every_frame=prompt_every_frame)
         written = write_overlay_video(frames(), reply.masklets, out, fps=fps)
     if as_json:
         typer.echo(json.dumps({"overlay": written.model_dump(), "masklets": [m.model_dump() for m in reply.masklets]}))

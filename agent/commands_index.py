@@ -32,6 +32,7 @@ def index(
     ground: opts.Ground = True,
     track: opts.Track = True,
     describe: opts.Describe = True,
+    prompt_every_frame: opts.PromptEveryFrame = False,
     device: opts.Device = None,
     ray: Annotated[bool, typer.Option("--ray", help="analyse chunks on Ray engine actors (a local Ray started for the run, or --ray-address)")] = False,
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to use ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
@@ -54,7 +55,7 @@ def index(
     settings = IndexSettings(
         db=db or default_db_path(), model=model, device=device, sample_fps=sample_fps, max_side=max_side,
         chunk_s=chunk_s, overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground, track=track,
-        describe=describe, watch=watch or [],
+        describe=describe, watch=watch or [], prompt_every_frame=prompt_every_frame,
     )
     ray_options = (RayOptions(address=ray_address, workers=ray_workers, cpus_per_worker=ray_cpus_per_worker)
                    if ray or ray_address else None)
@@ -78,6 +79,7 @@ def query(
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="P(yes) needed to keep a candidate")] = 0.5,
     refine: Annotated[Optional[float], typer.Option("--refine", min=0.1, help="refine verified chunks in windows this long, seconds")] = None,
     model_parser: Annotated[bool, typer.Option("--model-parser/--no-model-parser", help="parse the question with the model first")] = True,
+    prompt_every_frame: opts.PromptEveryFrame = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the answer with its moments as JSON")] = False,
 ) -> None:
     """Find the moments that answer a question, with evidence (tracks, captions)."""
@@ -85,7 +87,8 @@ def query(
     from agent.query_graph import run_query
 
     settings = QuerySettings(db=db or default_db_path(), model=model, verify=verify, top_n=top_n,
-                             threshold=threshold, model_parser=model_parser, refine_window_s=refine)
+                             threshold=threshold, model_parser=model_parser, refine_window_s=refine,
+                             prompt_every_frame=prompt_every_frame)
     with exit_on_user_error():
         answer = run_query(question, settings)
     for error in answer.errors:

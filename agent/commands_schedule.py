@@ -43,6 +43,7 @@ def add(
     ground: opts.Ground = True,
     track: opts.Track = True,
     describe: opts.Describe = True,
+    prompt_every_frame: opts.PromptEveryFrame = False,
     device: opts.Device = None,
     ray: Annotated[bool, typer.Option("--ray", help="run on Ray: a local Ray per run, or --ray-address")] = False,
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to run on ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
@@ -68,7 +69,7 @@ def add(
         settings = IndexSettings(
             db=db, model=model, device=device, sample_fps=sample_fps, max_side=max_side, chunk_s=chunk_s,
             overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground, track=track,
-            describe=describe, watch=watch_for or [],
+            describe=describe, watch=watch_for or [], prompt_every_frame=prompt_every_frame,
         )
         ray_options = RayOptions(address=ray_address, workers=ray_workers) if (ray or ray_address) else None
         schedule = ScheduleStore(db).add(watch_dir, ScheduledRun.of(settings, ray_options), every_s=every_s,

@@ -1,9 +1,13 @@
-"""`sva track` and `sva chat` on a real video with the tiny checkpoint."""
+"""`sva track` and `sva chat` on a real video with the tiny checkpoint; options reaching their settings."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+from typer.testing import CliRunner
+
+from agent.cli import app
 from tests.agent_fixtures import run_sva
 from tools.video_prober import probe_video
 
@@ -41,3 +45,44 @@ def test_chat_answers_about_a_window(shared_videos, tracking_checkpoint):
     reply = json.loads(result.stdout)
     assert reply["text"] and len(reply["frame_times"]) == 5
     assert all(2 <= t < 6 for t in reply["frame_times"])
+
+
+def test_track_prompt_every_frame_reads_the_frames_after_the_key_frames_alone(tmp_path, shared_videos,
+                                                                               tracking_checkpoint):
+    # 12 frames; the LLM sees the first five. By default SAM-2's memory carries those five to the other seven;
+    # with --prompt-every-frame the [SEG] prompt segments each of them alone, so only those seven change.
+    def masklet(*flag: str) -> list[dict]:
+        result = run_sva("track", str(shared_videos / "01_dog.mp4"), "the dog", "--out", str(tmp_path / "o.mp4"),
+                         "--model", str(tracking_checkpoint), "--start", "1", "--end", "4", "--fps", "4",
+                         "--max-side", "256", "--json", *flag)
+        assert result.returncode == 0, result.stderr
+        [only] = json.loads(result.stdout)["masklets"]
+        return only["points"]
+
+    memory, alone = masklet(), masklet("--prompt-every-frame")
+    assert len(memory) == len(alone) == 12
+    assert [p["time_s"] for p in memory] == [p["time_s"] for p in alone]
+    assert [(p["score"], p["mask"]) for p in memory[:5]] == [(p["score"], p["mask"]) for p in alone[:5]]
+    assert [(p["score"], p["mask"]) for p in memory[5:]] != [(p["score"], p["mask"]) for p in alone[5:]]
+
+
+class _Captured(Exception):
+    """Raised by a stand-in for the work a command hands its settings to, once it has them."""
+
+
+@pytest.mark.parametrize("flag, expected", [([], False), (["--prompt-every-frame"], True),
+                                            (["--no-prompt-every-frame"], False)])
+def test_index_and_query_hand_prompt_every_frame_to_their_settings(monkeypatch, tmp_path, flag, expected):
+    import agent.indexer
+    import agent.query_graph
+
+    def capture(_inputs, settings, *args, **kwargs):
+        raise _Captured(settings)
+
+    monkeypatch.setattr(agent.indexer, "run_index", capture)
+    monkeypatch.setattr(agent.query_graph, "run_query", capture)
+    db = str(tmp_path / "index.duckdb")
+    for args in (["index", str(tmp_path), "--db", db], ["query", "find every moment the dog jumps", "--db", db]):
+        result = CliRunner().invoke(app, [*args, *flag])
+        assert isinstance(result.exception, _Captured), result.output
+        assert result.exception.args[0].prompt_every_frame is expected

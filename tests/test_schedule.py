@@ -69,11 +69,12 @@ def test_format_every_round_trips():
 def test_add_list_remove_round_trip_in_a_db_file(tmp_path, cams):
     db = str(tmp_path / "index.duckdb")
     added = runner.invoke(app, ["schedule", "add", "--watch", str(cams), "--every", "1h", "--db", db,
-                                "--watch-for", "a person", "--chunk-s", "5", "--json"])
+                                "--watch-for", "a person", "--chunk-s", "5", "--prompt-every-frame", "--json"])
     assert added.exit_code == 0, added.output
     first = json.loads(added.output)
     assert first["schedule_id"] == 1 and first["watch_dir"] == str(cams.resolve()) and first["every_s"] == 3600
     assert first["run"]["index"]["watch"] == ["a person"] and first["run"]["index"]["chunk_s"] == 5
+    assert first["run"]["index"]["prompt_every_frame"] is True
     assert first["next_run_at"] == first["created_at"], "an interval schedule is due at once"
     nightly = runner.invoke(app, ["schedule", "add", "--watch", str(cams), "--cron", "0  2 * * *", "--db", db, "--ray"])
     assert nightly.exit_code == 0 and nightly.output.startswith("schedule 2: ")
@@ -81,6 +82,7 @@ def test_add_list_remove_round_trip_in_a_db_file(tmp_path, cams):
     listed = json.loads(runner.invoke(app, ["schedule", "list", "--db", db, "--json"]).output)
     assert [(s["schedule_id"], s["every_s"], s["cron"]) for s in listed] == [(1, 3600, None), (2, None, "0 2 * * *")]
     assert listed[1]["run"]["ray"] is not None and listed[0]["run"]["ray"] is None
+    assert [s["run"]["index"]["prompt_every_frame"] for s in listed] == [True, False]
     assert listed[1]["next_run_at"] > listed[1]["created_at"]
     text = runner.invoke(app, ["schedule", "list", "--db", db]).output
     assert "every 1h" in text and "cron '0 2 * * *'" in text

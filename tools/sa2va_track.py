@@ -35,9 +35,10 @@ def track_clip(engine: Sa2VA, request: TrackRequest) -> TrackReply:
     return TrackReply(masklets=masklets)
 
 
-def track_stream(engine: Sa2VA, frames: Iterable[DecodedFrame], expressions: Sequence[str]) -> TrackReply:
+def track_stream(engine: Sa2VA, frames: Iterable[DecodedFrame], expressions: Sequence[str],
+                 prompt_every_frame: bool = False) -> TrackReply:
     """Track through a frame stream of any length (e.g. a whole video): frames are consumed one at a time and
-    only the masks' RLE is kept; the LLM sees the first few frames."""
+    only the masks' RLE is kept; the LLM sees the first few frames. ``prompt_every_frame``: as `Sa2VA.track`."""
     if not expressions:
         raise InputError("track: give at least one expression")
-    return TrackReply(masklets=engine.track(frames, list(expressions)))
+    return TrackReply(masklets=engine.track(frames, list(expressions), prompt_every_frame=prompt_every_frame))
