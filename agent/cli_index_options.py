@@ -1,10 +1,13 @@
-"""Indexing options shared by `sva index` and `sva schedule add` (a schedule stores what `sva index` would take)."""
+"""Options shared by the commands that index or track: `sva index`, `sva schedule add` (a schedule stores what
+`sva index` would take), and `--prompt-every-frame` also on `sva track` and `sva query`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Optional
 
 import typer
+
+from sa2va_engine.key_frames import PROMPT_EVERY_FRAME_HELP
 
 SampleFps = Annotated[float, typer.Option(min=0.001, help="frames per second analysed")]
 ChunkS = Annotated[float, typer.Option(min=0.5, help="chunk length, seconds")]
@@ -15,10 +18,8 @@ Caption = Annotated[bool, typer.Option("--caption/--no-caption", help="caption e
 Ground = Annotated[bool, typer.Option("--ground/--no-ground", help="grounded caption of each chunk")]
 Track = Annotated[bool, typer.Option("--track/--no-track", help="track objects through each chunk")]
 Describe = Annotated[bool, typer.Option("--describe/--no-describe", help="describe each new object")]
-# SAM-2 reads every frame alone from the [SEG] prompt, as the reference's video inference does, instead of its
-# memory carrying the key frames' masks: for models whose memory confuses objects (the demo model's does).
-PromptEveryFrame = Annotated[bool, typer.Option(
-    "--prompt-every-frame/--no-prompt-every-frame",
-    help="tracks: the [SEG] prompt segments every frame alone (no SAM-2 memory) instead of memory carrying the key frames")]
+# For models whose SAM-2 memory confuses objects (the demo model's does).
+PromptEveryFrame = Annotated[bool, typer.Option("--prompt-every-frame/--no-prompt-every-frame",
+                                                help="tracks: " + PROMPT_EVERY_FRAME_HELP)]
 Device = Annotated[Optional[str], typer.Option(help="torch device (default: cuda if present, else cpu)")]
 RayWorkers = Annotated[Optional[int], typer.Option(min=1, help="engine actors (default: one per GPU, else one per CPU)")]

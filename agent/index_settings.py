@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from sa2va_engine.key_frames import PROMPT_EVERY_FRAME_HELP
 from tools.clip import LLM_FRAMES
 from tools.video_decode import DEFAULT_MAX_SIDE, DEFAULT_SAMPLE_FPS
 
@@ -25,7 +26,6 @@ class IndexSettings(BaseModel):
     describe: bool = Field(default=True, description="describe each new object in words (region caption)")
     watch: list[str] = Field(default_factory=list, description="expressions tracked in every chunk, e.g. 'a person'")
     key_frames: int = Field(default=LLM_FRAMES, ge=1, description="frames of a chunk the LLM sees")
-    prompt_every_frame: bool = Field(default=False, description="tracks: SAM-2 reads every frame from the [SEG] "
-                                     "prompts (the reference's video inference) instead of carrying them by memory")
+    prompt_every_frame: bool = Field(default=False, description="tracks: " + PROMPT_EVERY_FRAME_HELP)
     link_iou: float = Field(default=0.5, ge=0, le=1, description="mask IoU on the overlap that links two tracks")
     max_new_tokens: int = Field(default=128, ge=1, description="cap on each generated caption, tokens")

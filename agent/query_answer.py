@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from agent.query_plan import QueryPlan
+from sa2va_engine.key_frames import PROMPT_EVERY_FRAME_HELP
 from tools.moment import Moment
 
 
@@ -14,8 +15,7 @@ class QuerySettings(BaseModel):
     db: Path
     model: str | None = Field(default=None, description="hub id or directory; None: $SVA_MODEL or the default")
     verify: bool = Field(default=True, description="False: retrieval-only answer, no model call")
-    prompt_every_frame: bool = Field(default=False, description="the subject's track: SAM-2 reads every frame "
-                                     "from the [SEG] prompts instead of carrying them by memory")
+    prompt_every_frame: bool = Field(default=False, description="the subject's track: " + PROMPT_EVERY_FRAME_HELP)
     top_n: int = Field(default=8, ge=1, description="candidate chunks verified with the model")
     retrieve_k: int = Field(default=50, ge=1, description="stored texts retrieved before grouping into chunks")
     threshold: float = Field(default=0.5, ge=0, le=1, description="P(yes) a candidate needs to be kept")

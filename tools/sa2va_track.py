@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from pydantic import BaseModel, ConfigDict, Field
 
 from sa2va_engine.errors import InputError
+from sa2va_engine.key_frames import PROMPT_EVERY_FRAME_HELP
 from sa2va_engine.masklet import Masklet
 from sa2va_engine.sa2va import Sa2VA
 from tools.clip import LLM_FRAMES, Clip
@@ -19,8 +20,7 @@ class TrackRequest(BaseModel):
     clip: Clip
     expressions: list[str] = Field(min_length=1)
     key_frames: int = Field(default=LLM_FRAMES, ge=1, description="frames the LLM sees, spread over the clip")
-    prompt_every_frame: bool = Field(default=False, description="SAM-2 reads every frame from the [SEG] prompts "
-                                     "alone (the reference's video inference) instead of carrying them by memory")
+    prompt_every_frame: bool = Field(default=False, description=PROMPT_EVERY_FRAME_HELP)
 
 
 class TrackReply(BaseModel):
