@@ -7,7 +7,9 @@ No model is called here: the caller passes the model's raw text in.
 
 The fallback works in the order the phrases are least ambiguous: video names (they have file extensions),
 then time phrases (they have numbers and units), then the request words around the question ("find every
-moment ..."), and last the split of what is left into a subject and a predicate.
+moment ..."), and last the split of what is left into a subject and a predicate, unless the event is named
+by a noun ("falls of the skier", "the dog's jumps"), which becomes a verb ("falls", "jumps") that
+`agent.event_verbs` can map to a stored event kind.
 """
 
 from __future__ import annotations
@@ -168,30 +170,53 @@ _UNIT = "(?:" + "|".join(sorted(_UNIT_SECONDS, key=len, reverse=True)) + r")(?![
 _NUMBER = r"\d+(?:\.\d+)?"
 _CLOCK = r"\d+(?::\d{2}){1,2}(?:\.\d+)?"
 _DURATION = rf"(?:{_NUMBER}\s*{_UNIT}\s*)+"
-_TIME = rf"(?:{_CLOCK}|{_DURATION})"
+# How sports footage is talked about: "after minute 80" is 80 minutes in.
+_MINUTE_MARK = rf"minute\s+{_NUMBER}"
+# Counts people write as words in a question ("the first five minutes", "after an hour"); `parse_time`
+# itself reads digits only, so these are turned into digits before it is called.
+_NUMBER_VALUES = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
+    "forty-five": 45, "fifty": 50, "sixty": 60, "ninety": 90,
+}  # fmt: skip
+_NUMBER_WORD = r"\b(?:" + "|".join(sorted(_NUMBER_VALUES, key=len, reverse=True)) + r")\b(?!-)"
+_COUNT = rf"(?:{_NUMBER}|{_NUMBER_WORD})"
+_WORD_DURATION = rf"(?:{_COUNT}\s*{_UNIT}\s*)+"
+_TIME = rf"(?:{_CLOCK}|{_MINUTE_MARK}|{_WORD_DURATION})"
 # A range's first end may drop its unit ("between 10 and 20 seconds"); it then borrows the second's.
-_RANGE_START = rf"(?:{_TIME}|{_NUMBER})"
-_MARK = r"(?:\s+mark)?"
+_RANGE_START = rf"(?:{_TIME}|{_COUNT})"
+# No space is required before "mark": a duration takes the space after its unit.
+_MARK = r"(?:\s*\bmark\b)?"
+# "after about 2 minutes": a plan's times are bounds anyway, so the hedge is read and dropped.
+_ABOUT = r"(?:(?:about|around|roughly|approximately)\s+)?"
 
 _RANGE_RE = re.compile(
-    rf"\b(?:between|from)\s+(?:the\s+)?(?P<a>{_RANGE_START})\s*(?:and|to|until|till|through|-|–)\s*"
+    rf"\b(?:between|from)\s+{_ABOUT}(?:the\s+)?(?P<a>{_RANGE_START})\s*(?:and|to|until|till|through|-|–)\s*"
     rf"(?:the\s+)?(?P<b>{_TIME}){_MARK}",
     re.IGNORECASE,
 )
-_FIRST_RE = re.compile(rf"\b(?:in|during|within)\s+the\s+first\s+(?P<n>{_NUMBER})?\s*(?P<unit>{_UNIT})", re.IGNORECASE)
+_FIRST_RE = re.compile(rf"\b(?:in|during|within)\s+the\s+first\s+(?P<n>{_COUNT})?\s*(?P<unit>{_UNIT})", re.IGNORECASE)
+# Counted back from each video's end, which the plan cannot say; see `_take_times`.
+_LAST_RE = re.compile(rf"\b(?:in|during|within)\s+the\s+(?:last|final)\s+(?:{_COUNT})?\s*{_UNIT}", re.IGNORECASE)
 _AFTER_RE = re.compile(
-    rf"\b(?:after|since|past|beyond|from|starting(?:\s+(?:at|from))?)\s+(?:the\s+)?(?P<t>{_TIME}){_MARK}",
+    rf"\b(?:after|since|past|beyond|from|starting(?:\s+(?:at|from))?)\s+{_ABOUT}(?:the\s+)?(?P<t>{_TIME}){_MARK}",
     re.IGNORECASE,
 )
-_BEFORE_RE = re.compile(rf"\b(?:before|until|till|up\s+to)\s+(?:the\s+)?(?P<t>{_TIME}){_MARK}", re.IGNORECASE)
+_BEFORE_RE = re.compile(
+    rf"\b(?:before|until|till|up\s+to)\s+{_ABOUT}(?:the\s+)?(?P<t>{_TIME}){_MARK}", re.IGNORECASE
+)
+# One instant: moments are kept when they overlap the window, so start = end keeps those that span it.
+_AT_RE = re.compile(rf"\b(?:at|around|about)\s+{_ABOUT}(?:the\s+)?(?P<t>{_TIME}){_MARK}", re.IGNORECASE)
 
 
 def parse_time(text: str) -> float:
-    """Seconds in '10:00' (m:ss), '1:02:03' (h:mm:ss), '90 s', '2 minutes', '1h 2m', '1.5 min'.
+    """Seconds in '10:00' (m:ss), '1:02:03' (h:mm:ss), '90 s', '2 minutes', '1h 2m', '1.5 min', 'minute 80'.
 
     Raises ValueError when `text` is none of these.
     """
     text = text.strip().lower()
+    if re.fullmatch(_MINUTE_MARK, text):
+        return float(text.split()[-1]) * 60
     if re.fullmatch(_CLOCK, text):
         seconds = 0.0
         for part in text.split(":"):
@@ -201,6 +226,16 @@ def parse_time(text: str) -> float:
         pairs = re.findall(rf"({_NUMBER})\s*({_UNIT})", text)
         return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in pairs)
     raise ValueError(f"not a time: {text!r}")
+
+
+def _digits(text: str) -> str:
+    """`text` with its count words as digits: 'five minutes' -> '5 minutes', 'an hour' -> '1 hour'."""
+    return re.sub(_NUMBER_WORD, lambda match: str(_NUMBER_VALUES[match.group(0).lower()]), text, flags=re.IGNORECASE)
+
+
+def _phrase_seconds(text: str) -> float:
+    """Seconds in a time phrase of the question, whose counts may be words."""
+    return parse_time(_digits(text))
 
 
 def _last_unit_seconds(time_text: str) -> float:
@@ -225,18 +260,24 @@ class _TimeFilter:
 
 
 def _range_bounds(match: re.Match[str]) -> tuple[float, float]:
-    end = parse_time(match.group("b"))
-    start_text = match.group("a")
-    if re.fullmatch(_NUMBER, start_text.strip()):
-        return float(start_text) * _last_unit_seconds(match.group("b")), end
+    end = _phrase_seconds(match.group("b"))
+    start_text = _digits(match.group("a")).strip()
+    if re.fullmatch(_NUMBER, start_text):
+        return float(start_text) * _last_unit_seconds(_digits(match.group("b"))), end
     return parse_time(start_text), end
 
 
-def _take_times(text: str) -> tuple[_TimeFilter, str]:
+def _take_times(text: str, question: str) -> tuple[_TimeFilter, str]:
     """The time filter written in `text` and `text` without its time phrases.
 
-    Ranges go first so that 'from 30s to 45s' is not read as a bare 'from 30s'.
+    Ranges go first so that 'from 30s to 45s' is not read as a bare 'from 30s'. 'In the last 5 minutes' is
+    a user error rather than a silently ignored phrase: times count from each video's start, and its end
+    is not known when the question is parsed.
     """
+    if _LAST_RE.search(text):
+        raise QueryParseError(
+            f"query {question!r} counts time from the end of the video; give times from its start ('after 10:00')"
+        )
     times = _TimeFilter()
 
     def on_range(match: re.Match[str]) -> str:
@@ -246,22 +287,81 @@ def _take_times(text: str) -> tuple[_TimeFilter, str]:
         return " "
 
     def on_first(match: re.Match[str]) -> str:
-        times.set_end(float(match.group("n") or 1) * _UNIT_SECONDS[match.group("unit").lower()])
+        times.set_end(float(_digits(match.group("n") or "1")) * _UNIT_SECONDS[match.group("unit").lower()])
         return " "
 
     def on_after(match: re.Match[str]) -> str:
-        times.set_start(parse_time(match.group("t")))
+        times.set_start(_phrase_seconds(match.group("t")))
         return " "
 
     def on_before(match: re.Match[str]) -> str:
-        times.set_end(parse_time(match.group("t")))
+        times.set_end(_phrase_seconds(match.group("t")))
+        return " "
+
+    def on_at(match: re.Match[str]) -> str:
+        seconds = _phrase_seconds(match.group("t"))
+        times.set_start(seconds)
+        times.set_end(seconds)
         return " "
 
     for pattern, handler in ((_RANGE_RE, on_range), (_FIRST_RE, on_first), (_AFTER_RE, on_after),
-                             (_BEFORE_RE, on_before)):  # fmt: skip
+                             (_BEFORE_RE, on_before), (_AT_RE, on_at)):  # fmt: skip
         text = pattern.sub(handler, text)
     return times, text
 
+
+# ---------------------------------------------------------------------------------------------------------
+# The fallback path: closed word lists (no tagger is available here)
+# ---------------------------------------------------------------------------------------------------------
+
+_NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "several", "many"}
+_DETERMINERS = {
+    "the", "a", "an", "this", "that", "these", "those", "my", "his", "her", "their", "its", "our", "your",
+    "some", "any", "every", "each", "all", "no", "another", "both",
+} | _NUMBER_WORDS  # fmt: skip
+_COLOURS = {
+    "red", "blue", "green", "yellow", "white", "black", "grey", "gray", "brown", "orange", "pink", "purple",
+    "silver", "gold", "golden",
+}  # fmt: skip
+# Words that usually describe the noun after them.
+_ADJECTIVES = _COLOURS | {
+    "dark", "light", "big", "small", "large", "little", "tiny", "huge", "tall",
+    "short", "long", "young", "old", "first", "second", "third", "last", "other", "same", "new", "left",
+    "right", "front",
+}  # fmt: skip
+_PREPOSITIONS = {
+    "in", "on", "at", "near", "by", "with", "without", "under", "over", "behind", "beside", "next", "inside",
+    "outside", "from", "of", "along", "across", "through", "into", "onto", "around", "between", "wearing",
+}  # fmt: skip
+_RELATIVES = {"who", "that", "which", "whose", "whom"}
+# Closed list of verbs that come right after a subject: copulas, auxiliaries and a few aspect verbs.
+_AUXILIARIES = {
+    "is", "are", "was", "were", "be", "been", "gets", "get", "got", "has", "have", "had", "can", "could",
+    "will", "would", "does", "do", "did", "starts", "start", "begins", "begin", "keeps", "keep", "stops", "stop",
+    "tries", "try",
+}  # fmt: skip
+# Past forms that no suffix gives away ("the man left the building", "the ball went out", "goals won by").
+_IRREGULAR_VERBS = {
+    "left", "fell", "fallen", "ran", "came", "went", "gone", "took", "taken", "threw", "thrown", "caught",
+    "hit", "sat", "stood", "lay", "drove", "driven", "rode", "ridden", "broke", "broken", "ate", "eaten", "bit",
+    "bitten", "fought", "won", "lost", "gave", "given", "held", "met", "saw", "seen", "stole", "stolen", "swam",
+    "flew", "flown", "leapt", "dove", "made", "shot", "struck", "hid", "hidden", "began", "begun",
+}  # fmt: skip
+# Particles that follow a bare verb ("fall down") but rarely a noun; used only after "when does ...".
+_PARTICLES = {"down", "up", "out", "off", "away", "back"}
+# Nouns whose endings look like verbs; without them "the boy with a ring" would split at "ring".
+_NOT_VERBS = {
+    "thing", "something", "anything", "nothing", "everything", "king", "ring", "string", "wing", "spring",
+    "building", "ceiling", "clothing", "morning", "evening", "painting", "sibling", "wedding", "railing",
+    "red", "bed", "shed", "sled", "seed", "speed", "weed", "hundred",
+    "bus", "gas", "yes", "this", "his", "its", "news", "pants", "jeans", "shorts", "glasses", "sunglasses",
+    "scissors", "series", "species", "lens", "canvas", "christmas",
+}  # fmt: skip
+# Plurals without an -s; a plural subject takes a bare verb ("the people wave", "the players shake hands").
+_IRREGULAR_PLURALS = {"people", "men", "women", "children", "police", "geese", "mice", "sheep", "cattle", "feet"}
+# "the cat when it climbs the fence": the pronoun stands for the subject and the clause is its predicate.
+_CLAUSE_WORDS = {"when", "while", "as", "whenever", "once"}
+_PRONOUNS = {"it", "he", "she", "they"}
 
 # ---------------------------------------------------------------------------------------------------------
 # The fallback path: request words around the question
@@ -269,27 +369,48 @@ def _take_times(text: str) -> tuple[_TimeFilter, str]:
 
 Mode = Literal["statement", "do", "be"]
 
-_REQUEST_VERB = r"find|show|list|give|get|search(?:\s+for)?|look\s+for|locate|track|highlight|detect|spot|display"
-_MOMENT_NOUN = r"(?:moments?|clips?|frames?|times?|scenes?|segments?|parts?|shots?|instances?|occurrences?)"
+_POLITE = (
+    r"please|can\s+you|could\s+you|would\s+you|will\s+you|help\s+me|i\s+want\s+to|i\s+wanna|i'd\s+like\s+to|"
+    r"i\s+would\s+like\s+to|i\s+need\s+to|let\s+me|let's|i'm|i\s+am"
+)
+_REQUEST_VERB = (
+    r"find(?:\s+out)?|show|list|give|get|search(?:ing)?(?:\s+for)?|look(?:ing)?\s+for|locate|track|highlight|"
+    r"detect|spot|display|see|watch|view|tell|pull\s+up|bring\s+up"
+)
+_MOMENT_NOUN = r"(?:moments?|clips?|frames?|times?|scenes?|segments?|parts?|instances?|occurrences?)"
 _CONNECTOR = r"(?:where|when|that|in\s+which|during\s+which|with|of|showing|containing|featuring)"
+# Which of the moments: "every", "all the", "the first". A plan has no "first", so it finds them all.
+_MOMENT_QUANTIFIER = r"(?:(?:every|all|any|each|the)\s+(?:of\s+)?(?:the\s+)?)?(?:(?:first|last|exact)\s+)?"
 # Each entry: a pattern matched at the start of the text, and the question form it reveals, if any. After
 # "when does" the verb is bare ("appear") and cannot be told by its ending, so the split needs to know.
 _LEADING_WORDS: tuple[tuple[re.Pattern[str], Mode | None], ...] = tuple(
     (re.compile(pattern), mode)
     for pattern, mode in (
-        (r"(?:please|can\s+you|could\s+you|would\s+you|help\s+me|i\s+want\s+to|i'd\s+like\s+to)\b", None),
+        (rf"(?:{_POLITE})\b", None),
         (rf"(?:{_REQUEST_VERB})(?:\s+(?:me|us))?\b", None),
-        (rf"(?:(?:every|all|any|each)\s+(?:of\s+)?(?:the\s+)?)?{_MOMENT_NOUN}(?:\s+{_CONNECTOR})?\b", None),
-        (r"(?:when|where|at\s+what\s+time|what\s+time|how\s+often)\s+(?:does|do|did)\b", "do"),
+        (rf"(?:which|what)\s+{_MOMENT_NOUN}\s+(?:show|have|contain|include|feature)s?\b", None),
+        (rf"{_MOMENT_QUANTIFIER}{_MOMENT_NOUN}(?:\s+{_CONNECTOR})?\b", None),
+        # A shot is also a sports event ("every shot by the striker"), so it is a moment only before a clause.
+        (rf"{_MOMENT_QUANTIFIER}shots?\s+{_CONNECTOR}\b", None),
+        (r"(?:when|where|at\s+what\s+time|what\s+time|how\s+often|how\s+many\s+times)\s+(?:does|do|did)\b", "do"),
         (r"(?:when|where)\s+(?:is|are|was|were)\b", "be"),
         (r"(?:is|are|was|were)\s+there\b", None),
         (r"there\s+(?:is|are|was|were)\b", None),
         (r"(?:does|do|did)\b", "do"),
         (r"(?:is|are|was|were)\b", "be"),
-        (r"(?:when|where|whenever|wherever)\b", None),
+        (r"(?:has|have|had)\b", None),
+        (r"(?:when|where|whenever|wherever|while|once)\b", None),
         (r"any\b", None),
     )
 )  # fmt: skip
+# Words that add emphasis but name nothing: "does the dog ever jump", "when exactly does ...".
+_FILLER_WORDS = {"please", "ever", "exactly", "actually", "really", "precisely"}
+# "in the footage", "of the video": every search is of footage, so these name no thing to find.
+_FOOTAGE_RE = re.compile(
+    r"\b(?:in|on|from|of|throughout|across|within)\s+(?:(?:the|this|that|these|those|all|any|my|our)\s+)?"
+    r"(?:videos?|footage|recordings?|clips?|feeds?|streams?)\b",
+    re.IGNORECASE,
+)
 
 
 def _strip_leading_words(text: str) -> tuple[str, Mode, str | None]:
@@ -312,51 +433,19 @@ def _strip_leading_words(text: str) -> tuple[str, Mode, str | None]:
     return text, mode, copula
 
 
+def _someone_for_who(words: list[str]) -> list[str]:
+    """'who enters the shop' asks for someone who does; the subject to track is a person, not the word 'who'."""
+    return ["someone", *words[1:]] if words[:1] == ["who"] else words
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The fallback path: subject and predicate
 # ---------------------------------------------------------------------------------------------------------
 
-_NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "several", "many"}
-_DETERMINERS = {
-    "the", "a", "an", "this", "that", "these", "those", "my", "his", "her", "their", "its", "our", "your",
-    "some", "any", "every", "each", "all", "no", "another",
-} | _NUMBER_WORDS  # fmt: skip
-_COLOURS = {
-    "red", "blue", "green", "yellow", "white", "black", "grey", "gray", "brown", "orange", "pink", "purple",
-    "silver", "gold", "golden",
-}  # fmt: skip
-# Words that usually describe the noun after them; a closed list because no tagger is available here.
-_ADJECTIVES = _COLOURS | {
-    "dark", "light", "big", "small", "large", "little", "tiny", "huge", "tall",
-    "short", "long", "young", "old", "first", "second", "third", "last", "other", "same", "new", "left",
-    "right", "front",
-}  # fmt: skip
-_PREPOSITIONS = {
-    "in", "on", "at", "near", "by", "with", "without", "under", "over", "behind", "beside", "next", "inside",
-    "outside", "from", "of", "along", "across", "through", "into", "onto", "around", "between", "wearing",
-}  # fmt: skip
-_RELATIVES = {"who", "that", "which", "whose", "whom"}
-# Closed list of verbs that come right after a subject: copulas, auxiliaries and a few aspect verbs.
-_AUXILIARIES = {
-    "is", "are", "was", "were", "be", "been", "gets", "get", "got", "has", "have", "had", "can", "could",
-    "will", "would", "does", "do", "did", "starts", "start", "begins", "begin", "keeps", "keep", "stops", "stop",
-    "tries", "try",
-}  # fmt: skip
-# Particles that follow a bare verb ("fall down") but rarely a noun; used only after "when does ...".
-_PARTICLES = {"down", "up", "out", "off", "away", "back"}
-# Nouns whose endings look like verbs; without them "the boy with a ring" would split at "ring".
-_NOT_VERBS = {
-    "thing", "something", "anything", "nothing", "everything", "king", "ring", "string", "wing", "spring",
-    "building", "ceiling", "clothing", "morning", "evening", "painting", "sibling", "wedding", "railing",
-    "red", "bed", "shed", "sled", "seed", "speed", "weed", "hundred",
-    "bus", "gas", "yes", "this", "his", "its", "news", "pants", "jeans", "shorts", "glasses", "sunglasses",
-    "scissors", "series", "species", "lens", "canvas", "christmas",
-}  # fmt: skip
-
 
 def _looks_like_verb_form(word: str) -> bool:
     """True for a closed-list verb or a word ending like a conjugated verb (-ing, -ed, -s)."""
-    if word in _AUXILIARIES:
+    if word in _AUXILIARIES or word in _IRREGULAR_VERBS:
         return True
     if word in _NOT_VERBS or word in _ADJECTIVES or word in _DETERMINERS or word.endswith("'s"):
         return False
@@ -367,18 +456,25 @@ def _looks_like_verb_form(word: str) -> bool:
     return word.endswith("s") and len(word) >= 3 and not word.endswith(("ss", "us", "is"))
 
 
+def _is_plural(word: str) -> bool:
+    """Whether a head noun is plural ('players', 'people'), so the verb after it may be bare ('shake')."""
+    if word in _IRREGULAR_PLURALS:
+        return True
+    return word.endswith("s") and not word.endswith(("ss", "us", "is", "'s")) and word not in _NOT_VERBS
+
+
 def _is_verb(words: list[str], index: int, mode: Mode) -> bool:
     """Whether `words[index]` (after the subject's head noun) starts the predicate.
 
     After 'when does ...' the verb is bare ('appear'), so it is also recognized by position: last, or
-    followed by a determiner or a particle.
+    followed by a determiner, a particle or a preposition ('pull over', 'park in the garage').
     """
     if _looks_like_verb_form(words[index]):
         return True
     if mode == "statement":
         return False
     following = words[index + 1] if index + 1 < len(words) else None
-    return following is None or following in _DETERMINERS or following in _PARTICLES
+    return following is None or following in _DETERMINERS | _PARTICLES | _PREPOSITIONS
 
 
 def _head_index(words: list[str]) -> int:
@@ -411,20 +507,110 @@ def _split_subject(words: list[str], mode: Mode) -> tuple[list[str], list[str]]:
 
     Prepositional phrases ('the man in red'), 'wearing ...' and relative clauses ('the player who serves')
     stay in the subject: they narrow down which thing to track. Words between the head and the verb are
-    taken as a compound noun ('the pole vaulter').
+    taken as a compound noun ('the pole vaulter'), except after a plural head: compounds put the plural on
+    their last word, so the word after 'players' is their verb ('the players shake hands'). 'and' before
+    the verb joins a second noun to the subject, which makes it plural ('the dog and the cat play').
     """
-    index = _head_index(words) + 1
+    head = _head_index(words)
+    plural = _is_plural(words[head])
+    index = head + 1
     while index < len(words):
         word = words[index]
         if word in _RELATIVES:
             return words, []
-        if word in _PREPOSITIONS:
+        if word in _CLAUSE_WORDS and index + 2 < len(words) and words[index + 1] in _PRONOUNS:
+            return words[:index], words[index + 2 :]
+        if word in ("and", "or"):
+            head = index + 1 + _head_index(words[index + 1 :])
+            plural = plural or word == "and"
+            index = head + 1
+        elif word in _PREPOSITIONS:
             index = _phrase_end(words, index)
-        elif _is_verb(words, index, mode):
+        elif _is_verb(words, index, mode) or (plural and index == head + 1 and word not in _ADJECTIVES | _DETERMINERS):
             return words[:index], words[index:]
         else:
             index += 1
     return words, []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The fallback path: events named by a noun ("falls of the skier", "the dog's jumps")
+# ---------------------------------------------------------------------------------------------------------
+
+# Nouns people use for an event, and the predicate that asks for it. Verbs are those `agent.event_verbs`
+# maps to a stored event where there is one ("entrance" -> "enters", not "enters through").
+_EVENT_NOUNS = {
+    "jump": "jumps", "hop": "hops", "leap": "leaps", "bounce": "bounces", "fall": "falls", "dive": "dives",
+    "entrance": "enters", "entry": "enters", "arrival": "arrives", "exit": "exits", "departure": "departs",
+    "appearance": "appears", "disappearance": "disappears", "stop": "stops", "collision": "collides",
+    "crash": "crashes", "serve": "serves", "shot": "shoots", "pass": "passes", "save": "saves", "kick": "kicks",
+    "throw": "throws", "catch": "catches", "tackle": "tackles", "goal": "scores a goal", "point": "wins a point",
+    "foul": "commits a foul", "dunk": "dunks", "landing": "lands", "bark": "barks", "bite": "bites",
+    "fight": "fights", "attack": "attacks", "crossing": "crosses", "celebration": "celebrates", "swing": "swings",
+    "hit": "hits", "run": "runs",
+}  # fmt: skip
+# Words before the event noun that say "all of them" ("every entrance of", "all of the jumps of").
+_EVENT_QUANTIFIERS = {"every", "each", "all", "any"}
+
+
+def _event_noun(word: str) -> str | None:
+    """The singular event noun `word` is a form of ('entries' -> 'entry'), or None when it names no event."""
+    for singular in (word, word[:-1], word[:-2], word[:-3] + "y"):
+        if singular in _EVENT_NOUNS and (singular == word or word.endswith("s")):
+            return singular
+    return None
+
+
+def _without_quantifiers(words: list[str]) -> tuple[list[str], bool]:
+    """`words` without a leading 'every' or 'all of', and whether there was one."""
+    quantified = False
+    while words and words[0] in _EVENT_QUANTIFIERS | {"of"}:
+        quantified = quantified or words[0] in _EVENT_QUANTIFIERS
+        words = words[1:]
+    return words, quantified
+
+
+def _with_article(noun: str) -> list[str]:
+    """'a goal', 'an attempt': the event noun of a passive form, as the object of its participle."""
+    return ["an" if noun[0] in "aeiou" else "a", noun]
+
+
+def _event_of_agent(words: list[str]) -> tuple[list[str], list[str]] | None:
+    """'falls of the skier', 'every serve by the player in white', 'goals scored by the striker'.
+
+    The noun must be plural or quantified: 'the entrance of the building' is a place, not an event.
+    """
+    words, quantified = _without_quantifiers(words)
+    words = words[1:] if words[:1] == ["the"] else words
+    noun = _event_noun(words[0]) if words else None
+    if noun is None or not (quantified or noun != words[0]):
+        return None
+    rest = words[1:]
+    if len(rest) >= 2 and rest[0] in ("of", "by"):
+        return rest[1:], _EVENT_NOUNS[noun].split()
+    # The participle says what the agent did with the event; it is kept as written ("scored a goal").
+    participle = rest[0] if rest else ""
+    if len(rest) >= 3 and rest[1] == "by" and (participle.endswith("ed") or participle in _IRREGULAR_VERBS):
+        return rest[2:], [participle, *_with_article(noun)]
+    return None
+
+
+def _possessive_event(words: list[str]) -> tuple[list[str], list[str]] | None:
+    """Subject and predicate of "the dog's jumps over the fence": 'the dog', 'jumps over the fence'."""
+    words, _ = _without_quantifiers(words)
+    for index, word in enumerate(words[:-1]):
+        if word in _PREPOSITIONS:
+            return None  # past the subject's noun phrase: "the man in the dog's ..." is not the dog's event
+        noun = _event_noun(words[index + 1])
+        if word.endswith("'s") and noun is not None:
+            subject = [*words[:index], word.removesuffix("'s")]
+            return subject, [*_EVENT_NOUNS[noun].split(), *words[index + 2 :]]
+    return None
+
+
+def _event_noun_split(words: list[str]) -> tuple[list[str], list[str]] | None:
+    """Subject and predicate of a question that names its event by a noun, or None when it does not."""
+    return _possessive_event(words) or _event_of_agent(words)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -433,15 +619,18 @@ def _split_subject(words: list[str], mode: Mode) -> tuple[list[str], list[str]]:
 
 
 def _words(text: str) -> list[str]:
-    """Lower-case words without surrounding punctuation; apostrophes inside words ("dog's") are kept."""
+    """Lower-case words without surrounding punctuation or filler; apostrophes inside words ("dog's") are kept."""
     text = re.sub(r"[?!,;:\"“”‘’()\[\]]", " ", text.lower())
     words = (word.strip(".'-") for word in text.split())
-    return [word for word in words if word]
+    return [word for word in words if word and word not in _FILLER_WORDS]
 
 
 def _trim_dangling(words: list[str]) -> list[str]:
-    """Drop conjunctions left at either end once time phrases are cut ('after 1:00 and before 2:00')."""
-    while words and words[-1] in {"and", "or", "but", "in", "of", "at", "during"}:
+    """Drop conjunctions left at either end once time phrases are cut ('after 1:00 and before 2:00').
+
+    A last 'in' stays: after a verb it is a particle ('walks in' enters).
+    """
+    while words and words[-1] in {"and", "or", "but", "of", "at", "during"}:
         words = words[:-1]
     while words and words[0] in {"and", "or", "but"}:
         words = words[1:]
@@ -454,12 +643,13 @@ def fallback_plan(question: str) -> QueryPlan:
     Raises QueryParseError when the question names nothing to search for or its times contradict.
     """
     video, text = _take_video(question, question)
-    times, text = _take_times(text)
+    times, text = _take_times(text, question)
+    text = _FOOTAGE_RE.sub(" ", text)
     text, mode, copula = _strip_leading_words(" ".join(_words(text)))
-    words = _trim_dangling(text.split())
+    words = _trim_dangling(_someone_for_who(text.split()))
     if not words:
         raise QueryParseError(f"query {question!r} does not name anything to look for")
-    subject, predicate = _split_subject(words, mode)
+    subject, predicate = _event_noun_split(words) or _split_subject(words, mode)
     if predicate and copula is not None:
         predicate = [copula, *predicate]
     try:

@@ -1,0 +1,216 @@
+"""Which stored event kind a plan's predicate asks for: 'jumps over the fence' -> jump, 'pulls over' -> stops_moving.
+
+Events (`tools/track_event.py`) are read off tracks alone: a box rising and landing, a box crossing the edge of
+the frame, boxes that stop, start or touch. So a verb maps to a kind only when what it says shows that way:
+"leaves the building" leaves the scene, "leaves the ball behind" does not, and "barks" is no kind at all. A
+wrong kind would answer with moments of something else, so anything not listed here maps to None and the
+caller falls back to asking the model about clips. Closed word lists, no tagger: the vocabulary is small.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from tools.track_event import EventKind
+
+# What may follow a phrase for it to still name the event:
+# "any"         anything: how or where a jump goes does not change that it is a jump.
+# "scene"       nothing, or where in the scene: "leaves", "leaves the building", "enters from the left".
+# "named_scene" as "scene" but something must follow: "comes into view" enters, "comes into" says nothing.
+# "path"        nothing, or a phrase led by a preposition or adverb: "stops at the line", not "stops the ball".
+# "other"       the second participant, if any: "meets the white ball".
+Rest = Literal["any", "scene", "named_scene", "path", "other"]
+
+# Phrases in base form, per kind. Longer phrases are tried first, so "stop moving" wins over "stop", and
+# among equal lengths the earlier kind wins: "runs into the room" enters, "runs into a car" meets.
+_EVENT_PHRASES: dict[EventKind, tuple[tuple[str, Rest], ...]] = {
+    "jump": (("jump", "any"), ("hop", "any"), ("leap", "any"), ("bounce", "any"), ("a jump", "any"),
+             ("make a jump", "any")),
+    "enters": (("enter", "scene"), ("arrive", "scene"), ("come in", "scene"), ("walk in", "scene"),
+               ("run in", "scene"), ("step in", "scene"), ("drive in", "scene"), ("pull in", "scene"),
+               ("come into", "named_scene"), ("walk into", "named_scene"), ("run into", "named_scene"),
+               ("step into", "named_scene"), ("drive into", "named_scene"), ("pull into", "named_scene"),
+               ("come on", "named_scene"), ("come onto", "named_scene")),
+    "leaves": (("leave", "scene"), ("exit", "scene"), ("depart", "scene"), ("walk out", "scene"),
+               ("run out", "scene"), ("go away", "scene"), ("walk away", "scene"), ("run away", "scene"),
+               ("drive away", "scene"), ("go out of", "named_scene"), ("move out of", "named_scene")),
+    "appears": (("appear", "path"), ("show up", "path"), ("become visible", "path"), ("emerge", "path"),
+                ("pop up", "path"), ("be first seen", "path")),
+    "disappears": (("disappear", "path"), ("vanish", "path"), ("hide", "path"), ("be hidden", "path"),
+                   ("be lost", "path"), ("go behind", "any"), ("go out of sight", "scene")),
+    "starts_moving": (("start moving", "path"), ("start to move", "path"), ("begin moving", "path"),
+                      ("begin to move", "path"), ("start walking", "path"), ("start to walk", "path"),
+                      ("start running", "path"), ("start driving", "path"), ("set off", "path"),
+                      ("move off", "path"), ("drive off", "path"), ("pull away", "path"), ("take off", "path")),
+    "stops_moving": (("stop", "path"), ("stop moving", "path"), ("stop walking", "path"), ("stop running", "path"),
+                     ("stop driving", "path"), ("come to a stop", "path"), ("come to a halt", "path"),
+                     ("halt", "path"), ("stand still", "path"), ("pull over", "path"), ("pull up", "path"),
+                     ("park", "path")),
+    "meets": (("meet", "other"), ("touch", "other"), ("reach", "other"), ("bump into", "other"),
+              ("run into", "other"), ("walk into", "other"), ("drive into", "other"), ("crash into", "other"),
+              ("collide", "other"), ("collide with", "other"), ("make contact with", "other"),
+              ("approach and touch", "other")),
+}  # fmt: skip
+
+# Event kind -> the phrases (base form) that ask for it, for the README and help texts. "<place>" marks
+# where a place must follow ("come into <place>": "comes into view").
+EVENT_WORDS: dict[EventKind, tuple[str, ...]] = {
+    kind: tuple(f"{phrase} <place>" if rest == "named_scene" else phrase for phrase, rest in phrases)
+    for kind, phrases in _EVENT_PHRASES.items()
+}
+
+# Irregular forms of the verbs above, which suffix rules cannot undo.
+_IRREGULAR = {
+    "is": "be", "are": "be", "was": "be", "were": "be", "been": "be", "being": "be", "am": "be",
+    "has": "have", "had": "have", "does": "do", "did": "do", "done": "do",
+    "left": "leave", "went": "go", "gone": "go", "came": "come", "ran": "run", "met": "meet", "hid": "hide",
+    "hidden": "hide", "lost": "lose", "saw": "see", "seen": "see", "began": "begin", "begun": "begin",
+    "leapt": "leap", "took": "take", "taken": "take", "stood": "stand", "drove": "drive", "driven": "drive",
+    "became": "become", "made": "make", "showed": "show", "shown": "show",
+}  # fmt: skip
+# Words before the verb that only frame it: auxiliaries, aspect ("starts jumping", "keeps hopping") and
+# adverbs. A negation is not among them, so "does not jump" and "never stops" name no event.
+_FRAMING_WORDS = {
+    "do", "have", "will", "can", "could", "would", "may", "might", "start", "begin", "keep", "to",
+    "then", "suddenly", "finally", "quickly", "slowly", "just", "again", "also",
+}  # fmt: skip
+# Lemmas a word may be reduced to; a suffix is only taken off when what is left is one of these, so
+# "bounces" becomes "bounce" and "touches" "touch" without a general stemmer's guesses.
+_VOCABULARY = {word for phrases in _EVENT_PHRASES.values() for phrase, _ in phrases for word in phrase.split()}
+_VOCABULARY |= set(_IRREGULAR.values()) | _FRAMING_WORDS
+_SUFFIXES = (("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", ""), ("d", ""), ("ing", ""), ("ing", "e"))
+
+# Manner words that may trail a place or a participant without changing the event.
+_ADVERBS = ("quickly", "slowly", "suddenly", "again", "fast", "finally", "completely", "briefly", "together",
+            "then", "now")  # fmt: skip
+# Where-words of the scene a track can enter or leave: the frame itself, or a place that fills it.
+_PLACES = (
+    "frame", "scene", "view", "sight", "picture", "shot", "screen", "camera", "area", "room", "building",
+    "house", "shop", "store", "office", "garage", "yard", "driveway", "door", "doorway", "gate", "entrance",
+    "exit", "left", "right", "top", "bottom", "side", "sides", "edge", "corner", "distance", "background",
+    "foreground",
+)  # fmt: skip
+_PLACE_PREPOSITIONS = ("of", "from", "into", "in", "on", "onto", "out", "through", "at", "to", "towards",
+                       "toward", "via", "off", "across")  # fmt: skip
+_DETERMINERS = ("the", "a", "an", "this", "that", "its", "his", "her", "their", "our", "my")
+
+
+def _alternatives(words: tuple[str, ...]) -> str:
+    return "|".join(re.escape(word) for word in words)
+
+
+_PREPOSITION = rf"(?:{_alternatives(_PLACE_PREPOSITIONS)})"
+# One where-phrase: "the building", "out of the frame", "from the left side", "the camera's field of view".
+_PLACE_PHRASE = (
+    rf"(?:{_PREPOSITION}\s+)*(?:(?:{_alternatives(_DETERMINERS)})\s+)?"
+    rf"(?:(?!{_PREPOSITION}\b)[\w'-]+\s+){{0,2}}(?:field\s+of\s+view|{_alternatives(_PLACES)})"
+)
+_SCENE_REST_RE = re.compile(rf"(?:\s*\b(?:{_PLACE_PHRASE}|{_alternatives(_ADVERBS)})\b)*\s*")
+# Words that open a path phrase rather than name an object acted on.
+_PATH_WORDS = set(_PLACE_PREPOSITIONS) | set(_ADVERBS) | {
+    "near", "by", "behind", "beside", "next", "along", "over", "under", "around", "past", "down", "up", "away",
+    "back", "forward", "ahead", "here", "there", "for", "with", "outside", "inside",
+}  # fmt: skip
+
+
+def _lemma(word: str) -> str:
+    """The base form of `word` when it is a form of a listed verb ('stopped' -> 'stop'), else `word` itself."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if word in _VOCABULARY:
+        return word
+    for suffix, replacement in _SUFFIXES:
+        if not word.endswith(suffix) or len(word) <= len(suffix) + 1:
+            continue
+        stem = word[: -len(suffix)] + replacement
+        if stem in _VOCABULARY:
+            return stem
+        # "stopped", "hopping", "setting": the last consonant was doubled before the suffix.
+        if len(stem) > 2 and stem[-1] == stem[-2] and stem[:-1] in _VOCABULARY:
+            return stem[:-1]
+    return word
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    kind: EventKind
+    lemmas: tuple[str, ...]
+    rest: Rest
+
+
+_PHRASES: tuple[_Phrase, ...] = tuple(
+    sorted(
+        (
+            _Phrase(kind, tuple(_lemma(word) for word in phrase.split()), rest)
+            for kind, phrases in _EVENT_PHRASES.items()
+            for phrase, rest in phrases
+        ),
+        key=lambda phrase: -len(phrase.lemmas),  # stable: equal lengths keep the table's kind order
+    )
+)
+
+
+def _rest_fits(rest: Rest, words: list[str]) -> bool:
+    """Whether `words` (lower case), what follows a phrase, is allowed by its `rest` rule."""
+    if rest in ("any", "other"):
+        return True
+    if rest == "path":
+        return not words or words[0] in _PATH_WORDS
+    if rest == "named_scene" and not words:
+        return False
+    return _SCENE_REST_RE.fullmatch(" ".join(words)) is not None
+
+
+def _match(words: list[str]) -> tuple[EventKind, list[str]] | None:
+    """The kind of the longest phrase that starts `words` and accepts what follows it, and what follows."""
+    lowered = [word.lower() for word in words]
+    lemmas = tuple(_lemma(word) for word in lowered)
+    for phrase in _PHRASES:
+        size = len(phrase.lemmas)
+        if lemmas[:size] == phrase.lemmas and _rest_fits(phrase.rest, lowered[size:]):
+            return phrase.kind, words[size:]
+    return None
+
+
+def _frames_the_verb(words: list[str]) -> bool:
+    """Whether the first word only frames the verb after it ('does', 'suddenly', 'starts').
+
+    A form of "be" frames only a verb in -ing: "is jumping" is a jump, "is parked" a state, not a stop.
+    """
+    first = _lemma(words[0].lower())
+    if first == "be":
+        return len(words) > 1 and words[1].lower().endswith("ing")
+    return first in _FRAMING_WORDS
+
+
+def _event(predicate: str | None) -> tuple[EventKind, list[str]] | None:
+    """The event kind `predicate` asks for and the words after its phrase, or None."""
+    words = re.findall(r"[a-z]+(?:['-][a-z]+)*", predicate or "", re.IGNORECASE)
+    while words:
+        found = _match(words)
+        if found is not None:
+            return found
+        if not _frames_the_verb(words):
+            return None
+        words = words[1:]
+    return None
+
+
+def event_kind(predicate: str | None) -> EventKind | None:
+    """The stored event kind a plan's predicate asks for ('leaves the building' -> 'leaves'), or None."""
+    found = _event(predicate)
+    return None if found is None else found[0]
+
+
+def event_object(predicate: str | None) -> str | None:
+    """The second participant of a two-object event as written ('bumps into a car' -> 'a car'), or None."""
+    found = _event(predicate)
+    if found is None or found[0] != "meets":
+        return None
+    rest = found[1]
+    # Trailing adverbs say how they met, not whom: "collides with the van again".
+    while rest and rest[-1].lower() in _ADVERBS:
+        rest = rest[:-1]
+    return " ".join(rest) or None

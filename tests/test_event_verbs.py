@@ -1,0 +1,168 @@
+"""Predicates to stored event kinds: synonyms and inflections map to their kind, and predicates that name
+something a track cannot show ("barks", "leaves the ball behind", "is parked") map to nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.event_verbs import EVENT_WORDS, event_kind, event_object
+from agent.motion_events import JUMP_WORDS
+from tools.track_event import EVENT_KINDS
+
+# predicate -> the event kind it asks for, None when it asks for none
+KIND_TABLE = [
+    # jump
+    ("jump", "jump"),
+    ("jumps", "jump"),
+    ("jumped", "jump"),
+    ("jumping", "jump"),
+    ("hop", "jump"),
+    ("hopped", "jump"),
+    ("leap", "jump"),
+    ("leapt", "jump"),
+    ("bounces", "jump"),
+    ("jumps up", "jump"),
+    ("a jump", "jump"),
+    ("jumps over the fence", "jump"),
+    ("is jumping", "jump"),
+    ("keeps hopping", "jump"),
+    ("made a jump", "jump"),
+    # enters
+    ("enter", "enters"),
+    ("enters", "enters"),
+    ("entering", "enters"),
+    ("comes in", "enters"),
+    ("comes into view", "enters"),
+    ("walks in", "enters"),
+    ("arrive", "enters"),
+    ("arrives", "enters"),
+    ("enters the frame", "enters"),
+    ("comes on screen", "enters"),
+    ("arrives at the gate", "enters"),
+    ("enters from the left", "enters"),
+    ("runs into the room", "enters"),
+    # leaves
+    ("leave", "leaves"),
+    ("leaves", "leaves"),
+    ("exits", "leaves"),
+    ("goes out of frame", "leaves"),
+    ("walks out", "leaves"),
+    ("departs", "leaves"),
+    ("goes away", "leaves"),
+    ("leaves the building", "leaves"),
+    ("has left the building", "leaves"),
+    ("leaves through the door", "leaves"),
+    ("walks out of the camera's field of view", "leaves"),
+    ("drives away into the distance", "leaves"),
+    # appears
+    ("appear", "appears"),
+    ("appears", "appears"),
+    ("shows up", "appears"),
+    ("becomes visible", "appears"),
+    ("emerges", "appears"),
+    ("is first seen", "appears"),
+    ("emerges from behind the car", "appears"),
+    # disappears
+    ("disappear", "disappears"),
+    ("vanishes", "disappears"),
+    ("is hidden", "disappears"),
+    ("goes behind the car", "disappears"),
+    ("is lost", "disappears"),
+    ("hides behind the sofa", "disappears"),
+    ("goes out of sight", "disappears"),
+    # starts_moving
+    ("starts moving", "starts_moving"),
+    ("begins to move", "starts_moving"),
+    ("starts to walk", "starts_moving"),
+    ("sets off", "starts_moving"),
+    ("moves off", "starts_moving"),
+    ("drives off", "starts_moving"),
+    # stops_moving
+    ("stops", "stops_moving"),
+    ("stopped", "stops_moving"),
+    ("stops moving", "stops_moving"),
+    ("comes to a stop", "stops_moving"),
+    ("halts", "stops_moving"),
+    ("stands still", "stops_moving"),
+    ("pulls over", "stops_moving"),
+    ("pull over", "stops_moving"),
+    ("parks", "stops_moving"),
+    ("stops at the red light", "stops_moving"),
+    ("parks in the driveway", "stops_moving"),
+    # meets
+    ("meet", "meets"),
+    ("meets", "meets"),
+    ("touches", "meets"),
+    ("bumps into", "meets"),
+    ("collides with", "meets"),
+    ("runs into", "meets"),
+    ("approaches and touches", "meets"),
+    ("reaches", "meets"),
+    ("meets the white ball", "meets"),
+    ("walks into a pole", "meets"),
+    # something a track cannot show, or not this event
+    ("is red", None),
+    ("barks", None),
+    ("climbs the fence", None),
+    ("leaves the ball behind", None),
+    ("enters the car", None),  # a car is no place that fills the frame
+    ("comes in first", None),  # a race result
+    ("goes out", None),  # a ball out of play stays in the frame
+    ("appears happy", None),
+    ("loses the ball", None),
+    ("sets off the alarm", None),
+    ("takes off his jacket", None),
+    ("stops the ball", None),  # a save: the ball is stopped, not the subject
+    ("stops barking", None),
+    ("is parked", None),  # a state, not the moment of stopping
+    ("parks the car", None),  # the car stops, not the subject
+    ("does not jump", None),
+    ("never jumps", None),
+    ("starts fighting", None),
+    ("high-five", None),
+    ("shake hands", None),
+    ("falls", None),
+    ("scored a goal", None),
+    ("is moving", None),
+    ("", None),
+    (None, None),
+]
+
+
+@pytest.mark.parametrize(("predicate", "kind"), KIND_TABLE, ids=[str(p) for p, _ in KIND_TABLE])
+def test_event_kind_table(predicate: str | None, kind: str | None) -> None:
+    assert event_kind(predicate) == kind
+
+
+@pytest.mark.parametrize(
+    ("predicate", "other"),
+    [
+        ("meets the white ball", "the white ball"),
+        ("bumps into a car", "a car"),
+        ("collides with the van again", "the van"),
+        ("reaches the finish line", "the finish line"),
+        ("touches the Red Ball", "the Red Ball"),
+        ("meets", None),  # two players meet: no second thing named
+        ("jumps over the fence", None),  # a jump is a one-object event
+        ("leaves the building", None),
+        (None, None),
+    ],
+)
+def test_event_object(predicate: str | None, other: str | None) -> None:
+    assert event_object(predicate) == other
+
+
+def test_event_words_cover_every_kind() -> None:
+    assert set(EVENT_WORDS) == set(EVENT_KINDS)
+    assert all(EVENT_WORDS[kind] for kind in EVENT_KINDS)
+
+
+@pytest.mark.parametrize("kind", EVENT_KINDS)
+def test_every_documented_phrase_reaches_its_kind(kind: str) -> None:
+    for phrase in EVENT_WORDS[kind]:
+        assert event_kind(phrase.replace("<place>", "the frame")) == kind, phrase
+
+
+def test_jump_words_of_the_motion_rule_are_jumps() -> None:
+    # The query graph's jump rule (agent/motion_events.py) and the event kinds must agree on what a jump is.
+    assert {word for word in JUMP_WORDS if event_kind(word) != "jump"} == set()

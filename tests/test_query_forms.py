@@ -1,0 +1,147 @@
+"""The shapes people ask in, through the deterministic parser: requests wrapped around the question, plural
+and coordinated subjects, events named by a noun, 'when does X ...' questions, time windows, file names and
+presence-only questions, from surveillance, sports and pet footage. No model is loaded here."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.event_verbs import event_kind
+from agent.query_parse import QueryParseError, fallback_plan
+from agent.query_plan import QueryPlan
+
+# question -> (subject, predicate, video, start_s, end_s)
+FORMS = [
+    # A request around the question.
+    (
+        "show me the moments the man in the red jacket leaves the building",
+        ("the man in the red jacket", "leaves the building", None, None, None),
+    ),
+    ("find every moment the dog jumps", ("the dog", "jumps", None, None, None)),
+    ("list all clips where a car stops", ("a car", "stops", None, None, None)),
+    ("can you find when the cat climbs the fence", ("the cat", "climbs the fence", None, None, None)),
+    ("I want to see every time the goalkeeper dives", ("the goalkeeper", "dives", None, None, None)),
+    (
+        "i'm looking for the moment the cat jumps off the counter",
+        ("the cat", "jumps off the counter", None, None, None),
+    ),
+    ("tell me when the ball hits the post", ("the ball", "hits the post", None, None, None)),
+    ("let me see every time the dog drinks water", ("the dog", "drinks water", None, None, None)),
+    ("which clips show a dog jumping", ("a dog", "jumping", None, None, None)),
+    ("show me parts of the video where the dog jumps", ("the dog", "jumps", None, None, None)),
+    ("moments in the footage when the dog barks", ("the dog", "barks", None, None, None)),
+    # The plan has no "first": all moments are found, the first among them.
+    ("the first time the dog jumps", ("the dog", "jumps", None, None, None)),
+    # Plural, numbered and coordinated subjects; verbs of several words.
+    ("when do the two players high-five", ("the two players", "high-five", None, None, None)),
+    ("when do the players shake hands", ("the players", "shake hands", None, None, None)),
+    ("every time two dogs start fighting", ("two dogs", "start fighting", None, None, None)),
+    ("when does the bus pull over", ("the bus", "pull over", None, None, None)),
+    ("a man and a woman shake hands", ("a man and a woman", "shake hands", None, None, None)),
+    ("when do the police arrive", ("the police", "arrive", None, None, None)),
+    ("people crossing the street between 0:30 and 1:00", ("people", "crossing the street", None, 30.0, 60.0)),
+    # An event named by a noun becomes a verb predicate.
+    ("falls of the skier", ("the skier", "falls", None, None, None)),
+    ("all jumps of the red ball", ("the red ball", "jumps", None, None, None)),
+    ("every entrance of the delivery van", ("the delivery van", "enters", None, None, None)),
+    ("goals scored by the striker", ("the striker", "scored a goal", None, None, None)),
+    ("show the dog's jumps", ("the dog", "jumps", None, None, None)),
+    ("the striker's goals", ("the striker", "scores a goal", None, None, None)),
+    ("every shot by the striker", ("the striker", "shoots", None, None, None)),
+    ("passes made by the midfielder", ("the midfielder", "made a pass", None, None, None)),
+    # where / when / what time does X verb ...
+    ("where does the cat sleep", ("the cat", "sleep", None, None, None)),
+    ("when did the white van arrive in cam2.mp4", ("the white van", "arrive", "cam2.mp4", None, None)),
+    ("at what time does the dog enter the frame", ("the dog", "enter the frame", None, None, None)),
+    ("how many times does the dog bark", ("the dog", "bark", None, None, None)),
+    ("does the cat ever jump on the sofa?", ("the cat", "jump on the sofa", None, None, None)),
+    ("when exactly does the delivery man drop the package", ("the delivery man", "drop the package", None, None, None)),
+    ("when does the car park in the garage", ("the car", "park in the garage", None, None, None)),
+    ("who enters the shop after 5 min", ("someone", "enters the shop", None, 300.0, None)),
+    ("has the white van left?", ("the white van", "left", None, None, None)),
+    ("the cat when it climbs the fence", ("the cat", "climbs the fence", None, None, None)),
+    # Time windows and file names.
+    ("the dog jumps after 10:00", ("the dog", "jumps", None, 600.0, None)),
+    ("a car stops between 1:30 and 2:00", ("a car", "stops", None, 90.0, 120.0)),
+    ("the goalkeeper dives in the first 5 minutes", ("the goalkeeper", "dives", None, None, 300.0)),
+    ("the cat jumps before 90 s", ("the cat", "jumps", None, None, 90.0)),
+    ("when does the man leave in 'front door.mp4'", ("the man", "leave", "front door.mp4", None, None)),
+    ("the red car in cam3.mp4 after 1h 2m", ("the red car", None, "cam3.mp4", 3720.0, None)),
+    ("the dog in the first five minutes", ("the dog", None, None, None, 300.0)),
+    ("between one and two minutes the cat jumps", ("the cat", "jumps", None, 60.0, 120.0)),
+    ("the dog sleeps after about 2 minutes", ("the dog", "sleeps", None, 120.0, None)),
+    ("the striker shoots after minute 80", ("the striker", "shoots", None, 4800.0, None)),
+    ("after the 10 minute mark the dog jumps", ("the dog", "jumps", None, 600.0, None)),
+    # One instant: the moments that span it.
+    ("the dog at 1:30", ("the dog", None, None, 90.0, 90.0)),
+    # Presence only.
+    ("the red car", ("the red car", None, None, None, None)),
+    ("is there a person in the parking lot?", ("a person in the parking lot", None, None, None, None)),
+    ("any bicycles?", ("bicycles", None, None, None, None)),
+    ("red ball", ("red ball", None, None, None, None)),
+    ("dogs and cats", ("dogs and cats", None, None, None, None)),
+    # A singular event noun without "every" can name a place; it stays a thing to find.
+    ("the entrance of the building", ("the entrance of the building", None, None, None, None)),
+    # Pet footage.
+    ("when does the puppy chew the shoe", ("the puppy", "chew the shoe", None, None, None)),
+    ("moments when the cat is on the table", ("the cat", "is on the table", None, None, None)),
+    ("when does the dog lie down", ("the dog", "lie down", None, None, None)),
+    (
+        "show me the cat when it knocks the vase off the table",
+        ("the cat", "knocks the vase off the table", None, None, None),
+    ),
+    ("when do the kittens play", ("the kittens", "play", None, None, None)),
+    # Sports.
+    ("every serve by the player in white", ("the player in white", "serves", None, None, None)),
+    ("when does the ball go out", ("the ball", "go out", None, None, None)),
+    ("the moment the runner crosses the finish line", ("the runner", "crosses the finish line", None, None, None)),
+    ("every time the referee shows a yellow card", ("the referee", "shows a yellow card", None, None, None)),
+    # Surveillance.
+    ("did anyone enter the garage after 23:00", ("anyone", "enter the garage", None, 1380.0, None)),
+    (
+        "a person with a backpack loitering near the entrance",
+        ("a person with a backpack", "loitering near the entrance", None, None, None),
+    ),
+    ("the dog's owner walks in", ("the dog's owner", "walks in", None, None, None)),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), FORMS, ids=[q for q, _ in FORMS])
+def test_question_form(question: str, expected: tuple) -> None:
+    subject, predicate, video, start_s, end_s = expected
+    assert fallback_plan(question) == QueryPlan(
+        question=question,
+        subject=subject,
+        predicate=predicate,
+        video=video,
+        start_s=start_s,
+        end_s=end_s,
+        parsed_by="fallback",
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("all jumps of the red ball", "jump"),
+        ("show the dog's jumps", "jump"),
+        ("every entrance of the delivery van", "enters"),
+        ("the van's arrivals", "enters"),
+        ("exits of the man in red", "leaves"),
+        ("every appearance of the cat", "appears"),
+        ("every stop of the bus", "stops_moving"),
+        ("collisions of the two cars", "meets"),
+        ("every time the van pulls over", "stops_moving"),
+        ("at what time does the dog enter the frame", "enters"),
+        ("falls of the skier", None),
+    ],
+)
+def test_predicate_feeds_event_kind(question: str, kind: str | None) -> None:
+    assert event_kind(fallback_plan(question).predicate) == kind
+
+
+@pytest.mark.parametrize("question", ["the dog chasing the cat in the last 5 minutes", "a car during the final minute"])
+def test_time_from_the_end_is_a_user_error(question: str) -> None:
+    # Times count from each video's start; silently searching the whole video would answer another question.
+    with pytest.raises(QueryParseError, match="from the end of the video"):
+        fallback_plan(question)
