@@ -7,6 +7,8 @@ Tables are documented in index/README.md; keep the two in step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 from index.errors import IndexTooNew
@@ -181,7 +183,38 @@ ALTER TABLE texts ALTER COLUMN qvec SET NOT NULL;
 ALTER TABLE texts ALTER COLUMN qscale SET NOT NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# v5: events computed from the stored tracks (index/event_store.py, rules in tools/track_events.py): one row per
+# occurrence of an event kind by an object (`other_object_id`: the second object of a two-object event).
+# `evidence_s` are the sample times the rule read; `rule` says in words why it fired. Existing videos get their
+# events by replaying their stored tracks (no model, no decoding): `_replay_events` below. `jobs.model` is the
+# checkpoint an indexing run used: `sva query` and the dashboard default to it (and to its preset).
+_V5 = """
+CREATE TABLE events (
+    video_id         BIGINT NOT NULL,
+    object_id        BIGINT NOT NULL,
+    other_object_id  BIGINT,
+    kind             VARCHAR NOT NULL,
+    start_s          DOUBLE NOT NULL,
+    end_s            DOUBLE NOT NULL,
+    score            FLOAT NOT NULL,
+    evidence_s       DOUBLE[],
+    rule             VARCHAR NOT NULL
+);
+ALTER TABLE jobs ADD COLUMN model VARCHAR;
+"""
+
+
+def _replay_events(con: duckdb.DuckDBPyConnection) -> None:
+    from index.event_store import replace_video_events  # the rules import tools; only this step needs them
+
+    for (video_id,) in con.execute("SELECT video_id FROM videos WHERE status IN ('done', 'partial')").fetchall():
+        replace_video_events(con, video_id)
+
+
+# Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
+MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
+    _V1, _V2, _V3, _V4, (_V5, _replay_events),
+)
 CURRENT_VERSION = len(MIGRATIONS)
 
 
@@ -212,7 +245,11 @@ def migrate(con: duckdb.DuckDBPyConnection, db_label: str, target: int = CURRENT
         try:
             if version == 1:
                 con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-            con.execute(MIGRATIONS[version - 1])
+            step = MIGRATIONS[version - 1]
+            sql, replay = step if isinstance(step, tuple) else (step, None)
+            con.execute(sql)
+            if replay is not None:
+                replay(con)
             con.execute("DELETE FROM schema_version")
             con.execute("INSERT INTO schema_version VALUES (?)", [version])
             con.execute("COMMIT")

@@ -30,6 +30,7 @@ from index.connection import WRITE_TIMEOUT_S, open_read, write_transaction
 from index.content_hash import content_hash, file_stamp
 from index.embedder import TextEmbedder, default_embedder
 from index.errors import VideoUnreadable
+from index.event_store import replace_video_events
 from index.object_ids import new_object_id
 from index.schema import EMBEDDING_DIM, TEXT_ID_SQL, quantized_columns, vector_max
 from index.track_rows import TRACK_COLUMNS, track_point_from_row
@@ -60,7 +61,8 @@ _INSERT_TEXT_REFS = (
     "unnest($object_ids::BIGINT[]) AS object_id, unnest($starts::DOUBLE[]) AS start_s, unnest($ends::DOUBLE[]) AS end_s)"
 )
 _DROP_VIDEO_ROWS = tuple(
-    f"DELETE FROM {table} WHERE video_id = ?" for table in ("text_refs", "track_points", "phrases", "objects", "chunks")
+    f"DELETE FROM {table} WHERE video_id = ?"
+    for table in ("events", "text_refs", "track_points", "phrases", "objects", "chunks")
 )
 # Texts no video mentions any more; run after dropping a video's refs so search never returns a text without
 # a place, and a re-indexed video stores exactly what a fresh index would.
@@ -89,7 +91,7 @@ class IndexWriter:
 
     # ---- jobs ----
 
-    def start_job(self, command: str, videos_total: int = 0) -> int:
+    def start_job(self, command: str, videos_total: int = 0, model: str | None = None) -> int:
         """Record a run. Jobs left `running` by a process that no longer exists on this host become
         `interrupted`, so the dashboard does not show a crashed run as live forever."""
         host = socket.gethostname()
@@ -104,9 +106,9 @@ class IndexWriter:
                     )
             job_id = con.execute("SELECT coalesce(max(job_id), 0) + 1 FROM jobs").fetchone()[0]
             con.execute(
-                "INSERT INTO jobs (job_id, command, pid, host, started_at, updated_at, status, videos_total) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
-                [job_id, command, os.getpid(), host, _utcnow(), _utcnow(), videos_total],
+                "INSERT INTO jobs (job_id, command, pid, host, started_at, updated_at, status, videos_total, model) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                [job_id, command, os.getpid(), host, _utcnow(), _utcnow(), videos_total, model],
             )
         return int(job_id)
 
@@ -465,8 +467,11 @@ def _refresh_video_status(con, video_id: int, job_id: int | None) -> None:
         "WHERE videos.video_id = ?",
         [video_id, video_id],
     )
+    after = con.execute("SELECT status FROM videos WHERE video_id = ?", [video_id]).fetchone()[0]
+    if after in ("done", "partial"):
+        # Every chunk is processed: the video's events are final (index/event_store.py says why not sooner).
+        replace_video_events(con, video_id)
     if job_id is not None:
-        after = con.execute("SELECT status FROM videos WHERE video_id = ?", [video_id]).fetchone()[0]
         if after == "done" and before != "done":
             con.execute("UPDATE jobs SET videos_done = videos_done + 1 WHERE job_id = ?", [job_id])
         _touch_job(con, job_id)

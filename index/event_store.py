@@ -1,0 +1,65 @@
+"""The `events` table: what each object did, computed from the stored tracks when a video finishes indexing.
+
+Events are a function of the stored rows alone (track boxes and the chunks' sampled frame times), read back
+inside the transaction that finishes the video, so a resumed run, an uninterrupted one and the v5 migration
+that replays an older index all store the same events. No model, no decoding: the rules are
+`tools/track_events.py`.
+
+Why at finish and not per chunk: an object's events reach over chunk boundaries (a jump across the overlap,
+a disappearance that is only one when the object does not come back), so a video's events are computed once
+its chunks are all processed, and replaced whenever a rerun finishes it again.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
+from tools.track_events import detect_events
+
+_TRACK_BOXES = (
+    "SELECT object_id, time_s, x0, y0, x1, y1, score, mask_h, mask_w FROM track_points "
+    "WHERE video_id = ? AND x0 IS NOT NULL ORDER BY object_id, time_s"
+)
+_FRAME_TIMES = "SELECT frame_times FROM chunks WHERE video_id = ? AND status = 'done' ORDER BY chunk_index"
+_INSERT_EVENTS = (
+    "INSERT INTO events SELECT ?, unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), "
+    "unnest(?::DOUBLE[]), unnest(?::DOUBLE[]), unnest(?::FLOAT[]), unnest(?::DOUBLE[][]), unnest(?::VARCHAR[])"
+)
+# Frame times of overlapping chunks are the same frames decoded twice; closer than this is one frame.
+_SAME_FRAME_S = 1e-3
+
+
+def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[ObjectTrack], list[float]]:
+    """Every object's present boxes (by object id, time order) and every sampled frame time of the video."""
+    tracks: dict[int, ObjectTrack] = {}
+    for oid, t, x0, y0, x1, y1, score, h, w in con.execute(_TRACK_BOXES, [video_id]).fetchall():
+        track = tracks.get(oid)
+        if track is None:
+            track = tracks[oid] = ObjectTrack(object_id=oid, frame_size=(h or 0, w or 0), points=[])
+        track.points.append(BoxPoint(time_s=t, box=(x0, y0, x1, y1), score=score))
+    times: list[float] = []
+    for (chunk_times,) in con.execute(_FRAME_TIMES, [video_id]).fetchall():
+        times.extend(chunk_times or [])
+    times.sort()
+    distinct = [t for i, t in enumerate(times) if i == 0 or t - times[i - 1] > _SAME_FRAME_S]
+    return [t for t in tracks.values() if t.frame_size[0] and t.frame_size[1]], distinct
+
+
+def replace_video_events(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
+    """Recompute the video's events from its stored rows (inside the caller's transaction); returns how many."""
+    con.execute("DELETE FROM events WHERE video_id = ?", [video_id])
+    tracks, frame_times = video_tracks(con, video_id)
+    events = detect_events(tracks, frame_times) if tracks else []
+    insert_events(con, video_id, events)
+    return len(events)
+
+
+def insert_events(con: duckdb.DuckDBPyConnection, video_id: int, events: list[TrackEvent]) -> None:
+    if not events:
+        return
+    con.execute(_INSERT_EVENTS, [
+        video_id, [e.object_id for e in events], [e.other_object_id for e in events], [e.kind for e in events],
+        [e.start_s for e in events], [e.end_s for e in events], [e.score for e in events],
+        [list(e.evidence_s) for e in events], [e.rule for e in events],
+    ])

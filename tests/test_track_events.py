@@ -1,0 +1,316 @@
+"""Events read off object tracks (tools/track_events.py): jumps, entering and leaving the frame checked against
+the synthetic world's ground truth over many worlds, clean and degraded; the other kinds on hand-made tracks
+whose answers are known."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from agent.demo_metrics import match_events, temporal_iou
+from sa2va_engine.synthetic_world import WorldConfig, generate_world
+from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
+from tools.track_events import MAX_EVIDENCE, detect_events
+
+GRADED_KINDS = ("jump", "enters", "leaves")
+# Default worlds (most have a jumper, some a leaver) and worlds where most objects leave and come back.
+DEFAULT = WorldConfig(duration_s=25.0)
+LEAVING = WorldConfig(duration_s=25.0, leave_probability=0.8)
+WORLDS = [(seed, DEFAULT) for seed in range(30)] + [(seed, LEAVING) for seed in range(100, 130)]
+
+
+# --- synthetic worlds -----------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _world(seed: int, config: WorldConfig):
+    world = generate_world(seed, config)
+    return world, world.masklets()
+
+
+def _world_tracks(seed: int, config: WorldConfig, jitter_px: float = 0.0, drop: float = 0.0, every: int = 1,
+                  ) -> tuple[list[ObjectTrack], list[float]]:
+    """The world's ground-truth tracks (present samples only) and sampled times, optionally degraded like a
+    tracker's: boxes jittered by up to `jitter_px` (kept in the frame), a share `drop` of samples lost, and
+    only every `every`-th frame sampled."""
+    world, masklets = _world(seed, config)
+    height, width = world.config.height, world.config.width
+    rng = np.random.default_rng(seed)
+    tracks = []
+    for object_id, masklet in masklets.items():
+        points = []
+        for point in masklet.points[::every]:
+            if not point.present or (drop and rng.random() < drop):
+                continue
+            box = np.array(point.box, dtype=float)
+            if jitter_px:
+                box = np.clip(box + rng.uniform(-jitter_px, jitter_px, 4), 0, [width, height, width, height])
+            points.append(BoxPoint(time_s=point.time_s, box=tuple(box)))
+        tracks.append(ObjectTrack(object_id=object_id, frame_size=(height, width), points=points))
+    return tracks, world.frame_times[::every]
+
+
+def _grade(**degrade) -> dict[str, tuple[int, float, float]]:
+    """kind -> (ground-truth events, recall, precision) over WORLDS, matched one to one at temporal IoU >= 0.5."""
+    truth_n = {k: 0 for k in GRADED_KINDS}
+    found_n = dict(truth_n)
+    matched = dict(truth_n)
+    for seed, config in WORLDS:
+        world, _ = _world(seed, config)
+        events = detect_events(*_world_tracks(seed, config, **degrade))
+        for kind in GRADED_KINDS:
+            for obj in world.objects:
+                truth = [(e.start_s, e.end_s) for e in world.events_of(obj.object_id, kind)]
+                found = [(e.start_s, e.end_s) for e in events if e.kind == kind and e.object_id == obj.object_id]
+                truth_n[kind] += len(truth)
+                found_n[kind] += len(found)
+                matched[kind] += match_events(found, truth)
+    return {k: (truth_n[k], matched[k] / max(truth_n[k], 1), matched[k] / max(found_n[k], 1)) for k in GRADED_KINDS}
+
+
+def test_ground_truth_tracks_give_the_worlds_jumps_entries_and_exits():
+    scores = _grade()
+    for kind, (n, recall, precision) in scores.items():
+        assert n >= 50, (kind, n)  # enough events that a rate means something
+        assert recall >= 0.93 and precision >= 0.93, (kind, scores)
+
+
+def test_jittery_tracks_with_lost_samples_keep_their_events():
+    # 4 fps, boxes off by up to 2 px, 5% of samples lost.
+    scores = _grade(jitter_px=2.0, drop=0.05)
+    assert scores["jump"][1] >= 0.95 and scores["jump"][2] >= 0.95, scores
+    for kind in ("enters", "leaves"):
+        assert scores[kind][1] >= 0.85 and scores[kind][2] >= 0.9, scores
+
+
+def test_two_frames_a_second_keeps_jumps_and_most_entries_and_exits():
+    # At 2 fps a synthetic exit (0.2-0.5 s) often falls wholly between two samples, with the object standing
+    # still at the first: those cannot be told from a disappearance, hence the lower recall floors.
+    scores = _grade(jitter_px=2.0, drop=0.05, every=2)
+    assert scores["jump"][1] >= 0.95 and scores["jump"][2] >= 0.95, scores
+    assert scores["enters"][1] >= 0.8 and scores["enters"][2] >= 0.85, scores
+    assert scores["leaves"][1] >= 0.6 and scores["leaves"][2] >= 0.8, scores
+
+
+def test_events_are_sorted_and_well_formed():
+    for seed, config in WORLDS[:6]:
+        events = detect_events(*_world_tracks(seed, config, jitter_px=2.0))
+        assert events == sorted(events, key=lambda e: (e.start_s, e.object_id, e.kind))
+        for e in events:
+            assert e.start_s <= e.end_s and 0.0 <= e.score <= 1.0 and e.rule
+            assert 0 < len(e.evidence_s) <= MAX_EVIDENCE and e.evidence_s == sorted(e.evidence_s)
+            assert (e.other_object_id is not None) == (e.kind == "meets")
+    assert detect_events([], [0.0, 0.25]) == []
+
+
+# --- hand-made tracks -----------------------------------------------------------------------------------------
+
+FPS = 4.0
+FRAME = (240, 320)  # height, width
+
+
+def _times(duration_s: float, fps: float = FPS) -> list[float]:
+    return [i / fps for i in range(round(duration_s * fps))]
+
+
+def _track(object_id: int, boxes: dict[float, tuple[float, float, float, float]]) -> ObjectTrack:
+    """A track from time -> box (pixels); times without a box are absences."""
+    return ObjectTrack(object_id=object_id, frame_size=FRAME,
+                       points=[BoxPoint(time_s=t, box=b) for t, b in sorted(boxes.items())])
+
+
+def _box(centre_x: float, bottom: float = 200.0, width: float = 30.0, height: float = 40.0):
+    return (centre_x - width / 2, bottom - height, centre_x + width / 2, bottom)
+
+
+def _walk(times: list[float], keyframes: list[tuple[float, float]]) -> dict[float, tuple]:
+    """Boxes whose centre x follows the (time, x) keyframes linearly."""
+    ts, xs = zip(*keyframes)
+    return {t: _box(float(np.interp(t, ts, xs))) for t in times}
+
+
+def _kinds(events: list[TrackEvent]) -> list[str]:
+    return [e.kind for e in events]
+
+
+def _contains(event: TrackEvent, time_s: float) -> bool:
+    return event.start_s - 1e-9 <= time_s <= event.end_s + 1e-9
+
+
+def test_walking_then_standing_then_walking_on_gives_one_stop_and_one_start():
+    times = _times(16.0)
+    # 40 px tall, 40 px/s: one object height a second. Stops at 5 s, sets off again at 10 s.
+    track = _track(0, _walk(times, [(0.0, 40.0), (5.0, 240.0), (10.0, 240.0), (14.0, 80.0), (16.0, 80.0)]))
+    events = detect_events([track], times)
+    assert _kinds(events) == ["stops_moving", "starts_moving", "stops_moving"]
+    stop, start, last_stop = events
+    assert _contains(stop, 5.0) and stop.end_s - stop.start_s <= 0.5 + 1e-9
+    assert _contains(start, 10.0) and start.end_s - start.start_s <= 0.5 + 1e-9
+    assert _contains(last_stop, 14.0)
+    assert "still" in start.rule and start.score > 0.5
+
+
+def test_a_pause_shorter_than_a_second_is_not_a_stop():
+    times = _times(12.0)
+    track = _track(0, _walk(times, [(0.0, 40.0), (5.0, 240.0), (5.5, 240.0), (8.0, 290.0), (12.0, 290.0)]))
+    assert _kinds(detect_events([track], times)) == ["stops_moving"]  # only the final stop, at 8 s
+
+
+def test_a_jump_in_place_is_a_jump_and_not_a_start():
+    times = _times(12.0)
+    boxes = {t: _box(160.0) for t in times}
+    for t in times:
+        if 5.0 < t < 6.2:  # a parabolic hop of 60 px at the apex, 1.5 object heights
+            boxes[t] = _box(160.0, bottom=200.0 - 240.0 * (t - 5.0) * (6.2 - t) / 1.44)
+    events = detect_events([_track(0, boxes)], times)
+    assert _kinds(events) == ["jump"]
+    assert temporal_iou((events[0].start_s, events[0].end_s), (5.0, 6.2)) >= 0.7
+    assert "resting line" in events[0].rule
+
+
+def test_a_jump_is_measured_from_a_local_resting_line():
+    # The object climbs a long slope for a minute (its box rises 120 px, three of its heights): measured from
+    # the whole video's median, its last quarter would be one long jump; a local resting line sees one hop.
+    times = _times(60.0)
+    boxes = {}
+    for t in times:
+        lift = 70.0 * 4 * (t - 40.0) * (41.0 - t) if 40.0 < t < 41.0 else 0.0
+        boxes[t] = _box(160.0, bottom=200.0 - 2.0 * t - lift)
+    events = detect_events([_track(0, boxes)], times)
+    assert _kinds(events) == ["jump"]
+    assert temporal_iou((events[0].start_s, events[0].end_s), (40.0, 41.0)) >= 0.5
+
+
+def test_two_objects_walking_until_they_touch_meet_once():
+    times = _times(14.0)
+    standing = _track(3, {t: _box(60.0) for t in times})
+    # The walker's left side reaches the stander's right side (x = 75) at 4 s, stays 3 s, walks off at 7 s.
+    walker = _track(7, _walk(times, [(0.0, 250.0), (4.0, 90.0), (7.0, 90.0), (10.0, 290.0), (14.0, 290.0)]))
+    meets = [e for e in detect_events([walker, standing], times) if e.kind == "meets"]
+    assert len(meets) == 1
+    meet = meets[0]
+    assert (meet.object_id, meet.other_object_id) == (3, 7)
+    # Touching within 2% of the width (6.4 px): from about 3.84 s to about 7.1 s.
+    assert temporal_iou((meet.start_s, meet.end_s), (3.85, 7.1)) >= 0.85
+    assert meet.score == 1.0
+
+
+def test_boxes_grazing_in_and_out_of_contact_are_one_meeting_and_contact_from_the_start_is_none():
+    times = _times(10.0)
+    still = _track(0, {t: _box(100.0) for t in times})
+    # Apart, then touching from 3 s to 7 s but for one sample at 5 s (8 px apart), then apart again.
+    grazer = {t: _box(200.0 if t < 3.0 or t >= 7.0 else 130.0) for t in times}
+    grazer[5.0] = _box(138.0)
+    events = detect_events([still, _track(1, grazer)], times)
+    assert [(round(e.start_s, 3), round(e.end_s, 3)) for e in events if e.kind == "meets"] == [(2.875, 6.875)]
+    # Two objects side by side from the first frame to the last never met in view.
+    side_by_side = detect_events([still, _track(1, {t: _box(130.0) for t in times})], times)
+    assert "meets" not in _kinds(side_by_side)
+
+
+def test_an_object_hidden_mid_frame_for_two_seconds_disappears_and_appears():
+    times = _times(12.0)
+    boxes = _walk(times, [(0.0, 60.0), (12.0, 260.0)])
+    hidden = [t for t in times if 4.0 < t < 6.0]  # behind an occluder from 4.25 s to 5.75 s
+    for t in hidden:
+        del boxes[t]
+    events = detect_events([_track(0, boxes)], times)
+    assert _kinds(events) == ["disappears", "appears"]
+    gone, back = events
+    assert (gone.start_s, gone.end_s) == (4.0, 4.25)
+    assert (back.start_s, back.end_s) == (5.75, 6.0)
+    assert gone.evidence_s[-1] == 4.25 and back.evidence_s[0] == 5.75
+
+
+def test_first_sighting_mid_frame_after_the_start_is_an_appearance():
+    times = _times(8.0)
+    track = _track(0, {t: _box(160.0) for t in times if t >= 3.0})
+    events = detect_events([track], times)
+    assert _kinds(events) == ["appears"]
+    assert (events[0].start_s, events[0].end_s) == (2.75, 3.0)
+
+
+def test_one_missed_sample_is_flicker_not_a_disappearance():
+    times = _times(10.0)
+    boxes = _walk(times, [(0.0, 60.0), (10.0, 260.0)])
+    del boxes[4.0]
+    del boxes[7.5], boxes[7.75]  # two samples: half a second at 4 fps, still flicker
+    del boxes[0.0]  # the very first sample: it was there all along
+    assert detect_events([_track(0, boxes)], times) == []
+    # Three missed samples (0.75 s) are an absence.
+    del boxes[2.0], boxes[2.25], boxes[2.5]
+    assert _kinds(detect_events([_track(0, boxes)], times)) == ["disappears", "appears"]
+
+
+def test_a_still_object_with_jittery_boxes_has_no_events():
+    times = _times(30.0)
+    rng = np.random.default_rng(0)
+    boxes = {t: tuple(np.array(_box(160.0)) + rng.uniform(-2.0, 2.0, 4)) for t in times}
+    assert detect_events([_track(0, boxes)], times) == []
+    # The same at 2 fps, and a small object (12 px tall) in a corner-free spot.
+    times_2fps = _times(30.0, fps=2.0)
+    small = {t: tuple(np.array(_box(100.0, width=10.0, height=12.0)) + rng.uniform(-2.0, 2.0, 4)) for t in times_2fps}
+    assert detect_events([_track(0, small)], times_2fps) == []
+
+
+def test_an_object_present_the_whole_video_neither_enters_nor_leaves():
+    times = _times(20.0)
+    # Walks to the left edge (box touching it) and back, never out of view.
+    track = _track(0, _walk(times, [(0.0, 160.0), (6.0, 15.0), (8.0, 15.0), (14.0, 200.0), (20.0, 200.0)]))
+    kinds = _kinds(detect_events([track], times))
+    assert not {"enters", "leaves", "appears", "disappears"} & set(kinds)
+
+
+def _clipped(box: tuple[float, float, float, float]) -> tuple[float, float, float, float] | None:
+    """The visible part of a box in the frame, None when wholly outside."""
+    x0, y0, x1, y1 = max(box[0], 0.0), box[1], min(box[2], FRAME[1]), box[3]
+    return (x0, y0, x1, y1) if x1 > x0 else None
+
+
+def test_walking_out_through_an_edge_and_back_leaves_and_enters():
+    times = _times(14.0)
+    # 30 px wide, 80 px/s: wholly inside until x centre 15 (at 3.44 s), wholly out past x -15 (3.81 s).
+    keyframes = [(0.0, 200.0), (1.0, 200.0), (3.75, -20.0), (8.0, -20.0), (11.0, 220.0), (14.0, 220.0)]
+    boxes = {}
+    for t, b in _walk(times, keyframes).items():
+        visible = _clipped(b)
+        if visible is not None:
+            boxes[t] = visible
+    leave_s = (1.0 + (200.0 - 15.0) / 80.0, 1.0 + (200.0 + 15.0) / 80.0)
+    enter_s = (8.0 + 5.0 / 80.0, 8.0 + 35.0 / 80.0)
+    events = [e for e in detect_events([_track(0, boxes)], times) if e.kind in ("leaves", "enters")]
+    assert _kinds(events) == ["leaves", "enters"]
+    assert temporal_iou((events[0].start_s, events[0].end_s), leave_s) >= 0.7
+    assert temporal_iou((events[1].start_s, events[1].end_s), enter_s) >= 0.7
+    assert "left edge" in events[0].rule and events[0].score == 1.0
+
+
+def test_an_object_that_is_there_at_the_start_did_not_enter_nor_leave_at_the_end():
+    times = _times(10.0)
+    # Half out of the frame on the first sample, and half out again on the last.
+    track = _track(0, {t: _clipped(b) for t, b in _walk(times, [(0.0, 5.0), (4.0, 160.0), (10.0, 310.0)]).items()})
+    kinds = _kinds(detect_events([track], times))
+    assert "enters" not in kinds and "leaves" not in kinds and "appears" not in kinds
+
+
+@pytest.mark.parametrize("fps", [2.0, 4.0, 10.0])
+def test_rules_hold_at_other_sampling_rates(fps):
+    times = _times(20.0, fps=fps)
+    track = _track(0, _walk(times, [(0.0, 60.0), (5.0, 260.0), (12.0, 260.0), (16.0, 100.0), (20.0, 100.0)]))
+    events = detect_events([track], times)
+    assert _kinds(events) == ["stops_moving", "starts_moving", "stops_moving"]
+    assert _contains(events[0], 5.0) and _contains(events[1], 12.0) and _contains(events[2], 16.0)
+
+
+def test_a_frame_stored_twice_counts_once():
+    # Overlapping chunks decode the frames they share twice; the index may hold both boxes.
+    times = _times(12.0)
+    boxes = _walk(times, [(0.0, 40.0), (5.0, 240.0), (12.0, 240.0)])
+    once = _track(0, boxes)
+    twice = ObjectTrack(object_id=0, frame_size=FRAME,
+                        points=sorted(once.points + [p for p in once.points if 4.0 <= p.time_s <= 6.0],
+                                      key=lambda p: p.time_s))
+    assert detect_events([twice], times) == detect_events([once], times)
+    assert _kinds(detect_events([twice], times)) == ["stops_moving"]

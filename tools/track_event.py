@@ -1,0 +1,45 @@
+"""The event currency: what an object did, and when, read off its stored track (no model, no pixels).
+
+Events are computed when footage is indexed and stored in the index's `events` table; a question whose verb
+names an event kind ("jumps", "leaves", "meets") is answered from them. The rules that make them live in
+`tools/track_events.py`; this file holds only the types both sides share. Times are seconds from the start
+of the video; boxes are pixels of the stored masks (x0, y0, x1, y1, exclusive end).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from pydantic import BaseModel, Field
+
+EventKind = Literal["jump", "enters", "leaves", "appears", "disappears", "starts_moving", "stops_moving", "meets"]
+EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
+
+
+class BoxPoint(BaseModel):
+    """One present sample of an object's track."""
+
+    time_s: float
+    box: tuple[float, float, float, float] = Field(description="x0, y0, x1, y1 in pixels of the stored mask")
+    score: float = Field(default=1.0, description="the tracker's object score, [0, 1]")
+
+
+class ObjectTrack(BaseModel):
+    """Where one object was seen: its present samples in time order, and the size of the frames they are in."""
+
+    object_id: int
+    frame_size: tuple[int, int] = Field(description="(height, width) of the stored masks, pixels")
+    points: list[BoxPoint]
+
+
+class TrackEvent(BaseModel):
+    """One occurrence of an event kind. `other_object_id` is the second object of a two-object event (meets)."""
+
+    object_id: int
+    kind: EventKind
+    start_s: float
+    end_s: float
+    score: float = Field(description="how clearly the rule fired, [0, 1]")
+    evidence_s: list[float] = Field(default_factory=list, description="times of the samples the rule read")
+    rule: str = Field(description="the rule that produced it, in words, shown with the moment")
+    other_object_id: int | None = None
