@@ -16,7 +16,10 @@ class QuerySettings(BaseModel):
     model: str | None = Field(default=None, description="hub id or directory; None: $SVA_MODEL or the default")
     verify: bool = Field(default=True, description="False: retrieval-only answer, no model call")
     prompt_every_frame: bool = Field(default=False, description="the subject's track: " + PROMPT_EVERY_FRAME_HELP)
-    top_n: int = Field(default=8, ge=1, description="candidate chunks verified with the model")
+    top_n: int = Field(default=8, ge=1, description="candidate chunks verified when no stored object matches the "
+                       "subject and candidates come from text search")
+    max_verify: int = Field(default=400, ge=1, description="most chunks verified with the model; when there are more, "
+                            "the answer says how many were left out")
     retrieve_k: int = Field(default=50, ge=1, description="stored texts retrieved before grouping into chunks")
     threshold: float = Field(default=0.5, ge=0, le=1, description="P(yes) a candidate needs to be kept")
     sample_fps: float = Field(default=2.0, gt=0, description="frames per second decoded for verification")
@@ -36,3 +39,9 @@ class QueryAnswer(BaseModel):
     verified: bool = Field(description="True when the moments were checked by the model")
     candidates: int = Field(default=0, description="candidate chunks considered")
     errors: list[str] = Field(default_factory=list, description="one line per candidate that could not be checked")
+    route: str = Field(default="retrieval", description="how it was answered: 'events' (stored events, no model), "
+                       "'verify' (every chunk where the subject is seen, checked by the model), 'retrieval' (text search)")
+    event: str | None = Field(default=None, description="the event kind the predicate asked for, e.g. 'jump'")
+    objects: list[int] = Field(default_factory=list, description="stored objects the subject was resolved to")
+    verified_chunks: int = Field(default=0, description="chunks the model checked")
+    note: str | None = Field(default=None, description="what limited the answer, e.g. the --max-verify budget")

@@ -1,34 +1,44 @@
 """The query graph: a question in, moments with evidence out.
 
-    parse -> scope -> retrieve -> verify -> merge -> answer          (verify skipped when settings.verify is off)
+    parse -> scope -> resolve -+-> events --------------------------------> answer   (predicate is an event kind)
+                               +-> present -> verify -> merge -> answer               (subject resolved to objects)
+                               +-> retrieve -> verify -> merge -> answer              (nothing resolved)
 
 parse: the Sa2VA LLM, text only, is asked for a JSON plan; output that does not validate falls back to the
-deterministic parser. retrieve: embedding search over captions, phrases and object descriptions, grouped
-into candidate chunks. verify: each of the best `top_n` candidates is decoded and Sa2VA is asked the plan's
-yes/no question, scored from its next-token probabilities; a kept candidate is localized by tracking the
-plan's subject through the chunk (for a jump, the spans where the track leaves the ground:
-agent/motion_events.py), and the track is matched to a stored object so that the evidence points at rows in
-the index. merge: verified windows become moments (index/moments.py rules).
+deterministic parser. resolve: the plan's subject becomes the set of stored objects it refers to, over every
+indexed video (agent/subject_resolution.py); ambiguous objects are checked with the model once each, on one key
+frame of their track. events: a predicate that names an event kind (agent/event_verbs.py: jumps, leaves,
+meets, ...) is answered by one index query over the stored events of the resolved objects: every occurrence,
+no decoding, no model. present: any other predicate is verified on every chunk where a resolved object is seen
+(at most `max_verify`, and the answer says when that cut). retrieve: when no stored object matches, embedding
+search over captions, phrases and descriptions gives the candidate chunks, the best `top_n` verified.
+verify: each candidate is decoded and Sa2VA is asked the plan's yes/no question, scored from its next-token
+probabilities; a kept candidate is localized by tracking the plan's subject through the chunk (for a jump, the
+spans where the track leaves the ground: agent/motion_events.py), and the track is matched to a stored object
+so that the evidence points at rows in the index. merge: verified windows become moments (index/moments.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
+from agent.event_verbs import event_kind, event_object
 from agent.motion_events import is_jump_predicate, jump_spans
-from agent.object_links import track_iou
+from agent.object_links import mask_iou, track_iou
 from agent.query_answer import QueryAnswer, QuerySettings
 from agent.query_parse import fallback_plan, plan_from_model_text, plan_prompt
 from agent.query_plan import QueryPlan
+from agent.subject_resolution import Resolution, ResolvedObject, resolve_subject
 from index.moments import Hit, assemble_moments, spread_times
 from index.reader import IndexReader
 from index.search_hit import SearchHit
 from index.summaries import ChunkSummary
-from sa2va_engine.masklet import Masklet
+from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.user_error import UserError
 from tools.clip import Clip, decode_clip
@@ -64,14 +74,21 @@ class QueryState(TypedDict, total=False):
     hits: list[SearchHit]
     candidates: list[Candidate]
     verified: list[Hit]
+    resolution: Resolution
+    event: str | None
+    route: str
+    note: str | None
     moments: list[Moment]
     errors: list[str]
+    checked: list[int]
     answer: str
 
 
 class QueryRunner:
-    def __init__(self, settings: QuerySettings, engine: Sa2VA | None = None, reader: IndexReader | None = None):
+    def __init__(self, settings: QuerySettings, engine: Sa2VA | None = None, reader: IndexReader | None = None,
+                 progress: Callable[[str], None] | None = None):
         self.settings = settings
+        self.progress = progress
         self._engine = engine
         self.reader = reader or IndexReader(settings.db)
         self.graph = self._build()
@@ -83,12 +100,15 @@ class QueryRunner:
 
     def _build(self):
         g = StateGraph(QueryState)
-        for name in ("parse", "scope", "retrieve", "verify", "merge", "answer"):
+        for name in ("parse", "scope", "resolve", "events", "present", "retrieve", "verify", "merge", "answer"):
             g.add_node(name, getattr(self, name))
         g.add_edge(START, "parse")
         g.add_edge("parse", "scope")
-        g.add_conditional_edges("scope", lambda s: "answer" if s.get("videos") == [] else "retrieve")
-        g.add_conditional_edges("retrieve", lambda s: "verify" if self.settings.verify and s["candidates"] else "merge")
+        g.add_conditional_edges("scope", lambda s: "answer" if s.get("videos") == [] else "resolve")
+        g.add_conditional_edges("resolve", self._route)
+        g.add_edge("events", "answer")
+        for step in ("present", "retrieve"):
+            g.add_conditional_edges(step, lambda s: "verify" if self.settings.verify and s["candidates"] else "merge")
         g.add_edge("verify", "merge")
         g.add_edge("merge", "answer")
         g.add_edge("answer", END)
@@ -97,10 +117,14 @@ class QueryRunner:
     def run(self, question: str) -> QueryAnswer:
         with self.reader.session():
             state = self.graph.invoke({"question": question, "errors": []})
+        route = state.get("route", "retrieval")
+        resolution = state.get("resolution")
         return QueryAnswer(
             question=question, plan=state["plan"], moments=state.get("moments", []), answer=state["answer"],
-            verified=self.settings.verify and bool(state.get("candidates")),
-            candidates=len(state.get("candidates", [])), errors=state["errors"],
+            verified=route != "events" and self.settings.verify and bool(state.get("candidates")),
+            candidates=len(state.get("candidates", [])), errors=state["errors"], route=route,
+            event=state.get("event"), objects=resolution.object_ids() if resolution else [],
+            verified_chunks=len(state.get("checked", [])), note=state.get("note"),
         )
 
     # -- nodes ------------------------------------------------------------------------------
@@ -128,6 +152,67 @@ class QueryRunner:
             return {"videos": [], "errors": state["errors"] + [f"{wanted}: no indexed video has this name"]}
         return {"videos": matches}
 
+    def resolve(self, state: QueryState) -> QueryState:
+        """The stored objects the subject means, in the videos in scope; ambiguous ones asked of the model."""
+        plan = state["plan"]
+        objects = self.reader.object_names(state.get("videos"))
+        resolution = resolve_subject(plan.subject, objects, self.reader.embedder)
+        errors = list(state["errors"])
+        if resolution.ambiguous and self.settings.verify:
+            confirmed = self._confirm_ambiguous(plan.subject, resolution.ambiguous, errors)
+            resolution = resolution.model_copy(update={"accepted": resolution.accepted + confirmed, "ambiguous": []})
+        return {"resolution": resolution, "event": event_kind(plan.predicate), "errors": errors}
+
+    def _route(self, state: QueryState) -> str:
+        if state.get("event") and state["resolution"].accepted:
+            return "events"
+        return "present" if state["resolution"].accepted and self.settings.verify else "retrieve"
+
+    def events(self, state: QueryState) -> QueryState:
+        """Every stored occurrence of the event kind by a resolved object: one index query, no model."""
+        plan, s = state["plan"], self.settings
+        resolution, kind = state["resolution"], state["event"]
+        others = None
+        other_text = event_object(plan.predicate)
+        if other_text:
+            others = resolve_subject(other_text, self.reader.object_names(state.get("videos")),
+                                     self.reader.embedder).object_ids()
+        by_id = {o.object_id: o for o in resolution.accepted}
+        hits = []
+        for e in self.reader.events(resolution.object_ids(), [kind], plan.start_s, plan.end_s, others):
+            subject = by_id.get(e.object_id) or by_id.get(e.other_object_id)
+            if subject is None:
+                continue
+            evidence = Evidence(object_id=subject.object_id, phrase=subject.label, track_times=e.evidence_s,
+                                event=e.kind, rule=e.rule, verify_score=subject.score)
+            hits.append(Hit(video_path=e.video_path, start_s=e.start_s, end_s=e.end_s,
+                            score=round(e.score * subject.score, 4), evidence=evidence))
+        durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
+        # Each occurrence is its own moment: only overlapping ones (one event seen as two objects) merge.
+        moments = assemble_moments(hits, gap_s=0.0, min_len_s=0.0, durations=durations)
+        return {"route": "events", "moments": moments, "candidates": []}
+
+    def present(self, state: QueryState) -> QueryState:
+        """Every chunk where a resolved object is seen is a candidate, in time order, up to `max_verify`."""
+        plan, s = state["plan"], self.settings
+        resolution = state["resolution"]
+        chunks = self.reader.object_chunks(resolution.object_ids())
+        candidates = []
+        for video, index, start, end, seen in chunks:
+            if (plan.start_s is not None and end < plan.start_s) or (plan.end_s is not None and start > plan.end_s):
+                continue
+            names = [o for o in resolution.accepted if o.object_id in seen]
+            hits = [SearchHit(video_path=video, video_id=0, chunk_index=index, kind="phrase", object_id=o.object_id,
+                              start_s=start, end_s=end, text=o.label, score=o.score) for o in names]
+            candidates.append(Candidate(video_path=video, chunk_index=index, start_s=start, end_s=end,
+                                        score=max(o.score for o in names), hits=hits))
+        note = None
+        if len(candidates) > s.max_verify:
+            note = (f"verified {s.max_verify} of {len(candidates)} candidate chunks (--max-verify); "
+                    "raise it to check them all")
+            candidates = candidates[: s.max_verify]
+        return {"route": "verify", "candidates": candidates, "note": note}
+
     def retrieve(self, state: QueryState) -> QueryState:
         plan, s = state["plan"], self.settings
         hits: list[SearchHit] = []
@@ -136,18 +221,29 @@ class QueryRunner:
                                     start_s=plan.start_s, end_s=plan.end_s)
             hits += search_index(request, self.reader).hits
         hits.sort(key=lambda h: -h.score)
-        return {"hits": hits[: s.retrieve_k], "candidates": _candidates(self.reader, hits[: s.retrieve_k])}
+        candidates = _candidates(self.reader, hits[: s.retrieve_k])
+        note = None
+        if s.verify and len(candidates) > s.top_n:
+            note = f"verified the best {s.top_n} of {len(candidates)} chunks found by text search (--top-n)"
+        return {"route": "retrieval", "hits": hits[: s.retrieve_k], "candidates": candidates[: s.top_n]
+                if s.verify else candidates, "note": note}
 
     def verify(self, state: QueryState) -> QueryState:
-        plan, s = state["plan"], self.settings
+        plan = state["plan"]
         verified: list[Hit] = []
         errors = list(state["errors"])
-        for candidate in state["candidates"][: s.top_n]:
+        candidates = state["candidates"]
+        checked = []
+        for i, candidate in enumerate(candidates):
+            if self.progress:
+                self.progress(f"verifying chunk {i + 1}/{len(candidates)}: {Path(candidate.video_path).name} "
+                              f"{_clock(candidate.start_s)}-{_clock(candidate.end_s)}")
             try:
                 verified += self._verify_one(plan, candidate)
+                checked.append(candidate.chunk_index)
             except UserError as exc:  # e.g. the file moved since it was indexed: the other candidates go on
                 errors.append(str(exc))
-        return {"verified": verified, "errors": errors}
+        return {"verified": verified, "errors": errors, "checked": checked}
 
     def merge(self, state: QueryState) -> QueryState:
         s = self.settings
@@ -161,13 +257,25 @@ class QueryRunner:
     def answer(self, state: QueryState) -> QueryState:
         moments, plan = state.get("moments", []), state["plan"]
         if not moments:
-            return {"answer": f"No moment found for '{plan.search_text()}'."}
+            why = ""
+            resolution = state.get("resolution")
+            if state.get("route") == "events":
+                why = (f" {len(resolution.accepted)} stored object(s) match '{plan.subject}'; none has a "
+                       f"'{state['event']}' event.")
+            elif resolution is not None and not resolution.accepted:
+                why = f" No stored object matches '{plan.subject}'."
+            note = f" Note: {state['note']}." if state.get("note") else ""
+            return {"answer": f"No moment found for '{plan.search_text()}'.{why}{note}"}
         videos = {m.video_path for m in moments}
         best = moments[0]
-        kind = "verified" if self.settings.verify and state.get("candidates") else "retrieved (not verified)"
+        if state.get("route") == "events":
+            kind = f"'{state['event']}' event"
+        else:
+            kind = "verified" if self.settings.verify and state.get("candidates") else "retrieved (not verified)"
+        note = f" Note: {state['note']}." if state.get("note") else ""
         return {"answer": f"{len(moments)} {kind} moment(s) of '{plan.search_text()}' in {len(videos)} video(s); "
                           f"best: {Path(best.video_path).name} {_clock(best.start_s)}-{_clock(best.end_s)} "
-                          f"(score {best.score:.2f})."}
+                          f"(score {best.score:.2f}).{note}"}
 
     # -- verification of one candidate ------------------------------------------------------
     def _verify_one(self, plan: QueryPlan, candidate: Candidate) -> list[Hit]:
@@ -235,9 +343,37 @@ class QueryRunner:
         return spans
 
 
-def run_query(question: str, settings: QuerySettings, engine: Sa2VA | None = None) -> QueryAnswer:
-    """Answer `question` from the index at settings.db (see the module docstring for the steps)."""
-    return QueryRunner(settings, engine).run(question)
+    # -- ambiguous subjects ------------------------------------------------------------------
+    def _confirm_ambiguous(self, subject: str, objects: list[ResolvedObject], errors: list[str]) -> list[ResolvedObject]:
+        """The ambiguous objects the model also picks: per object one key frame of its stored track (the largest
+        mask), segmented with the subject; kept when the mask overlaps the stored one (mask IoU >= MATCH_IOU).
+        One track call per video, all its key frames together, each frame prompted alone."""
+        keep = []
+        by_video: dict[str, list[tuple[ResolvedObject, TrackPoint]]] = {}
+        for obj in objects:
+            points = [p for p in self.reader.tracks(obj.object_id) if p.mask is not None]
+            if points:
+                by_video.setdefault(obj.video_path, []).append((obj, max(points, key=lambda p: p.area)))
+        for video, items in by_video.items():
+            try:
+                usable = [(item, _frame_at(video, item[1])) for item in items]
+            except UserError as exc:  # the file moved since it was indexed: its objects stay unconfirmed
+                errors.append(str(exc))
+                continue
+            engine = self.engine()
+            masks = engine.track([f.image for _, f in usable], [subject], prompt_every_frame=True,
+                                 frame_times=[f.time_s for _, f in usable])[0].points
+            for ((obj, stored), _), mask in zip(usable, masks):
+                if mask_iou(mask.model_copy(update={"time_s": stored.time_s}), stored) >= MATCH_IOU:
+                    keep.append(obj.model_copy(update={"verdict": "accepted", "how": obj.how + ", confirmed by the model"}))
+        return keep
+
+
+def run_query(question: str, settings: QuerySettings, engine: Sa2VA | None = None,
+              progress: Callable[[str], None] | None = None) -> QueryAnswer:
+    """Answer `question` from the index at settings.db (see the module docstring for the steps); `progress`
+    hears one line per chunk the model verifies."""
+    return QueryRunner(settings, engine, progress=progress).run(question)
 
 
 def _candidates(reader: IndexReader, hits: list[SearchHit]) -> list[Candidate]:
@@ -266,6 +402,13 @@ def _matching_object(masklet: Masklet, stored: dict, candidate: Candidate) -> in
         return best[1]
     named = [h.object_id for h in candidate.hits if h.object_id is not None]
     return named[0] if named else None
+
+
+def _frame_at(video: str, point: TrackPoint):
+    """The decoded frame nearest `point.time_s`, at the size its stored mask was made at."""
+    clip = decode_clip(video, max(0.0, point.time_s - 0.25), point.time_s + 0.25, sample_fps=20.0,
+                       max_side=max(point.mask.size))
+    return min(clip.frames, key=lambda f: abs(f.time_s - point.time_s))
 
 
 def _indexed_max_side(stored: dict) -> int:

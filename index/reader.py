@@ -27,7 +27,7 @@ from index.moments import Hit, assemble_moments, spread_times
 from index.schema import EMBEDDING_DIM
 from index.video_path import canonical_video_path
 from index.search_hit import SearchHit, TextKind
-from index.summaries import ChunkSummary, JobSummary, ObjectSummary, VideoSummary
+from index.summaries import ChunkSummary, JobSummary, ObjectNames, ObjectSummary, StoredEvent, VideoSummary
 from index.track_rows import TRACK_COLUMNS, track_point_from_row
 from sa2va_engine.masklet import TrackPoint
 from tools.moment import Evidence, Moment
@@ -264,6 +264,79 @@ class IndexReader:
         for r in rows:
             out.setdefault(r[0], []).append(track_point_from_row(r[1:]))
         return out
+
+    def object_names(self, videos: Sequence[str] | None = None) -> list[ObjectNames]:
+        """Every object of the given videos (paths as stored; None: all videos) with its label, description
+        and the distinct phrases linked to it: one query, whatever the number of objects."""
+        with self._connection() as con:
+            rows = con.execute(
+                """
+                SELECT o.object_id, o.video_id, v.path, o.label, o.description,
+                       coalesce(p.phrases, []::VARCHAR[]), o.first_seen_s, o.last_seen_s
+                FROM objects o JOIN videos v USING (video_id)
+                LEFT JOIN (SELECT object_id, list(DISTINCT phrase ORDER BY phrase) AS phrases
+                           FROM phrases GROUP BY object_id) p USING (object_id)
+                WHERE $paths IS NULL OR list_contains($paths, v.path)
+                ORDER BY o.object_id
+                """,
+                {"paths": list(videos) if videos is not None else None},
+            ).fetchall()
+        return _rows_as(ObjectNames, rows)
+
+    def events(
+        self,
+        object_ids: Sequence[int],
+        kinds: Sequence[str] | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        other_object_ids: Sequence[int] | None = None,
+    ) -> list[StoredEvent]:
+        """Stored events of the given objects (as the first or the second object), of the given kinds, that
+        overlap [start_s, end_s] seconds; with `other_object_ids`, only two-object events whose other side is
+        one of them. Ordered by video, then time."""
+        if not object_ids:
+            return []
+        with self._connection() as con:
+            rows = con.execute(
+                """
+                SELECT v.path, e.object_id, e.other_object_id, e.kind, e.start_s, e.end_s, e.score,
+                       coalesce(e.evidence_s, []::DOUBLE[]), e.rule
+                FROM events e JOIN videos v USING (video_id)
+                WHERE (list_contains($ids, e.object_id) OR list_contains($ids, e.other_object_id))
+                  AND ($kinds IS NULL OR list_contains($kinds, e.kind))
+                  AND ($t0 IS NULL OR e.end_s >= $t0)
+                  AND ($t1 IS NULL OR e.start_s <= $t1)
+                  AND ($others IS NULL OR list_contains($others, e.object_id) OR list_contains($others, e.other_object_id))
+                ORDER BY v.path, e.start_s, e.object_id, e.kind
+                """,
+                {"ids": [int(i) for i in object_ids], "kinds": list(kinds) if kinds else None, "t0": start_s,
+                 "t1": end_s, "others": [int(i) for i in other_object_ids] if other_object_ids is not None else None},
+            ).fetchall()
+        return _rows_as(StoredEvent, rows)
+
+    def object_chunks(self, object_ids: Sequence[int]) -> list[tuple[str, int, float, float, list[int]]]:
+        """Chunks where any of the objects has a present track point: (video path, chunk index, start_s, end_s,
+        the objects seen in it), by video and chunk. What query-time verification looks at."""
+        if not object_ids:
+            return []
+        with self._connection() as con:
+            rows = con.execute(
+                """
+                SELECT v.path, c.chunk_index, c.start_s, c.end_s, t.objects
+                FROM (SELECT video_id, chunk_index, list(DISTINCT object_id ORDER BY object_id) AS objects
+                      FROM track_points WHERE list_contains($ids, object_id) GROUP BY video_id, chunk_index) t
+                JOIN chunks c USING (video_id, chunk_index) JOIN videos v USING (video_id)
+                ORDER BY v.path, c.chunk_index
+                """,
+                {"ids": [int(i) for i in object_ids]},
+            ).fetchall()
+        return [(r[0], r[1], r[2], r[3], list(r[4])) for r in rows]
+
+    def indexed_model(self) -> str | None:
+        """The checkpoint of the latest indexing run that recorded one (None for an index older than schema v5)."""
+        with self._connection() as con:
+            row = con.execute("SELECT model FROM jobs WHERE model IS NOT NULL ORDER BY job_id DESC LIMIT 1").fetchone()
+        return row[0] if row else None
 
     def jobs(self, limit: int = 20) -> list[JobSummary]:
         with self._connection() as con:

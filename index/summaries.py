@@ -56,3 +56,30 @@ class JobSummary(BaseModel):
     chunks_done: int
     chunks_failed: int
     error: str | None
+
+
+class ObjectNames(BaseModel):
+    """An object with every name the index has for it: what subject resolution compares a question with."""
+
+    object_id: int
+    video_id: int
+    video_path: str
+    label: str
+    description: str | None
+    phrases: list[str]
+    first_seen_s: float | None
+    last_seen_s: float | None
+
+
+class StoredEvent(BaseModel):
+    """A row of the `events` table with its video's path. Times are seconds from the start of the video."""
+
+    video_path: str
+    object_id: int
+    other_object_id: int | None
+    kind: str
+    start_s: float
+    end_s: float
+    score: float
+    evidence_s: list[float]
+    rule: str

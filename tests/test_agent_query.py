@@ -34,8 +34,9 @@ def check_moments(db, moments):
 
 def test_retrieval_only_answer(indexed_library):
     db, videos, _ = indexed_library
-    answer = run_query("find every moment the dog jumps", QuerySettings(db=db, verify=False))
+    answer = run_query("find every moment the dog runs", QuerySettings(db=db, verify=False))
     assert answer.plan.subject == "the dog" and answer.plan.parsed_by == "fallback"
+    assert answer.route == "retrieval"
     assert not answer.verified and all(not ev.verified for m in answer.moments for ev in m.evidence)
     check_moments(db, answer.moments)
     assert any(ev.object_id is not None and ev.track_times for m in answer.moments for ev in m.evidence)
@@ -48,12 +49,21 @@ def test_verified_answer_is_bounded_and_scored_by_the_model(indexed_library, tra
     calls = []
     real = engine.yes_probability
     engine.yes_probability = lambda visual, q: calls.append(q) or real(visual, q)
-    settings = QuerySettings(db=db, top_n=2, threshold=0.0)
-    # Not a jump: for a jump the moments come from the track's lift (test below), and random weights never lift.
+    settings = QuerySettings(db=db, max_verify=2, threshold=0.0)
+    # Not an event kind: "runs" is checked by the model on the chunks where the dog is seen.
     answer = run_query("find every moment the dog runs", settings, engine=engine)
-    assert len(calls) == 2, "only top_n candidates are verified"
+    assert answer.route == "verify" and answer.objects
+    chunks = IndexReader(db).object_chunks(answer.objects)
+    assert len(chunks) > 2, "the dog is seen in more chunks than the budget"
+    assert len(calls) == 2 and answer.verified_chunks == 2, "the --max-verify budget bounds the model calls"
+    assert answer.note == f"verified 2 of {len(chunks)} candidate chunks (--max-verify); raise it to check them all"
+    assert answer.note in answer.answer
+    calls.clear()
+    everything = run_query("find every moment the dog runs", settings.model_copy(update={"max_verify": 400}),
+                           engine=engine)
+    assert len(calls) == len(chunks) and everything.note is None, "every chunk where the subject is seen is checked"
     assert calls[0] == answer.plan.verify_question()
-    assert answer.verified and answer.candidates >= 2
+    assert answer.verified and answer.candidates == 2
     check_moments(db, answer.moments)
     for m in answer.moments:
         assert all(ev.verified and 0 <= ev.verify_score <= 1 for ev in m.evidence)
@@ -180,7 +190,8 @@ def test_a_jump_is_localized_from_the_track_and_a_grounded_track_gives_no_moment
     dog = str(videos[0].resolve())
     engine = Sa2VA.from_pretrained(tracking_checkpoint)
     settings = QuerySettings(db=db, top_n=20, threshold=0.0, model_parser=False, gap_s=0.0, min_len_s=0.0)
-    question = f"find every moment the dog jumps in {videos[0].name}"
+    # A subject no stored object is named after: candidates come from text search and the track is made now.
+    question = f"find every moment the acrobat jumps in {videos[0].name}"
     hop = (4.0, 5.0)  # seconds of the dog clip
     monkeypatch.setattr(qg, "track_clip", lambda e, request: TrackReply(masklets=[_hopping_masklet(
         request.clip, hop if request.clip.start_s <= hop[0] and hop[1] <= request.clip.end_s else None)]))

@@ -15,6 +15,8 @@ class Evidence(BaseModel):
     track_times: list[float] = Field(default_factory=list, description="seconds of the track points shown")
     verified: bool = False
     verify_score: float | None = None
+    event: str | None = Field(default=None, description="the stored event kind this moment is, e.g. 'jump'")
+    rule: str | None = Field(default=None, description="the rule that produced the event, in words")
 
 
 class Moment(BaseModel):

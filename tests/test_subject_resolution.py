@@ -1,0 +1,56 @@
+"""Subject resolution: which stored objects a question's subject means (agent/subject_resolution.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.subject_resolution import (ACCEPT_COS, AMBIGUOUS_COS, CALIBRATION_PAIRS, calibrate, judge_name,
+                                      noun_phrase, resolve_subject, texts_to_embed)
+from index.embedder import default_embedder
+from index.summaries import ObjectNames
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return default_embedder()
+
+
+def test_shipped_thresholds_are_the_calibrated_ones(embedder):
+    assert calibrate(CALIBRATION_PAIRS, embedder) == (ACCEPT_COS, AMBIGUOUS_COS)
+
+
+@pytest.mark.parametrize("subject,name,same", CALIBRATION_PAIRS)
+def test_calibration_pairs(subject, name, same, embedder):
+    """A same pair is never rejected and a different pair never accepted; at most the model is asked."""
+    texts = texts_to_embed(subject, [name])
+    verdict = judge_name(subject, name, dict(zip(texts, embedder.embed(texts)))).verdict
+    assert verdict != ("rejected" if same else "accepted"), verdict
+
+
+def test_noun_phrase():
+    assert noun_phrase("a man in a blue jacket") == ("man", [], {"blue"})
+    assert noun_phrase("the red dogs") == ("dog", ["red"], {"red"})
+    assert noun_phrase("a red ball bouncing on the grass")[0] == "ball"
+
+
+def _obj(oid: int, label: str, video: str = "/v/a.mp4", phrases=(), description=None) -> ObjectNames:
+    return ObjectNames(object_id=oid, video_id=1, video_path=video, label=label, description=description,
+                       phrases=list(phrases) or [label], first_seen_s=0.0, last_seen_s=1.0)
+
+
+def test_resolution_is_a_set_over_every_video(embedder):
+    objects = [_obj(1, "the red ball"), _obj(2, "the white ball"), _obj(3, "the red dog"),
+               _obj(4, "a red ball", video="/v/b.mp4"), _obj(5, "the blue box", video="/v/c.mp4",
+                                                            phrases=["the blue box", "the red ball"])]
+    resolution = resolve_subject("the red ball", objects, embedder)
+    assert sorted(resolution.object_ids()) == [1, 4, 5]  # 5: a later phrase linked to it says red ball
+    assert [o.object_id for o in resolution.ambiguous] == [3]
+    dogs = resolve_subject("the dog", objects, embedder)
+    assert dogs.object_ids() == [3]
+    anything = resolve_subject("the giraffe", objects, embedder)
+    assert anything.object_ids() == []
+
+
+def test_colour_conflict_in_any_name_is_not_overruled_by_cosine(embedder):
+    objects = [_obj(1, "the white ball", description="a white ball on sand")]
+    assert resolve_subject("the red ball", objects, embedder).object_ids() == []
