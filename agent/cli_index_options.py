@@ -9,6 +9,10 @@ import typer
 
 from sa2va_engine.key_frames import PROMPT_EVERY_FRAME_HELP
 
+SAMPLE_FPS = typer.Option(min=0.001, help="frames per second analysed (default: the model's preset, else 2)")
+CHUNK_S = typer.Option(min=0.5, help="chunk length, seconds (default: the model's preset, else 10)")
+OVERLAP_S = typer.Option(min=0.0, help="seconds shared by consecutive chunks (default: the model's preset, else 1)")
+MAX_SIDE = typer.Option(min=32, help="long side of analysed frames, pixels (default: the model's preset, else 1024)")
 SampleFps = Annotated[float, typer.Option(min=0.001, help="frames per second analysed")]
 ChunkS = Annotated[float, typer.Option(min=0.5, help="chunk length, seconds")]
 OverlapS = Annotated[float, typer.Option(min=0.0, help="seconds shared by consecutive chunks")]
@@ -18,8 +22,11 @@ Caption = Annotated[bool, typer.Option("--caption/--no-caption", help="caption e
 Ground = Annotated[bool, typer.Option("--ground/--no-ground", help="grounded caption of each chunk")]
 Track = Annotated[bool, typer.Option("--track/--no-track", help="track objects through each chunk")]
 Describe = Annotated[bool, typer.Option("--describe/--no-describe", help="describe each new object")]
+DESCRIBE = typer.Option("--describe/--no-describe", help="describe each new object (default: the model's preset, else on)")
 # For models whose SAM-2 memory confuses objects (the demo model's does).
 PromptEveryFrame = Annotated[bool, typer.Option("--prompt-every-frame/--no-prompt-every-frame",
                                                 help="tracks: " + PROMPT_EVERY_FRAME_HELP)]
+PROMPT_EVERY_FRAME = typer.Option("--prompt-every-frame/--no-prompt-every-frame",
+                                  help="tracks: " + PROMPT_EVERY_FRAME_HELP + " (default: the model's preset, else off)")
 Device = Annotated[Optional[str], typer.Option(help="torch device (default: cuda if present, else cpu)")]
 RayWorkers = Annotated[Optional[int], typer.Option(min=1, help="engine actors (default: one per GPU, else one per CPU)")]

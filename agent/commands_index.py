@@ -22,17 +22,17 @@ def index(
     paths: Annotated[list[str], typer.Argument(help="video files, folders (searched recursively) or globs", show_default=False)],
     db: DbOption = None,
     model: ModelOption = None,
-    sample_fps: opts.SampleFps = 2.0,
-    chunk_s: opts.ChunkS = 10.0,
-    overlap_s: opts.OverlapS = 1.0,
-    max_side: opts.MaxSide = 1024,
+    sample_fps: Annotated[Optional[float], opts.SAMPLE_FPS] = None,
+    chunk_s: Annotated[Optional[float], opts.CHUNK_S] = None,
+    overlap_s: Annotated[Optional[float], opts.OVERLAP_S] = None,
+    max_side: Annotated[Optional[int], opts.MAX_SIDE] = None,
     watch: Annotated[Optional[list[str]], typer.Option("--watch", help="expression tracked in every chunk (repeatable)")] = None,
     scene_cuts: opts.SceneCuts = False,
     caption: opts.Caption = True,
     ground: opts.Ground = True,
     track: opts.Track = True,
-    describe: opts.Describe = True,
-    prompt_every_frame: opts.PromptEveryFrame = False,
+    describe: Annotated[Optional[bool], opts.DESCRIBE] = None,
+    prompt_every_frame: Annotated[Optional[bool], opts.PROMPT_EVERY_FRAME] = None,
     device: opts.Device = None,
     ray: Annotated[bool, typer.Option("--ray", help="analyse chunks on Ray engine actors (a local Ray started for the run, or --ray-address)")] = False,
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to use ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
@@ -40,23 +40,26 @@ def index(
     ray_cpus_per_worker: Annotated[int, typer.Option(min=1, help="CPUs (torch threads) per CPU actor")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="print the run's report as JSON on stdout")] = False,
 ) -> None:
-    """Index videos: chunk, caption, ground, track and store. Idempotent; a rerun resumes where it stopped.
+    """Index videos: chunk, caption, ground, track, compute events and store. Idempotent; a rerun resumes.
 
-    Exit 0: all indexed; 1: some inputs failed (each named); 2: bad usage, nothing usable, or another
+    Settings left unset come from the model's preset (the demo model's sampling and chunking), else the
+    defaults. Exit 0: all indexed; 1: some inputs failed (each named); 2: bad usage, nothing usable, or another
     indexer is already writing this index."""
     from agent.cli_progress import BarProgress
-    from agent.index_settings import IndexSettings
     from agent.indexer import run_index
     from agent.ray_options import RayOptions
+    from agent.run_settings import index_settings
 
-    if overlap_s >= chunk_s:
-        typer.echo(f"sva: --overlap-s ({overlap_s:g}) must be shorter than --chunk-s ({chunk_s:g})", err=True)
+    with exit_on_user_error():
+        settings = index_settings(
+            db or default_db_path(), model, device=device, sample_fps=sample_fps, max_side=max_side,
+            chunk_s=chunk_s, overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground,
+            track=track, describe=describe, watch=watch or [], prompt_every_frame=prompt_every_frame,
+        )
+    if settings.overlap_s >= settings.chunk_s:
+        typer.echo(f"sva: --overlap-s ({settings.overlap_s:g}) must be shorter than --chunk-s ({settings.chunk_s:g})",
+                   err=True)
         raise typer.Exit(2)
-    settings = IndexSettings(
-        db=db or default_db_path(), model=model, device=device, sample_fps=sample_fps, max_side=max_side,
-        chunk_s=chunk_s, overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground, track=track,
-        describe=describe, watch=watch or [], prompt_every_frame=prompt_every_frame,
-    )
     ray_options = (RayOptions(address=ray_address, workers=ray_workers, cpus_per_worker=ray_cpus_per_worker)
                    if ray or ray_address else None)
     settings.db.parent.mkdir(parents=True, exist_ok=True)
@@ -74,23 +77,29 @@ def query(
     question: Annotated[str, typer.Argument(help='e.g. "find every moment the dog jumps"', show_default=False)],
     db: DbOption = None,
     model: ModelOption = None,
-    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="check candidates with the model (slower, precise)")] = True,
-    top_n: Annotated[int, typer.Option(min=1, help="candidate chunks verified")] = 8,
-    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="P(yes) needed to keep a candidate")] = 0.5,
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="check candidates with the model (slower, precise); event questions never need it")] = True,
+    max_verify: Annotated[Optional[int], typer.Option(min=1, help="most chunks the model checks (default 400); the answer says when it cut")] = None,
+    top_n: Annotated[Optional[int], typer.Option(min=1, help="chunks verified when the subject matches no stored object and text search finds the candidates (default 8)")] = None,
+    threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="P(yes) needed to keep a candidate (default 0.5)")] = None,
     refine: Annotated[Optional[float], typer.Option("--refine", min=0.1, help="refine verified chunks in windows this long, seconds")] = None,
-    model_parser: Annotated[bool, typer.Option("--model-parser/--no-model-parser", help="parse the question with the model first")] = True,
-    prompt_every_frame: opts.PromptEveryFrame = False,
+    model_parser: Annotated[Optional[bool], typer.Option("--model-parser/--no-model-parser", help="parse the question with the model first (default on)")] = None,
+    prompt_every_frame: Annotated[Optional[bool], opts.PROMPT_EVERY_FRAME] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the answer with its moments as JSON")] = False,
 ) -> None:
-    """Find the moments that answer a question, with evidence (tracks, captions)."""
-    from agent.query_answer import QuerySettings
-    from agent.query_graph import run_query
+    """Find every moment that answers a question, with evidence (tracks, events, captions).
 
-    settings = QuerySettings(db=db or default_db_path(), model=model, verify=verify, top_n=top_n,
-                             threshold=threshold, model_parser=model_parser, refine_window_s=refine,
-                             prompt_every_frame=prompt_every_frame)
+    Unset settings come from the model's preset; the model defaults to the one the index was built with."""
+    from agent.query_graph import run_query
+    from agent.run_settings import query_settings
+
+    def progress(line: str) -> None:
+        typer.echo(f"sva: {line}", err=True)
+
     with exit_on_user_error():
-        answer = run_query(question, settings)
+        settings = query_settings(db or default_db_path(), model, verify=verify, max_verify=max_verify, top_n=top_n,
+                                  threshold=threshold, model_parser=model_parser, refine_window_s=refine,
+                                  prompt_every_frame=prompt_every_frame)
+        answer = run_query(question, settings, progress=progress if sys.stderr.isatty() else None)
     for error in answer.errors:
         typer.echo(f"sva: {error}", err=True)
     if as_json:
@@ -100,4 +109,6 @@ def query(
     for m in answer.moments:
         ev = m.evidence[0] if m.evidence else None
         what = (ev.phrase or ev.caption or "") if ev else ""
+        if ev and ev.rule:
+            what = f"{what}: {ev.rule}"
         typer.echo(f"  {m.score:.2f}  {m.video_path}  {m.start_s:.1f}-{m.end_s:.1f} s  {what[:60]}")

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from agent.demo_metrics import (balanced_accuracy, boundary_f, keyword_accuracy, mask_iou, match_events,
                                 picks_own_object, temporal_iou)
+from agent import run_settings
 from agent.index_settings import IndexSettings
 from agent.indexer import run_index
 from agent.query_answer import QueryAnswer, QuerySettings
@@ -32,25 +33,17 @@ from tools.synthetic_video import write_ground_truth, write_world_video
 # Seeds the demo model's training never draws from (training uses seed * 100003 + [0, 400)).
 UNSEEN_SEEDS = 1_000_000
 DEMO_QUESTION = "find every moment the {name} jumps"
-# The demo model's SAM-2 memory does not tell its objects apart (it carries the union of them), so the demo
-# tracks as the reference's video inference does: the `[SEG]` prompt on every frame (bench/README.md).
-PROMPT_EVERY_FRAME = True
 
 
-def index_settings(db: Path, model: str, prompt_every_frame: bool = PROMPT_EVERY_FRAME) -> IndexSettings:
-    """Chunks like the training clips: 4 fps, 3 s plus 1 s overlap (12 to 16 frames), five LLM frames."""
-    return IndexSettings(db=db, model=model, sample_fps=DEMO_FPS, chunk_s=3.0, overlap_s=1.0, max_side=256,
-                         describe=False, prompt_every_frame=prompt_every_frame)
+def index_settings(db: Path, model: str, prompt_every_frame: bool | None = None) -> IndexSettings:
+    """What `sva index --model MODEL` uses: the model's preset (the demo model's: 4 fps, 3 s chunks, every frame
+    prompted; sa2va_engine/demo_model.py says why). `prompt_every_frame` overrides it (bench --memory)."""
+    return run_settings.index_settings(db, model, prompt_every_frame=prompt_every_frame)
 
 
-def query_settings(db: Path, model: str, prompt_every_frame: bool = PROMPT_EVERY_FRAME) -> QuerySettings:
-    # The tiny model never learnt to write JSON plans: the deterministic parser reads the question. Nor to
-    # answer yes/no: its P(yes) is one constant for every clip and question (bench/README.md), which a 0.5
-    # gate turns into "keep every chunk" or "keep none" depending on which side of 0.5 training left it. So
-    # the demo keeps every candidate (threshold 0) and lets the subject's track say when it jumps.
-    return QuerySettings(db=db, model=model, top_n=50, retrieve_k=200, sample_fps=DEMO_FPS, refine_window_s=1.0,
-                         model_parser=False, gap_s=0.25, min_len_s=0.5, threshold=0.0,
-                         prompt_every_frame=prompt_every_frame)
+def query_settings(db: Path, model: str, prompt_every_frame: bool | None = None) -> QuerySettings:
+    """What `sva query --db DB` uses after indexing with `model`: its preset, nothing of the demo's own."""
+    return run_settings.query_settings(db, model, prompt_every_frame=prompt_every_frame)
 
 
 def jumping_world(seed: int, duration_s: float, name: str = "red ball") -> World:
@@ -135,9 +128,11 @@ class Scores(BaseModel):
 
 def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int = UNSEEN_SEEDS,
              n_event_worlds: int | None = None, log: Callable[[str], None] | None = None,
-             prompt_every_frame: bool = PROMPT_EVERY_FRAME) -> Scores:
+             prompt_every_frame: bool | None = None) -> Scores:
     """Masks and captions on `n_worlds` unseen 3-s clips; event queries on `n_event_worlds` unseen 20-s videos.
     ``prompt_every_frame=False`` tracks as SAM-2's memory carries the key frames' picks instead."""
+    every_frame = (index_settings(workdir / "index.duckdb", model).prompt_every_frame
+                   if prompt_every_frame is None else prompt_every_frame)
     refer, picked, j_scores, f_scores, keywords = [], [], [], [], []
     key_j, other_j = [], []
     jump_answers: list[tuple[bool, bool]] = []
@@ -166,7 +161,7 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
             presence_answers.append((asked > 0.5, False))
         # All visible objects in one track call: SAM-2 encodes each frame once for all of them.
         expressions = [referring_expressions(world, oid)[0] for oid in visible]
-        masklets = (engine.track(frames, expressions, key_frames=keys, prompt_every_frame=prompt_every_frame)
+        masklets = (engine.track(frames, expressions, key_frames=keys, prompt_every_frame=every_frame)
                     if expressions else [])
         for oid, masklet in zip(visible, masklets):
             for i, point in zip(indices, masklet.points):

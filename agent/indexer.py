@@ -31,7 +31,7 @@ from agent.video_writer import VideoWriter, plan_spans
 from index.connection import open_read
 from index.writer import IndexWriter
 from sa2va_engine.sa2va import Sa2VA
-from tools.engine_session import load_engine
+from tools.engine_session import load_engine, model_name
 from tools.video_probe import VideoProbe
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
         progress.video_finished(report)
         return report
 
-    job_id = writer.start_job(command, videos_total=len(videos))
+    job_id = writer.start_job(command, videos_total=len(videos), model=model_name(settings.model))
     reports = list(missing)
     own_pool = None
     try:

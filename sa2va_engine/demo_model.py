@@ -69,6 +69,19 @@ DEMO_STEPS = 900
 POLISH_STEPS = 300
 # What the demo indexes with: chunks like the training clips (4 fps, 8 to 16 frames).
 DEMO_FPS = 4.0
+# How the model is run, written beside its weights as sva_preset.json (tools/model_preset.py), so `sva index`
+# and `sva query --model demo` with no tuning flags run it the way `sva demo` does. Index: chunks like the
+# training clips (4 fps, 3 s plus 1 s overlap, frames no bigger than the worlds'), no region captions, and the
+# [SEG] prompt on every frame because this model's SAM-2 memory carries the union of its objects
+# (bench/README.md). Query: the model never learnt JSON plans (the deterministic parser reads questions), and
+# its P(yes) is one constant, which a 0.5 gate turns into "keep all" or "keep none": threshold 0, the track
+# decides.
+DEMO_PRESET = {
+    "index": {"sample_fps": DEMO_FPS, "chunk_s": 3.0, "overlap_s": 1.0, "max_side": 256, "describe": False,
+              "prompt_every_frame": True},
+    "query": {"sample_fps": DEMO_FPS, "model_parser": False, "threshold": 0.0, "prompt_every_frame": True,
+              "refine_window_s": 1.0, "gap_s": 0.25, "min_len_s": 0.5, "top_n": 50, "retrieve_k": 200},
+}
 
 
 def demo_model_path() -> Path:
@@ -146,7 +159,12 @@ def build_and_train(out: Path, seed: int = 0, steps: int = DEMO_STEPS, threads: 
                "steps": report.steps, "polish_steps": POLISH_STEPS, "seconds": round(time.monotonic() - began),
                "threads": threads, "final_ce": report.mean("ce"), "final_mask_bce": report.mean("mask_bce")}
     (out / "training.json").write_text(json.dumps(summary, indent=2))
+    write_preset(out)
     return summary
+
+
+def write_preset(out: Path) -> None:
+    (out / "sva_preset.json").write_text(json.dumps(DEMO_PRESET, indent=2) + "\n")
 
 
 def main() -> None:

@@ -11,13 +11,15 @@ import os
 from functools import lru_cache
 
 from sa2va_engine.sa2va import Sa2VA
+from tools.model_preset import resolve_alias
 
 DEFAULT_MODEL = "ByteDance/Sa2VA-Qwen3-VL-4B"
 
 
 def model_name(model: str | None = None) -> str:
-    """The checkpoint to use: the argument, else $SVA_MODEL, else the official default."""
-    return model or os.environ.get("SVA_MODEL") or DEFAULT_MODEL
+    """The checkpoint to use: the argument, else $SVA_MODEL, else the official default; `demo` is the shipped
+    demo model (tools/model_preset.py)."""
+    return resolve_alias(model or os.environ.get("SVA_MODEL") or DEFAULT_MODEL)
 
 
 @lru_cache(maxsize=2)

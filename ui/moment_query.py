@@ -54,7 +54,10 @@ class SearchRun:
 
 
 def _settings(config: DashboardConfig, verify: bool) -> QuerySettings:
-    return QuerySettings(db=config.db, model=config.model, verify=verify)
+    """The CLI's settings for the same index and model (agent/run_settings.py): one set of defaults."""
+    from agent.run_settings import query_settings
+
+    return query_settings(config.db, config.model, verify=verify)
 
 
 def _run_query():
@@ -72,8 +75,9 @@ def retrieve(question: str, config: DashboardConfig) -> QueryAnswer:
 def _verify(question: str, config: DashboardConfig) -> QueryAnswer:
     from tools.engine_session import load_engine
 
-    engine = load_engine(config.model)  # cached per process: loaded once for all sessions
-    return _run_query()(question, _settings(config, verify=True), engine=engine)
+    settings = _settings(config, verify=True)
+    engine = load_engine(settings.model)  # cached per process: loaded once for all sessions
+    return _run_query()(question, settings, engine=engine)
 
 
 def start_verification(run: SearchRun, config: DashboardConfig) -> None:

@@ -1,0 +1,48 @@
+"""One set of defaults: the settings of `sva index`, `sva query`, `sva demo` and the dashboard, built in one place.
+
+Precedence, highest first: what the user set (a flag, a dashboard control), the checkpoint's preset
+(tools/model_preset.py: the shipped demo model carries the sampling, chunking and prompting it was trained
+for), the project's defaults (IndexSettings / QuerySettings). A query's checkpoint is the one given, else
+$SVA_MODEL, else the one the index was built with (its latest indexing job), else the official default, so a
+question asked of an index built with `--model demo` is answered by the demo model without saying so again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from agent.index_settings import IndexSettings
+from agent.query_answer import QuerySettings
+from index.errors import IndexNotFound
+from index.reader import IndexReader
+from tools.engine_session import model_name
+from tools.model_preset import load_preset
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def index_settings(db: Path, model: str | None = None, **given: Any) -> IndexSettings:
+    """Settings of an indexing run: `given` (None = not set) over the model's preset over the defaults."""
+    name = model_name(model)
+    return IndexSettings(db=db, model=name, **(load_preset(name).index | _given(given)))
+
+
+def query_model(db: Path, model: str | None = None) -> str:
+    """The checkpoint a query uses (see the module docstring)."""
+    if model or os.environ.get("SVA_MODEL"):
+        return model_name(model)
+    try:
+        indexed = IndexReader(db, linger_s=0).indexed_model()
+    except IndexNotFound:
+        indexed = None
+    return model_name(indexed)
+
+
+def query_settings(db: Path, model: str | None = None, **given: Any) -> QuerySettings:
+    """Settings of a query: `given` (None = not set) over the query model's preset over the defaults."""
+    name = query_model(db, model)
+    return QuerySettings(db=db, model=name, **(load_preset(name).query | _given(given)))

@@ -1,0 +1,114 @@
+"""Every moment means every: generated videos with known events through `sva index` + `sva query --json` at
+default settings (`--model demo` only), answered from the stored events; one set of defaults for index, query
+and demo; events of an older index come from replaying its stored tracks."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from agent.demo import UNSEEN_SEEDS, jumping_world
+from agent.demo_metrics import match_events, temporal_iou
+from index.reader import IndexReader
+from tests.agent_fixtures import run_sva
+from tools.synthetic_video import write_world_video
+
+# Seeds no other test or bench draws (the demo model's training never does: agent/demo.py).
+SEEDS = [UNSEEN_SEEDS + 40_000 + 1000 * k for k in range(3)]
+# Rate over the three videos. The shipped model finds 8 of 9 jumps on bench.demo_accuracy's worlds and is
+# held to 0.6 here: it tracks some worlds poorly (bench/README.md, "Every moment"), and three videos is a small
+# sample.
+JUMP_RECALL_FLOOR = 0.6
+
+
+@pytest.fixture(scope="module")
+def jump_library(tmp_path_factory):
+    root = tmp_path_factory.mktemp("every_moment")
+    worlds = [jumping_world(seed, 20.0) for seed in SEEDS]
+    videos = [write_world_video(w, root / f"world_{w.seed}.mp4") for w in worlds]
+    db = root / "index.duckdb"
+    result = run_sva("index", str(root), "--db", str(db), "--model", "demo", timeout=900)
+    assert result.returncode == 0, result.stderr
+    return db, worlds, videos
+
+
+def test_index_runs_the_model_as_its_preset_says(jump_library):
+    db, worlds, videos = jump_library
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        spans = con.execute("SELECT start_s, end_s FROM chunks ORDER BY video_id, chunk_index LIMIT 2").fetchall()
+        model = con.execute("SELECT model FROM jobs ORDER BY job_id DESC LIMIT 1").fetchone()[0]
+        kinds = {k for (k,) in con.execute("SELECT DISTINCT kind FROM events").fetchall()}
+    finally:
+        con.close()
+    assert spans == [(0.0, 4.0), (3.0, 7.0)], "the demo preset: a chunk every 3 s, each 1 s longer to overlap the next"
+    assert model.endswith("demo_model"), "the index records the checkpoint it was built with"
+    assert "jump" in kinds
+
+
+def test_jump_questions_are_answered_from_stored_events(jump_library):
+    db, worlds, videos = jump_library
+    found = total = returned = matched = 0
+    routes = []
+    for world, video in zip(worlds, videos):
+        jumper = next(o for o in world.objects if o.name == "red ball")
+        events = [(e.start_s, e.end_s) for e in world.events_of(jumper.object_id, "jump")]
+        # No --model: the query runs the model the index was built with, and needs none for an event.
+        result = run_sva("query", f"find every moment the red ball jumps in {video.name}", "--db", str(db), "--json")
+        assert result.returncode == 0, result.stderr
+        answer = json.loads(result.stdout)
+        assert answer["event"] == "jump"
+        # A video whose red ball the model never named has no stored object to resolve: text search and
+        # tracking at query time take over (the old path); every other answer comes from the events.
+        routes.append(answer["route"])
+        assert answer["route"] == ("events" if answer["objects"] else "retrieval")
+        moments = [(m["start_s"], m["end_s"]) for m in answer["moments"]]
+        for m in answer["moments"]:
+            assert m["video_path"] == str(video.resolve())
+            evidence = m["evidence"][0]
+            if answer["route"] == "events":
+                assert evidence["event"] == "jump" and evidence["rule"], "each moment says which rule made it"
+                assert evidence["object_id"] in answer["objects"]
+        hit = match_events(moments, events)
+        found, total = found + hit, total + len(events)
+        returned += len(moments)
+        matched += sum(any(temporal_iou(m, e) >= 0.5 for e in events) for m in moments)
+    print(f"jumps: found {found} of {total}, {matched} of {returned} moments match")
+    assert total >= 3 and routes.count("events") >= 2
+    assert found / total >= JUMP_RECALL_FLOOR
+
+
+def test_all_videos_are_searched_at_once(jump_library):
+    """Without a video name the subject resolves over the whole index: one answer holds several videos."""
+    db, worlds, videos = jump_library
+    result = run_sva("query", "find every moment the red ball jumps", "--db", str(db), "--json")
+    answer = json.loads(result.stdout)
+    assert answer["route"] == "events"
+    assert len({m["video_path"] for m in answer["moments"]}) >= 2
+
+
+def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tmp_path):
+    """A v4 file (no events table) opened by this sva: the migration replays the tracks, no model, same rows."""
+    import shutil
+
+    db, _, _ = jump_library
+    old = tmp_path / "old.duckdb"
+    shutil.copy(db, old)
+    con = duckdb.connect(str(old))
+    try:
+        before = con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall()
+        con.execute("DROP TABLE events")
+        con.execute("ALTER TABLE jobs DROP COLUMN model")
+        con.execute("UPDATE schema_version SET version = 4")
+    finally:
+        con.close()
+    reader = IndexReader(old, linger_s=0)
+    assert reader.schema_version() == 5
+    con = duckdb.connect(str(old), read_only=True)
+    try:
+        after = con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall()
+    finally:
+        con.close()
+    assert before and after == before
