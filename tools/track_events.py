@@ -40,8 +40,8 @@ only `EDGE_PX`, the slack of a mask against the border, is in pixels):
   Where the motion begins and ends is placed by fitting "still, then moving at one speed" to the centre
   track (the smoothed speed blurs it); a start counts after at least `STILL_MIN_S` still since the previous
   motion ended (or the stretch began), a stop before `STILL_MIN_S` still. Horizontal only, and samples
-  inside a jump are left out, so a jump in place is not a start. The span is the sample before the change to the sample after. A pause shorter than
-  about twice the speed window may not show at all.
+  inside a jump are left out, so a jump in place is not a start. The span is the sample before the change
+  to the sample after. A pause shorter than about twice the speed window may not show at all.
 - meets: two objects' boxes come within `MEET_GAP` of the frame width of each other (touching or
   overlapping) after being seen apart; contacts broken for less than `MEET_APART_MIN_S` are one meeting. The
   event belongs to the lower object id (`other_object_id` the higher); the span is the contact period, its
