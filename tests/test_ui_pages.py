@@ -71,7 +71,8 @@ def ask(at: AppTest, question: str, verify: bool) -> AppTest:
 
 
 def test_search_shows_retrieval_moments_as_cards_and_plays_one(dashboard, ui_index, tmp_path):
-    at = ask(dashboard(ui_index.db), "every moment the dog jumps", verify=False)
+    # Not an event kind: retrieval (without the model) finds the chunks where the dog is.
+    at = ask(dashboard(ui_index.db), "every moment the dog runs", verify=False)
     assert not at.exception
     assert "retrieval only" in at.markdown[0].value
     cards = [m for m in texts(at.markdown) if m.startswith("**") and "score" in m]
@@ -95,6 +96,32 @@ def test_search_shows_retrieval_moments_as_cards_and_plays_one(dashboard, ui_ind
 
     at.button(key="search-close").click().run()
     assert not at.get("video")
+
+
+def test_an_event_question_is_answered_from_stored_events_as_the_cli_does(dashboard, ui_index, tmp_path):
+    """The dashboard builds its query like `sva query` (agent/run_settings.py): a jump of the dog stored in the
+    events table is the answer at once, with no model."""
+    import shutil
+
+    from agent.query_graph import run_query
+    from agent.run_settings import query_settings
+    from index.connection import write_transaction
+
+    db = tmp_path / "events.duckdb"
+    shutil.copy(ui_index.db, db)
+    with write_transaction(db, 30) as con:
+        video_id, object_id = con.execute("SELECT video_id, object_id FROM objects WHERE label = 'a brown dog' "
+                                          "ORDER BY object_id LIMIT 1").fetchone()
+        con.execute("DELETE FROM events")
+        con.execute("INSERT INTO events VALUES (?, ?, NULL, 'jump', 2.0, 3.0, 0.9, [2.0, 2.5, 3.0], 'test rule')",
+                    [video_id, object_id])
+    at = ask(dashboard(db), "every moment the dog jumps", verify=False)
+    assert not at.exception
+    assert "from stored events" in at.markdown[0].value
+    cards = [m for m in texts(at.markdown) if m.startswith("**") and "score" in m]
+    assert len(cards) == 1 and cards[0].startswith("**01_dog.mp4**"), cards
+    cli = run_query("every moment the dog jumps", query_settings(db, verify=False))
+    assert [(m.start_s, m.end_s) for m in cli.moments] == [(2.0, 3.0)] and cli.route == "events"
 
 
 def test_search_replaces_retrieval_with_the_verified_answer(dashboard, shared_videos, tiny_checkpoints, tmp_path):

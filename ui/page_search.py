@@ -80,7 +80,10 @@ def results(run: SearchRun) -> None:
             start_verification(run, config)
     run.collect()
     answer = run.best
-    kind = ":green-badge[verified by Sa2VA]" if answer.verified else ":gray-badge[retrieval only]"
+    if answer.route == "events":
+        kind = ":blue-badge[from stored events]"
+    else:
+        kind = ":green-badge[verified by Sa2VA]" if answer.verified else ":gray-badge[retrieval only]"
     st.markdown(f"{answer.answer} {kind}")
     if run.pending is not None:
         await_verification(run)
