@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.index_report import IndexProgress, VideoReport
 from agent.index_settings import IndexSettings
-from agent.object_links import link_objects
+from agent.object_links import REID_GAP_S, link_objects, reidentify
 from index.video_plan import VideoFacts, VideoPlan
 from index.writer import IndexWriter
 from sa2va_engine.masklet import Masklet
@@ -87,7 +87,8 @@ class VideoWriter:
         return PlannedVideo(path=path, probe=probe, plan=plan, chunks=chunks)
 
     def link(self, video: PlannedVideo, chunk: Chunk, masklets: list[Masklet]) -> LinkedChunk:
-        """Match `masklets` (chunk `chunk`, untrimmed) to the previous chunk's stored objects on the overlap."""
+        """Match `masklets` (chunk `chunk`, untrimmed) to the previous chunk's stored objects on the overlap, then
+        re-identify the rest among the objects seen in the last `REID_GAP_S` seconds (agent/object_links.py)."""
         links: list[int | None] = [None] * len(masklets)
         previous = video.chunks[chunk.index - 1] if chunk.index > 0 else None
         if previous is not None and masklets and previous.end_s > chunk.start_s:
@@ -99,6 +100,10 @@ class VideoWriter:
                 m if link is None else m.model_copy(update={"points": [p for p in m.points if p.time_s >= previous.end_s]})
                 for m, link in zip(masklets, links)
             ]
+        if masklets and None in links:
+            # Nothing on the overlap: objects seen shortly before this chunk may come back under the same name.
+            recent = self.writer.recent_objects(video.plan.video_id, chunk.start_s - REID_GAP_S, chunk.end_s)
+            links = reidentify(masklets, links, recent)
         return LinkedChunk(masklets=masklets, links=links)
 
     def commit(self, video: PlannedVideo, chunk: Chunk, caption: str, grounded_caption: str, linked: LinkedChunk,

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from sa2va_engine.masklet import TrackPoint
+
 
 class VideoSummary(BaseModel):
     video_id: int
@@ -56,6 +58,14 @@ class JobSummary(BaseModel):
     chunks_done: int
     chunks_failed: int
     error: str | None
+
+
+class LastSeen(BaseModel):
+    """An object's label and its last stored track point (what re-identification compares a new track with)."""
+
+    object_id: int
+    label: str
+    point: TrackPoint
 
 
 class ObjectNames(BaseModel):

@@ -32,6 +32,7 @@ from index.embedder import TextEmbedder, default_embedder
 from index.errors import VideoUnreadable
 from index.event_store import replace_video_events
 from index.object_ids import new_object_id
+from index.summaries import LastSeen
 from index.schema import EMBEDDING_DIM, TEXT_ID_SQL, quantized_columns, vector_max
 from index.track_rows import TRACK_COLUMNS, track_point_from_row
 from index.video_path import canonical_video_path
@@ -254,6 +255,21 @@ class IndexWriter:
         for r in rows:
             out.setdefault(r[0], []).append(track_point_from_row(r[1:]))
         return out
+
+    def recent_objects(self, video_id: int, since_s: float, until_s: float) -> list[LastSeen]:
+        """Objects of the video last seen in [since_s, until_s) seconds, each with its label and its last stored
+        track point: who a new track with nothing to link to on the overlap may be (read back from the DB, so a
+        resumed run re-identifies the same)."""
+        if not self.db.exists():
+            return []
+        with open_read(self.db, self.timeout_s) as con:
+            rows = con.execute(
+                f"SELECT o.object_id, o.label, {', '.join('t.' + c.strip() for c in TRACK_COLUMNS.split(','))} "
+                "FROM objects o JOIN track_points t ON t.object_id = o.object_id AND t.time_s = o.last_seen_s "
+                "WHERE o.video_id = ? AND o.last_seen_s >= ? AND o.last_seen_s < ? ORDER BY o.object_id",
+                [video_id, since_s, until_s],
+            ).fetchall()
+        return [LastSeen(object_id=r[0], label=r[1], point=track_point_from_row(r[2:])) for r in rows]
 
     def commit_chunk(
         self,

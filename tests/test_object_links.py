@@ -50,3 +50,38 @@ def test_nothing_to_link_to():
     new = [track("x", {4.0: 10})]
     assert link_objects(new, {}, OVERLAP) == [None]
     assert link_objects(new, {1: stored({4.0: 10})}, (5.0, 4.0)) == [None]
+
+
+def _last(oid: int, label: str, t: float, x: int, size: int = 20) -> "LastSeen":
+    from index.summaries import LastSeen
+
+    return LastSeen(object_id=oid, label=label, point=TrackPoint.from_mask(t, square(x, size), 0.9))
+
+
+def test_reidentify_joins_a_track_that_began_after_a_same_named_object_was_lost():
+    from agent.object_links import reidentify
+
+    new = [track("the red ball", {6.0: None, 6.5: 30, 7.0: 32}), track("the white ball", {6.0: 60, 6.5: 60})]
+    recent = [_last(1, "a red ball", 4.5, 28), _last(2, "the red dog", 5.5, 30), _last(3, "the white ball", 5.0, 10),
+              _last(4, "the white ball", 5.5, 58)]
+    # The red ball: not the red dog, whatever its place. The white ball: the nearer of the two white balls.
+    assert reidentify(new, [None, None], recent) == [1, 4]
+
+
+def test_reidentify_leaves_alone_what_the_overlap_linked_and_what_does_not_fit():
+    from agent.object_links import REID_GAP_S, reidentify
+
+    new = [track("the red ball", {20.0: 30}), track("the red ball", {20.0: 30})]
+    recent = [_last(1, "the red ball", 20.0 - REID_GAP_S - 0.5, 30),  # lost too long ago
+              _last(2, "the red ball", 19.0, 30, size=6),             # a tenth of the area: another thing
+              _last(3, "the red ball", 19.5, 30)]
+    assert reidentify(new, [7, None], recent) == [7, 3]
+    assert reidentify(new, [None, None], recent[:2]) == [None, None]
+
+
+def test_a_phrase_never_seen_in_its_chunk_names_the_object_seen_last():
+    from agent.object_links import reidentify
+
+    unseen = [track("the red ball", {6.0: None, 6.5: None})]
+    assert reidentify(unseen, [None], [_last(1, "the red ball", 3.0, 30), _last(2, "the red ball", 5.0, 60)]) == [2]
+    assert reidentify(unseen, [None], [_last(3, "the blue ball", 5.0, 60)]) == [None]
