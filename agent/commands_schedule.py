@@ -33,17 +33,17 @@ def add(
     cron: Annotated[Optional[str], typer.Option(help="five-field cron line in local time, e.g. '0 2 * * *'")] = None,
     db: DbOption = None,
     model: Annotated[Optional[str], typer.Option("--model", help="Sa2VA hub id or local dir (default: $SVA_MODEL at run time, else the official 4B)")] = None,
-    sample_fps: opts.SampleFps = 2.0,
-    chunk_s: opts.ChunkS = 10.0,
-    overlap_s: opts.OverlapS = 1.0,
-    max_side: opts.MaxSide = 1024,
+    sample_fps: Annotated[Optional[float], opts.SAMPLE_FPS] = None,
+    chunk_s: Annotated[Optional[float], opts.CHUNK_S] = None,
+    overlap_s: Annotated[Optional[float], opts.OVERLAP_S] = None,
+    max_side: Annotated[Optional[int], opts.MAX_SIDE] = None,
     watch_for: Annotated[Optional[list[str]], typer.Option("--watch-for", help="expression tracked in every chunk (repeatable; `sva index --watch`)")] = None,
     scene_cuts: opts.SceneCuts = False,
     caption: opts.Caption = True,
     ground: opts.Ground = True,
     track: opts.Track = True,
-    describe: opts.Describe = True,
-    prompt_every_frame: opts.PromptEveryFrame = False,
+    describe: Annotated[Optional[bool], opts.DESCRIBE] = None,
+    prompt_every_frame: Annotated[Optional[bool], opts.PROMPT_EVERY_FRAME] = None,
     device: opts.Device = None,
     ray: Annotated[bool, typer.Option("--ray", help="run on Ray: a local Ray per run, or --ray-address")] = False,
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to run on ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
@@ -51,8 +51,8 @@ def add(
     as_json: Annotated[bool, typer.Option("--json", help="print the schedule as JSON")] = False,
 ) -> None:
     """Add a schedule: index a folder every interval or on a cron line; each run indexes new or changed files only."""
-    from agent.index_settings import IndexSettings
     from agent.ray_options import RayOptions
+    from agent.run_settings import index_settings
     from agent.schedule_spec import ScheduledRun, ScheduleError, check_cron, parse_every
     from agent.schedule_store import ScheduleStore
 
@@ -60,17 +60,20 @@ def add(
     with exit_on_user_error():
         if (every is None) == (cron is None):
             raise ScheduleError("give exactly one of --every and --cron")
-        if overlap_s >= chunk_s:
-            raise ScheduleError(f"--overlap-s ({overlap_s:g}) must be shorter than --chunk-s ({chunk_s:g})")
         every_s = parse_every(every) if every is not None else None
         cron_line = check_cron(cron) if cron is not None else None
         if model and Path(model).expanduser().exists():
             model = str(Path(model).expanduser().resolve())  # the scheduler may run from another directory
-        settings = IndexSettings(
-            db=db, model=model, device=device, sample_fps=sample_fps, max_side=max_side, chunk_s=chunk_s,
+        # The model's preset fills what was not given, as for `sva index`; an unnamed model stays unnamed in
+        # the schedule so each run takes $SVA_MODEL (or the index's model) at its own time.
+        settings = index_settings(
+            db, model, device=device, sample_fps=sample_fps, max_side=max_side, chunk_s=chunk_s,
             overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground, track=track,
             describe=describe, watch=watch_for or [], prompt_every_frame=prompt_every_frame,
-        )
+        ).model_copy(update={"model": model})
+        if settings.overlap_s >= settings.chunk_s:
+            raise ScheduleError(f"--overlap-s ({settings.overlap_s:g}) must be shorter than --chunk-s "
+                                f"({settings.chunk_s:g})")
         ray_options = RayOptions(address=ray_address, workers=ray_workers) if (ray or ray_address) else None
         schedule = ScheduleStore(db).add(watch_dir, ScheduledRun.of(settings, ray_options), every_s=every_s,
                                          cron=cron_line)

@@ -4,7 +4,8 @@ Precedence, highest first: what the user set (a flag, a dashboard control), the 
 (tools/model_preset.py: the shipped demo model carries the sampling, chunking and prompting it was trained
 for), the project's defaults (IndexSettings / QuerySettings). A query's checkpoint is the one given, else
 $SVA_MODEL, else the one the index was built with (its latest indexing job), else the official default, so a
-question asked of an index built with `--model demo` is answered by the demo model without saying so again.
+question asked of an index built with `--model demo` is answered by the demo model without saying so again,
+and more footage indexed into it (`sva index`, the dashboard's "Add a folder") is indexed with it.
 """
 
 from __future__ import annotations
@@ -26,23 +27,26 @@ def _given(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def index_settings(db: Path, model: str | None = None, **given: Any) -> IndexSettings:
-    """Settings of an indexing run: `given` (None = not set) over the model's preset over the defaults."""
-    name = model_name(model)
+    """Settings of an indexing run: `given` (None = not set) over the model's preset over the defaults. The
+    model, when not given, is chosen as for a query: more footage for an index keeps the index's model."""
+    name = index_model(db, model)
     return IndexSettings(db=db, model=name, **(load_preset(name).index | _given(given)))
 
 
-def query_model(db: Path, model: str | None = None) -> str:
-    """The checkpoint a query uses (see the module docstring)."""
+def index_model(db: Path, model: str | None = None) -> str:
+    """The checkpoint a run on `db` uses: given, else $SVA_MODEL, else the index's own, else the default."""
     if model or os.environ.get("SVA_MODEL"):
         return model_name(model)
-    try:
-        indexed = IndexReader(db, linger_s=0).indexed_model()
-    except IndexNotFound:
-        indexed = None
+    indexed = None
+    if Path(db).exists():
+        try:
+            indexed = IndexReader(db, linger_s=0).indexed_model()
+        except IndexNotFound:
+            pass
     return model_name(indexed)
 
 
 def query_settings(db: Path, model: str | None = None, **given: Any) -> QuerySettings:
     """Settings of a query: `given` (None = not set) over the query model's preset over the defaults."""
-    name = query_model(db, model)
+    name = index_model(db, model)
     return QuerySettings(db=db, model=name, **(load_preset(name).query | _given(given)))

@@ -112,3 +112,20 @@ def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tm
     finally:
         con.close()
     assert before and after == before
+
+
+def test_more_footage_for_an_index_keeps_its_model_and_preset(jump_library, tmp_path, monkeypatch):
+    """`sva index` without --model on an index built with the demo model indexes with it (and its preset)."""
+    from agent.run_settings import index_settings, query_settings
+
+    monkeypatch.delenv("SVA_MODEL", raising=False)
+    db, _, _ = jump_library
+    more = index_settings(db)
+    assert more.model.endswith("demo_model") and (more.sample_fps, more.chunk_s) == (4.0, 3.0)
+    assert more.prompt_every_frame and not more.describe
+    asked = query_settings(db)
+    assert asked.model == more.model and asked.threshold == 0.0 and not asked.model_parser
+    # A flag still wins over the preset, and a fresh index starts from the project's defaults.
+    assert index_settings(db, chunk_s=5.0).chunk_s == 5.0
+    fresh = index_settings(tmp_path / "new.duckdb")
+    assert fresh.model == "ByteDance/Sa2VA-Qwen3-VL-4B" and fresh.chunk_s == 10.0
