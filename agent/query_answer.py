@@ -18,6 +18,7 @@ class QuerySettings(BaseModel):
     prompt_every_frame: bool = Field(default=False, description="the subject's track: " + PROMPT_EVERY_FRAME_HELP)
     top_n: int = Field(default=8, ge=1, description="candidate chunks verified when no stored object matches the "
                        "subject and candidates come from text search")
+    verify_batch: int = Field(default=8, ge=1, description="chunks asked the yes/no question in one forward pass")
     max_verify: int = Field(default=400, ge=1, description="most chunks verified with the model; when there are more, "
                             "the answer says how many were left out")
     retrieve_k: int = Field(default=50, ge=1, description="stored texts retrieved before grouping into chunks")

@@ -47,7 +47,7 @@ from tools.index_search import SearchRequest, search_index
 from tools.moment import Evidence, Moment
 from tools.sa2va_chat import ChatRequest, chat_about_clip
 from tools.sa2va_track import TrackRequest, track_clip
-from tools.sa2va_verify import VerifyRequest, verify_clip
+from tools.sa2va_verify import VerifyRequest, verify_clip, verify_clips
 from tools.video_decode import DEFAULT_MAX_SIDE
 
 # A localization track matching a stored one this well is taken to be the same object.
@@ -229,20 +229,29 @@ class QueryRunner:
                 if s.verify else candidates, "note": note}
 
     def verify(self, state: QueryState) -> QueryState:
-        plan = state["plan"]
+        """Candidates in batches of `verify_batch`: decoded, asked the yes/no question in one forward pass,
+        then each kept one localized on its own."""
+        plan, batch = state["plan"], self.settings.verify_batch
         verified: list[Hit] = []
         errors = list(state["errors"])
         candidates = state["candidates"]
         checked = []
-        for i, candidate in enumerate(candidates):
+        for first in range(0, len(candidates), batch):
+            group = candidates[first:first + batch]
             if self.progress:
-                self.progress(f"verifying chunk {i + 1}/{len(candidates)}: {Path(candidate.video_path).name} "
-                              f"{_clock(candidate.start_s)}-{_clock(candidate.end_s)}")
-            try:
-                verified += self._verify_one(plan, candidate)
+                last = group[-1]
+                self.progress(f"verifying chunks {first + 1}-{first + len(group)} of {len(candidates)} "
+                              f"(to {Path(last.video_path).name} {_clock(last.end_s)})")
+            decoded = []
+            for candidate in group:
+                try:
+                    decoded.append((candidate, *self._decode(candidate)))
+                except UserError as exc:  # e.g. the file moved since it was indexed: the other candidates go on
+                    errors.append(str(exc))
+            requests = [VerifyRequest(clip=clip, question=plan.verify_question()) for _, clip, _ in decoded]
+            for (candidate, clip, stored), reply in zip(decoded, verify_clips(self.engine(), requests)):
+                verified += self._localize(plan, candidate, clip, stored, reply.p_yes)
                 checked.append(candidate.chunk_index)
-            except UserError as exc:  # e.g. the file moved since it was indexed: the other candidates go on
-                errors.append(str(exc))
         return {"verified": verified, "errors": errors, "checked": checked}
 
     def merge(self, state: QueryState) -> QueryState:
@@ -278,12 +287,17 @@ class QueryRunner:
                           f"(score {best.score:.2f}).{note}"}
 
     # -- verification of one candidate ------------------------------------------------------
-    def _verify_one(self, plan: QueryPlan, candidate: Candidate) -> list[Hit]:
+    def _decode(self, candidate: Candidate) -> tuple[Clip, dict[int, list[TrackPoint]]]:
+        """The candidate's frames, at the size the indexer used, and what the index stored over them."""
         stored = self.reader.tracks_in_range(candidate.video_path, candidate.start_s, candidate.end_s)
         clip = decode_clip(candidate.video_path, candidate.start_s, candidate.end_s,
                            sample_fps=self.settings.sample_fps, max_side=_indexed_max_side(stored))
+        return clip, stored
+
+    def _localize(self, plan: QueryPlan, candidate: Candidate, clip: Clip, stored: dict[int, list[TrackPoint]],
+                  p_yes: float) -> list[Hit]:
+        """A candidate the model answered `p_yes` for: nothing below the threshold, else where it happens."""
         question = plan.verify_question()
-        p_yes = verify_clip(self.engine(), VerifyRequest(clip=clip, question=question)).p_yes
         if p_yes < self.settings.threshold:
             return []
         track = TrackRequest(clip=clip, expressions=[plan.track_expression()],

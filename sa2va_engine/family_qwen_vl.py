@@ -90,6 +90,9 @@ class QwenVlFamily(VlmFamily):
         end = prompt_text.rfind(self.vision_end_token)
         return None if end < 0 else end + len(self.vision_end_token)
 
+    # get_rope_index numbers each row's tokens from its first unmasked one, so left padding changes nothing.
+    batches_prompts = True
+
     def positions(self, model, inputs: dict, start: int | None = None, length: int | None = None, batch: int = 1):
         """3-D (mrope) position ids: for the prompt in ``inputs``, or for ``length`` text tokens after it."""
         core = model.model

@@ -63,6 +63,25 @@ def next_token_logits(model, family: VlmFamily, processor, images: list[Image.Im
     return logits[0, -1].float()
 
 
+@torch.inference_mode()
+def next_token_logits_batch(model, family: VlmFamily, processor, image_sets: list[list[Image.Image]], text: str, *,
+                            device="cpu", dtype=torch.float32) -> torch.Tensor:
+    """(len(image_sets), vocab) float32: `next_token_logits` of the same ``text`` over several image sets in one
+    forward pass. Prompts are left-padded, so every prompt's next token is read at the last position; the
+    family's position ids skip the padding (attention mask), so each row sees what it would see alone."""
+    tok = family.tokenizer(processor)
+    prompts = [family.render(processor, len(images), text) for images in image_sets]
+    images = [image for images in image_sets for image in images]
+    side, tok.padding_side = tok.padding_side, "left"
+    try:
+        raw = processor(text=prompts, images=images or None, return_tensors="pt", padding=True)
+    finally:
+        tok.padding_side = side
+    inputs = _to_device(dict(raw), device, dtype)
+    logits = model(**inputs, position_ids=family.positions(model, inputs), logits_to_keep=1).logits
+    return logits[:, -1].float()
+
+
 def _strip_eos(text: str, processor, family: VlmFamily) -> str:
     tok = family.tokenizer(processor)
     for marker in {tok.eos_token, tok.pad_token, "<|im_end|>", "<|endoftext|>"}:

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 from sa2va_engine import checkpoint, prompts
 from sa2va_engine.errors import CheckpointError, InputError
 from sa2va_engine.key_frames import LLM_FRAMES
-from sa2va_engine.llm_runner import forced_seg_states, generate, next_token_logits
+from sa2va_engine.llm_runner import forced_seg_states, generate, next_token_logits, next_token_logits_batch
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.model import Sa2VAModel
 from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, Segmentation
@@ -86,15 +86,32 @@ class Sa2VA:
     def yes_probability(self, visual, question: str) -> float:
         """P(yes) from the next-token distribution after ``question`` (yes vs no), not from parsed prose."""
         images = _llm_images(_frames(visual)) if visual is not None else []
-        tok = self.family.tokenizer(self.processor)
         with self._autocast():
             logits = next_token_logits(self.model.mllm, self.family, self.processor, images,
                                        question.strip() + prompts.YES_NO_SUFFIX, device=self.device, dtype=self.dtype)
-        yes = [_first_token(tok, w) for w in ("Yes", "yes", " Yes", " yes")]
-        no = [_first_token(tok, w) for w in ("No", "no", " No", " no")]
-        yes_logit = torch.logsumexp(logits[sorted(set(yes))], 0)
-        no_logit = torch.logsumexp(logits[sorted(set(no))], 0)
-        return float(torch.sigmoid(yes_logit - no_logit))
+        return self._p_yes(logits[None])[0]
+
+    def yes_probabilities(self, visuals: Sequence, question: str) -> list[float]:
+        """`yes_probability` of one question over several visuals (clips), in one forward pass where the VLM
+        family batches prompts (Qwen-VL), else one after another."""
+        if not visuals:
+            return []
+        if not self.family.batches_prompts or len(visuals) == 1:
+            return [self.yes_probability(v, question) for v in visuals]
+        image_sets = [_llm_images(_frames(v)) if v is not None else [] for v in visuals]
+        with self._autocast():
+            logits = next_token_logits_batch(self.model.mllm, self.family, self.processor, image_sets,
+                                             question.strip() + prompts.YES_NO_SUFFIX, device=self.device,
+                                             dtype=self.dtype)
+        return self._p_yes(logits)
+
+    def _p_yes(self, logits: torch.Tensor) -> list[float]:
+        """P(yes) / (P(yes) + P(no)) of each row of (batch, vocab) next-token logits."""
+        tok = self.family.tokenizer(self.processor)
+        yes = sorted({_first_token(tok, w) for w in ("Yes", "yes", " Yes", " yes")})
+        no = sorted({_first_token(tok, w) for w in ("No", "no", " No", " no")})
+        margin = torch.logsumexp(logits[:, yes], 1) - torch.logsumexp(logits[:, no], 1)
+        return [float(p) for p in torch.sigmoid(margin)]
 
     # -- masks --------------------------------------------------------------------------------
     def segment(self, visual, expression: str, mode: str = "forced") -> Segmentation:

@@ -76,6 +76,9 @@ class VlmFamily:
     def prefix_split(self, prompt_text: str) -> int | None:
         raise NotImplementedError
 
+    # Whether several prompts with their images can run as one left-padded batch (`next_token_logits_batch`).
+    batches_prompts = False
+
     def positions(self, model, inputs: dict, start: int | None = None, length: int | None = None, batch: int = 1):
         """Position ids for the prompt (``start`` None) or for ``length`` tokens that follow position ``start``.
         ``None`` lets the model number positions itself."""

@@ -46,9 +46,10 @@ def test_retrieval_only_answer(indexed_library):
 def test_verified_answer_is_bounded_and_scored_by_the_model(indexed_library, tracking_checkpoint):
     db, videos, _ = indexed_library
     engine = Sa2VA.from_pretrained(tracking_checkpoint)
-    calls = []
-    real = engine.yes_probability
-    engine.yes_probability = lambda visual, q: calls.append(q) or real(visual, q)
+    calls, batches = [], []
+    real = engine.yes_probabilities
+    engine.yes_probabilities = lambda visuals, q: calls.extend([q] * len(visuals)) or batches.append(len(visuals)) \
+        or real(visuals, q)
     settings = QuerySettings(db=db, max_verify=2, threshold=0.0)
     # Not an event kind: "runs" is checked by the model on the chunks where the dog is seen.
     answer = run_query("find every moment the dog runs", settings, engine=engine)
@@ -59,9 +60,11 @@ def test_verified_answer_is_bounded_and_scored_by_the_model(indexed_library, tra
     assert answer.note == f"verified 2 of {len(chunks)} candidate chunks (--max-verify); raise it to check them all"
     assert answer.note in answer.answer
     calls.clear()
+    batches.clear()
     everything = run_query("find every moment the dog runs", settings.model_copy(update={"max_verify": 400}),
                            engine=engine)
     assert len(calls) == len(chunks) and everything.note is None, "every chunk where the subject is seen is checked"
+    assert max(batches) > 1, "several chunks share one forward pass"
     assert calls[0] == answer.plan.verify_question()
     assert answer.verified and answer.candidates == 2
     check_moments(db, answer.moments)

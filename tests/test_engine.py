@@ -107,6 +107,17 @@ def test_forced_seg_prefix_cache_equals_separate_passes(engine, dog_frames, n_fr
     assert not torch.allclose(shared[0], shared[1])  # different expressions give different prompts
 
 
+def test_yes_probabilities_of_several_clips_in_one_pass_equal_one_at_a_time(engine, dog_frames):
+    """Clips of different lengths (so prompts of different lengths, left-padded) batched for one question give
+    each clip's own P(yes); families that cannot batch loop and give the same by construction."""
+    clips = [dog_frames[:3], dog_frames[:1], dog_frames[1:3]]
+    question = "In this video, does the following happen: the dog jumps?"
+    alone = [engine.yes_probability(clip, question) for clip in clips]
+    together = engine.yes_probabilities(clips, question)
+    assert np.allclose(together, alone, atol=1e-4), (together, alone)
+    assert len(set(np.round(alone, 6))) > 1, "the clips differ, so their answers should too"
+
+
 def test_ground_caption_and_region_caption(engine, dog_frames):
     caption = engine.ground_caption(dog_frames[0], max_new_tokens=12)
     assert isinstance(caption.raw, str) and "[SEG]" not in caption.text

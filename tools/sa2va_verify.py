@@ -22,6 +22,19 @@ class VerifyReply(BaseModel):
 
 
 def verify_clip(engine: Sa2VA, request: VerifyRequest) -> VerifyReply:
-    keys = request.clip.key_indices(request.frames)
-    p = engine.yes_probability([request.clip.frames[i].image for i in keys], request.question)
-    return VerifyReply(p_yes=p, frame_times=[request.clip.frames[i].time_s for i in keys])
+    return verify_clips(engine, [request])[0]
+
+
+def verify_clips(engine: Sa2VA, requests: list[VerifyRequest]) -> list[VerifyReply]:
+    """Several clips asked the same question: one batched forward pass per distinct question (engine
+    `yes_probabilities`), replies in request order."""
+    replies: list[VerifyReply | None] = [None] * len(requests)
+    by_question: dict[str, list[int]] = {}
+    for i, request in enumerate(requests):
+        by_question.setdefault(request.question, []).append(i)
+    for question, indices in by_question.items():
+        keys = [requests[i].clip.key_indices(requests[i].frames) for i in indices]
+        visuals = [[requests[i].clip.frames[k].image for k in ks] for i, ks in zip(indices, keys)]
+        for i, ks, p in zip(indices, keys, engine.yes_probabilities(visuals, question)):
+            replies[i] = VerifyReply(p_yes=p, frame_times=[requests[i].clip.frames[k].time_s for k in ks])
+    return replies
