@@ -14,7 +14,7 @@ no decoding, no model. present: any other predicate is verified on every chunk w
 search over captions, phrases and descriptions gives the candidate chunks, the best `top_n` verified.
 verify: each candidate is decoded and Sa2VA is asked the plan's yes/no question, scored from its next-token
 probabilities; a kept candidate is localized by tracking the plan's subject through the chunk (for a jump, the
-spans where the track leaves the ground: agent/motion_events.py), and the track is matched to a stored object
+events the indexing rules read off that track, tools/track_events.py), and the track is matched to a stored object
 so that the evidence points at rows in the index. merge: verified windows become moments (index/moments.py).
 """
 
@@ -28,7 +28,6 @@ from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
 from agent.event_verbs import event_kind, event_object
-from agent.motion_events import is_jump_predicate, jump_spans
 from agent.object_links import mask_iou, track_iou
 from agent.query_answer import QueryAnswer, QuerySettings
 from agent.query_parse import fallback_plan, plan_from_model_text, plan_prompt
@@ -47,6 +46,7 @@ from tools.index_search import SearchRequest, search_index
 from tools.moment import Evidence, Moment
 from tools.sa2va_chat import ChatRequest, chat_about_clip
 from tools.sa2va_track import TrackRequest, track_clip
+from tools.track_events import masklet_events
 from tools.sa2va_verify import VerifyRequest, verify_clip, verify_clips
 from tools.video_decode import DEFAULT_MAX_SIDE
 
@@ -304,10 +304,14 @@ class QueryRunner:
                              prompt_every_frame=self.settings.prompt_every_frame)
         masklet = track_clip(self.engine(), track).masklets[0]
         object_id = _matching_object(masklet, stored, candidate)
-        if is_jump_predicate(plan.predicate):
-            # The track says when: a chunk whose subject never leaves the ground shows no jump,
-            # whatever the yes/no answer was.
-            spans = [(start, end, p_yes) for start, end in jump_spans(masklet)]
+        kind = event_kind(plan.predicate)
+        rules: list[str | None] = []
+        if kind is not None and kind != "meets":
+            # The track says when, by the rules indexing uses (tools/track_events.py): a chunk whose subject
+            # never leaves the ground shows no jump, whatever the yes/no answer was.
+            events = [e for e in masklet_events(masklet, clip.times()) if e.kind == kind]
+            spans = [(e.start_s, e.end_s, p_yes) for e in events]
+            rules = [e.rule for e in events]
             if not spans:
                 return []
         else:
@@ -318,12 +322,13 @@ class QueryRunner:
             spans = [(min(present), max(present), p_yes)] if present else [(candidate.start_s, candidate.end_s, p_yes)]
         best_text = candidate.hits[0]
         hits = []
-        for start, end, score in spans:
+        for i, (start, end, score) in enumerate(spans):
             times = [p.time_s for p in stored.get(object_id, []) if start <= p.time_s <= end] if object_id else []
             evidence = Evidence(
                 chunk_index=candidate.chunk_index, caption=candidate.caption, object_id=object_id,
                 phrase=best_text.text if best_text.kind != "caption" else None, track_times=spread_times(times, TRACK_TIMES_SHOWN),
-                verified=True, verify_score=score,
+                verified=True, verify_score=score, event=kind if i < len(rules) else None,
+                rule=rules[i] if i < len(rules) else None,
             )
             hits.append(Hit(video_path=candidate.video_path, start_s=start, end_s=max(start, end), score=score,
                             evidence=evidence))

@@ -69,7 +69,7 @@ def test_masks_on_unseen_worlds_beat_floors_and_the_untrained_model(demo_engine,
 
 def test_event_queries_find_the_jumps_on_unseen_videos(demo_engine, tmp_path):
     # "find every moment the X jumps" for every object of 3 unseen 20-s videos, through the real index and
-    # query graph (verification, then the subject's track gives the spans: agent/motion_events.py).
+    # query graph (the stored events of the objects the subject resolves to: tools/track_events.py).
     scores = evaluate(demo_engine, str(DEMO_DIR), tmp_path, n_worlds=0, n_event_worlds=3)
     print(scores.events, scores.event_recall, scores.event_precision)
     assert scores.events >= 3

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from agent.event_verbs import EVENT_WORDS, event_kind, event_object
-from agent.motion_events import JUMP_WORDS
 from tools.track_event import EVENT_KINDS
 
 # predicate -> the event kind it asks for, None when it asks for none
@@ -161,8 +160,3 @@ def test_event_words_cover_every_kind() -> None:
 def test_every_documented_phrase_reaches_its_kind(kind: str) -> None:
     for phrase in EVENT_WORDS[kind]:
         assert event_kind(phrase.replace("<place>", "the frame")) == kind, phrase
-
-
-def test_jump_words_of_the_motion_rule_are_jumps() -> None:
-    # The query graph's jump rule (agent/motion_events.py) and the event kinds must agree on what a jump is.
-    assert {word for word in JUMP_WORDS if event_kind(word) != "jump"} == set()

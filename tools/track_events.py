@@ -20,7 +20,7 @@ only `EDGE_PX`, the slack of a mask against the border, is in pixels):
   `JUMP_PEAK_LIFT` object heights (and `JUMP_MIN_LIFT_FRAME` of the frame height, a floor against pixel noise
   on small objects), and comes back within `JUMP_MAX_S`. The span is the run of samples lifted at least
   `JUMP_EDGE_LIFT` object heights, its ends halfway to the grounded neighbours (take-off and landing fall
-  between samples), the idea of `agent.motion_events.jump_spans` made local. The top, not the bottom: an
+  between samples); the resting line is local, so a walk up a slope does not read as a jump. The top, not the bottom: an
   occluder hiding the lower part lifts only the bottom.
 - leaves / enters: the object's last (first) box of a visible stretch touches a frame edge (within
   `EDGE_PX` pixels), or its motion carries at least half of it past an edge by the next (previous) sample,
@@ -57,7 +57,8 @@ from itertools import combinations
 
 import numpy as np
 
-from tools.track_event import EventKind, ObjectTrack, TrackEvent
+from sa2va_engine.masklet import Masklet
+from tools.track_event import BoxPoint, EventKind, ObjectTrack, TrackEvent
 
 # Absences no longer than this (seconds), or of a single sample, are tracker flicker, not events.
 DROPOUT_MAX_S = 0.5
@@ -650,3 +651,17 @@ def _contact_periods(times: np.ndarray, touching: np.ndarray) -> list[tuple[int,
         else:
             periods.append([a, b])
     return [(a, b - 1) for a, b in periods if a > 0]
+
+
+def masklet_events(masklet: Masklet, frame_times: Sequence[float] | None = None) -> list[TrackEvent]:
+    """The events of one object tracked at query time (object id 0): the same rules as the stored tracks get,
+    so a chunk verified with the model is localized as indexing would have localized it. `frame_times`:
+    every frame the track was made on (default: the masklet's own points, present or not)."""
+    points = [BoxPoint(time_s=p.time_s, box=p.box, score=p.score)
+              for p in masklet.points if p.present and p.box is not None]
+    sized = next((p.mask.size for p in masklet.points if p.present and p.mask is not None), None)
+    if not points or sized is None:
+        return []
+    track = ObjectTrack(object_id=0, frame_size=(int(sized[0]), int(sized[1])), points=points)
+    times = list(frame_times) if frame_times is not None else [p.time_s for p in masklet.points]
+    return detect_events([track], times)
