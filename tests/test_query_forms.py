@@ -8,7 +8,7 @@ import pytest
 
 from agent.event_verbs import event_kind
 from agent.query_parse import QueryParseError, fallback_plan
-from agent.query_plan import QueryPlan
+from tests.test_query_parse import expected_plan
 
 # question -> (subject, predicate, video, start_s, end_s)
 FORMS = [
@@ -108,16 +108,7 @@ FORMS = [
 
 @pytest.mark.parametrize(("question", "expected"), FORMS, ids=[q for q, _ in FORMS])
 def test_question_form(question: str, expected: tuple) -> None:
-    subject, predicate, video, start_s, end_s = expected
-    assert fallback_plan(question) == QueryPlan(
-        question=question,
-        subject=subject,
-        predicate=predicate,
-        video=video,
-        start_s=start_s,
-        end_s=end_s,
-        parsed_by="fallback",
-    )
+    assert fallback_plan(question) == expected_plan(question, expected)
 
 
 @pytest.mark.parametrize(

@@ -52,18 +52,16 @@ FALLBACK_TABLE = [
 ]
 
 
+def expected_plan(question: str, expected: tuple) -> QueryPlan:
+    """The fallback plan a table row (subject, predicate, video, start_s, end_s) says `question` gets."""
+    subject, predicate, video, start_s, end_s = expected
+    return QueryPlan(question=question, subject=subject, predicate=predicate, video=video, start_s=start_s,
+                     end_s=end_s, parsed_by="fallback")
+
+
 @pytest.mark.parametrize(("question", "expected"), FALLBACK_TABLE, ids=[q for q, _ in FALLBACK_TABLE])
 def test_fallback_plan_table(question: str, expected: tuple) -> None:
-    subject, predicate, video, start_s, end_s = expected
-    assert fallback_plan(question) == QueryPlan(
-        question=question,
-        subject=subject,
-        predicate=predicate,
-        video=video,
-        start_s=start_s,
-        end_s=end_s,
-        parsed_by="fallback",
-    )
+    assert fallback_plan(question) == expected_plan(question, expected)
 
 
 @pytest.mark.parametrize(
