@@ -22,7 +22,7 @@ from agent.indexer import run_index
 from agent.query_answer import QueryAnswer, QuerySettings
 from agent.query_graph import run_query
 from sa2va_engine import prompts
-from sa2va_engine.demo_model import DEMO_FPS, demo_model_path
+from sa2va_engine.demo_model import demo_model_path
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.key_frames import key_frame_indices
 from sa2va_engine.synthetic_language import absent_names, object_phrase, referring_expressions, visible_objects

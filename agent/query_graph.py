@@ -170,7 +170,7 @@ class QueryRunner:
 
     def events(self, state: QueryState) -> QueryState:
         """Every stored occurrence of the event kind by a resolved object: one index query, no model."""
-        plan, s = state["plan"], self.settings
+        plan = state["plan"]
         resolution, kind = state["resolution"], state["event"]
         others = None
         other_text = event_object(plan.predicate)
