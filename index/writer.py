@@ -48,6 +48,12 @@ _CHUNK_TRACKS = (
     "AND time_s >= ? AND time_s <= ? ORDER BY object_id, time_s"
 )
 
+# Each object last seen in a window, with its last stored track point (re-identification's candidates).
+_LAST_SEEN = (
+    f"SELECT o.object_id, o.label, {', '.join('t.' + c.strip() for c in TRACK_COLUMNS.split(','))} "
+    "FROM objects o JOIN track_points t ON t.object_id = o.object_id AND t.time_s = o.last_seen_s "
+    "WHERE o.video_id = ? AND o.last_seen_s >= ? AND o.last_seen_s < ? ORDER BY o.object_id"
+)
 # Texts land once per (model, text); a text already stored (an earlier chunk said it too) keeps its vector.
 _INSERT_TEXTS = (
     f"INSERT OR IGNORE INTO texts (text_id, text, model, vec, qvec, qscale) "
@@ -263,12 +269,7 @@ class IndexWriter:
         if not self.db.exists():
             return []
         with open_read(self.db, self.timeout_s) as con:
-            rows = con.execute(
-                f"SELECT o.object_id, o.label, {', '.join('t.' + c.strip() for c in TRACK_COLUMNS.split(','))} "
-                "FROM objects o JOIN track_points t ON t.object_id = o.object_id AND t.time_s = o.last_seen_s "
-                "WHERE o.video_id = ? AND o.last_seen_s >= ? AND o.last_seen_s < ? ORDER BY o.object_id",
-                [video_id, since_s, until_s],
-            ).fetchall()
+            rows = con.execute(_LAST_SEEN, [video_id, since_s, until_s]).fetchall()
         return [LastSeen(object_id=r[0], label=r[1], point=track_point_from_row(r[2:])) for r in rows]
 
     def commit_chunk(

@@ -288,3 +288,18 @@ def test_newer_file_is_refused_with_one_line(paths):
         with pytest.raises(IndexTooNew) as err:
             call()
         assert "v99" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_recent_objects_are_those_last_seen_in_the_window_with_their_last_point(paths):
+    """What re-identification compares a new track with (agent/object_links.reidentify), read from the file."""
+    db, video = paths
+    writer, reader = writer_and_reader(db)
+    plan = index_chunks(writer, video, 3)
+    objects = reader.objects(video)
+    last = max(o.last_seen_s for o in objects)
+    recent = writer.recent_objects(plan.video_id, last - 1e-6, last + 1.0)
+    assert recent and {r.object_id for r in recent} == {o.object_id for o in objects if o.last_seen_s == last}
+    for r in recent:
+        assert r.point.time_s == last and r.point.present and r.point.box is not None and r.point.mask is not None
+        assert r.label == next(o.label for o in objects if o.object_id == r.object_id)
+    assert writer.recent_objects(plan.video_id, last + 0.5, last + 1.0) == []
