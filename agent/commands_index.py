@@ -111,4 +111,4 @@ def query(
         what = (ev.phrase or ev.caption or "") if ev else ""
         if ev and ev.rule:
             what = f"{what}: {ev.rule}"
-        typer.echo(f"  {m.score:.2f}  {m.video_path}  {m.start_s:.1f}-{m.end_s:.1f} s  {what[:60]}")
+        typer.echo(f"  {m.score:.2f}  {m.video_path}  {m.start_s:.1f}-{m.end_s:.1f} s  {what[:140]}")
