@@ -28,6 +28,7 @@ from sa2va_engine.key_frames import key_frame_indices
 from sa2va_engine.synthetic_language import absent_names, object_phrase, referring_expressions, visible_objects
 from sa2va_engine.synthetic_samples import PRESENCE_TEMPLATE, VERIFY_TEMPLATE, happens_in
 from sa2va_engine.synthetic_world import World, WorldConfig, generate_world
+from tools.model_preset import resolve_alias
 from tools.synthetic_video import write_ground_truth, write_world_video
 
 # Seeds the demo model's training never draws from (training uses seed * 100003 + [0, 400)).
@@ -66,7 +67,7 @@ class DemoResult(BaseModel):
 
 def run_demo(workdir: Path, seed: int, model: str | None = None, duration_s: float = 20.0,
              name: str = "red ball", engine: Sa2VA | None = None) -> DemoResult:
-    model = model or str(demo_model_path())
+    model = resolve_alias(model) if model else str(demo_model_path())
     world = jumping_world(seed, duration_s, name)
     workdir.mkdir(parents=True, exist_ok=True)
     video = write_world_video(world, workdir / f"world_{world.seed}.mp4")

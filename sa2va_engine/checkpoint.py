@@ -45,10 +45,13 @@ def resolve(path_or_id: str | Path) -> Path:
 
             return Path(snapshot_download(repo_id=text, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken"]))
         except Exception as exc:
-            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            # The whole reason, on one line: the hub's messages say which file, revision or setting failed.
+            reason = " ".join(str(exc).split()) or type(exc).__name__
             raise CheckpointError(
-                f"{text}: not a local directory, and the hub download failed ({reason}); "
-                "download the checkpoint where there is network and pass its directory"
+                f"{text}: not a local directory, and the hub download failed ({type(exc).__name__}: {reason}). "
+                "To fix: give the machine network once (the files are kept in the Hugging Face cache, $HF_HOME, "
+                "default ~/.cache/huggingface), or unset HF_HUB_OFFLINE if it is set; or download the checkpoint "
+                "elsewhere and pass its folder with --model DIR; or try the shipped demo model with --model demo"
             ) from exc
     raise CheckpointError(f"{path}: no such checkpoint directory")
 

@@ -346,6 +346,24 @@ def test_missing_directory_and_config_and_offline_hub_id(tmp_path):
         Sa2VA.from_pretrained("ByteDance/Sa2VA-Qwen3-VL-4B")
 
 
+def test_a_failed_hub_download_says_the_whole_reason_and_the_ways_forward(monkeypatch):
+    import huggingface_hub
+
+    long_reason = ("Cannot find the requested files in the disk cache and outgoing traffic has been disabled. "
+                   "To enable hf.co look-ups and downloads online, set 'local_files_only' to False.\nmore")
+
+    def offline(**kwargs):
+        raise huggingface_hub.errors.LocalEntryNotFoundError(long_reason)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(CheckpointError) as info:
+        Sa2VA.from_pretrained("ByteDance/Sa2VA-Qwen3-VL-4B")
+    message = str(info.value)
+    assert "\n" not in message and "set 'local_files_only' to False. more" in message, "the reason, not cut"
+    for way in ("HF_HOME", "HF_HUB_OFFLINE", "--model DIR", "--model demo"):
+        assert way in message
+
+
 def test_errors_are_one_line(tmp_path):
     with pytest.raises(CheckpointError) as info:
         Sa2VA.from_pretrained(tmp_path / "nope")
