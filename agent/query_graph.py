@@ -184,7 +184,8 @@ class QueryRunner:
             if subject is None:
                 continue
             evidence = Evidence(object_id=subject.object_id, phrase=subject.label, track_times=e.evidence_s,
-                                event=e.kind, rule=e.rule, verify_score=subject.score)
+                                event=e.kind, rule=e.rule)
+            # How clearly the rule fired, times how surely the object is the subject.
             hits.append(Hit(video_path=e.video_path, start_s=e.start_s, end_s=e.end_s,
                             score=round(e.score * subject.score, 4), evidence=evidence))
         durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
