@@ -92,6 +92,13 @@ def unchanged_videos(settings: IndexSettings, videos: Sequence[Path]) -> dict[st
     return out
 
 
+def _needs_model(settings: IndexSettings, videos: Sequence[Path]) -> bool:
+    """Whether this run will analyse anything: a step that uses the model is on and some video is not
+    indexed unchanged (an unchanged library loads no model)."""
+    steps = settings.caption or settings.ground or settings.describe or (settings.track and settings.watch)
+    return bool(steps) and len(unchanged_videos(settings, videos)) < len(videos)
+
+
 def _probe_of_duration(path: str, duration_s: float) -> VideoProbe:
     """What chunk planning reads from a probe (the duration; an image plans as a zero-length video does)."""
     return VideoProbe(path=path, container="", codec="", video_stream=0, width=1, height=1, duration_s=duration_s,
@@ -112,6 +119,10 @@ def run_index(inputs: Sequence[str], settings: IndexSettings, progress: IndexPro
         progress.video_finished(report)
     if not videos:
         return IndexReport(job_id=None, videos=missing)
+    if engine is None and ray is None and pool is None and _needs_model(settings, videos):
+        # Before anything is written: a model that cannot load (no network, wrong id, out of memory) must not
+        # leave a job, a video stuck "indexing" or a fresh index file behind.
+        engine = load_engine(settings.model, settings.device)
     with hold_lock(settings.db, "indexer", command):
         return _run_locked(videos, missing, settings, progress, engine, command, ray, pool)
 

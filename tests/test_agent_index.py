@@ -78,6 +78,19 @@ def test_unusable_model_is_a_one_line_usage_error(tmp_path, shared_videos):
                      "--model", str(tmp_path / "nowhere"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("sva: ") and "Traceback" not in result.stderr
+    # The model is loaded before anything is written: no index file, so no job and no video left "indexing".
+    assert not (tmp_path / "i.duckdb").exists()
+
+
+def test_unusable_model_leaves_an_existing_index_as_it_was(indexed_library, tmp_path, shared_videos):
+    db, _, _ = indexed_library
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(db, copy)
+    before = dump_tables(copy, skip=())
+    result = run_sva("index", str(shared_videos / "08_driving.mp4"), "--db", str(copy), "--model",
+                     str(tmp_path / "nowhere"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert dump_tables(copy, skip=()) == before, "no job, no video row: nothing was written"
 
 
 def test_a_failing_chunk_is_recorded_and_retried_next_run(tmp_path, shared_videos, tracking_checkpoint, monkeypatch):
