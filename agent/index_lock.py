@@ -54,6 +54,23 @@ def hold_lock(db: Path, role: str = "indexer", holder: str = "") -> Iterator[Non
         os.close(fd)
 
 
+def lock_held(db: Path, role: str = "indexer") -> bool:
+    """Whether a live process holds `<db>.<role>.lock` now (a killed holder's lock is gone with it): what tells
+    a video left "indexing" by a run that died from one being indexed."""
+    path = lock_path(db, role)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also drops the lock if we got it
+    return False
+
+
 def _read_holder(fd: int) -> tuple[str, str]:
     """(pid, command) the holder wrote; empty strings if it has not written them yet."""
     try:

@@ -162,11 +162,24 @@ def test_library_lists_every_video_with_its_state(dashboard, ui_index):
     table = at.dataframe[0].value.set_index("video")
     assert table.loc["01_dog.mp4", "status"] == "indexed"
     assert table.loc["01_dog.mp4", "objects"] == 3
-    assert table.loc["08_driving.mp4", "status"] == "indexing 1/2"
+    # Left "indexing" by a run that is gone (no live process holds the indexer lock): not shown as running.
+    assert table.loc["08_driving.mp4", "status"] == "interrupted at 1/2; index again to resume"
     assert table.loc["08_driving.mp4", "progress"] == pytest.approx(0.5)
     assert table.loc["broken.mp4", "status"] == "failed"
     assert table.loc["broken.mp4", "error"].endswith("moov atom not found")  # first line only
     assert table.loc["01_dog.mp4", "duration"] == "0:09.7"
+
+
+def test_library_shows_indexing_only_while_an_indexer_holds_the_index(dashboard, ui_index):
+    from agent.index_lock import hold_lock
+
+    with hold_lock(ui_index.db, "indexer", "sva index (test)"):
+        at = dashboard(ui_index.db, page="page_library.py")
+        table = at.dataframe[0].value.set_index("video")
+        assert table.loc["08_driving.mp4", "status"] == "indexing 1/2"
+        assert any("refreshes every few seconds" in c for c in texts(at.caption))
+    at = dashboard(ui_index.db, page="page_library.py")
+    assert not any("refreshes every few seconds" in c for c in texts(at.caption)), "a dead run is not polled"
 
 
 def test_library_refuses_a_folder_that_does_not_exist(dashboard, ui_index, tmp_path):

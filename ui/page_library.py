@@ -7,6 +7,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from agent.index_lock import lock_held
 from index.summaries import VideoSummary
 from sa2va_engine.user_error import UserError
 from ui.clock import clock
@@ -16,13 +17,15 @@ from ui.user_errors import one_line, shown_as_error
 config = dashboard_config()
 
 
-def status_label(video: VideoSummary) -> str:
+def status_label(video: VideoSummary, indexer_alive: bool = True) -> str:
     if video.status == "done":
         return "indexed"
     if video.status == "partial":
         return f"indexed, {video.chunks_failed} chunk(s) failed"
     if video.status == "indexing":
-        return f"indexing {video.chunks_done + video.chunks_failed}/{video.chunks_total}"
+        done = f"{video.chunks_done + video.chunks_failed}/{video.chunks_total}"
+        # The run that was indexing it is gone (stopped, crashed, killed): say so, don't show it as running.
+        return f"indexing {done}" if indexer_alive else f"interrupted at {done}; index again to resume"
     return video.status
 
 
@@ -30,11 +33,11 @@ def error_line(video: VideoSummary) -> str:
     return one_line(video.error) if video.error else ""
 
 
-def library_table(videos: list[VideoSummary]) -> pd.DataFrame:
+def library_table(videos: list[VideoSummary], indexer_alive: bool = True) -> pd.DataFrame:
     rows = [
         {
             "video": Path(v.path).name,
-            "status": status_label(v),
+            "status": status_label(v, indexer_alive),
             "progress": (v.chunks_done + v.chunks_failed) / v.chunks_total if v.chunks_total else 0.0,
             "duration": clock(v.duration_s),
             "chunks": f"{v.chunks_done}/{v.chunks_total}",
@@ -49,8 +52,13 @@ def library_table(videos: list[VideoSummary]) -> pd.DataFrame:
                                        "folder", "id"])
 
 
+def indexer_alive() -> bool:
+    return lock_held(config.db) or bool(indexer_launches().running())
+
+
 def busy(videos: list[VideoSummary]) -> bool:
-    return any(v.status == "indexing" for v in videos) or bool(indexer_launches().running())
+    """Something is being indexed now: a live indexer holds the index, or the dashboard just started one."""
+    return indexer_alive() and (any(v.status == "indexing" for v in videos) or bool(indexer_launches().running()))
 
 
 def videos_section(polling: bool) -> None:
@@ -65,7 +73,7 @@ def videos_section(polling: bool) -> None:
         indexed = sum(v.status in ("done", "partial") for v in videos)
         st.caption(f"{len(videos)} video(s), {indexed} indexed, {sum(v.objects for v in videos)} objects.")
         picked = st.dataframe(
-            library_table(videos),
+            library_table(videos, indexer_alive()),
             hide_index=True,
             width="stretch",
             on_select="rerun",
