@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from index.connection import flock_held
 from sa2va_engine.user_error import UserError
 
 
@@ -57,18 +58,7 @@ def hold_lock(db: Path, role: str = "indexer", holder: str = "") -> Iterator[Non
 def lock_held(db: Path, role: str = "indexer") -> bool:
     """Whether a live process holds `<db>.<role>.lock` now (a killed holder's lock is gone with it): what tells
     a video left "indexing" by a run that died from one being indexed."""
-    path = lock_path(db, role)
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # also drops the lock if we got it
-    return False
+    return flock_held(lock_path(db, role))
 
 
 def _read_holder(fd: int) -> tuple[str, str]:

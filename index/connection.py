@@ -170,8 +170,13 @@ def open_read(db: Path, timeout_s: float = READ_TIMEOUT_S) -> Iterator[duckdb.Du
 def writer_waiting(db: Path) -> bool:
     """True while someone holds the turnstile: a writer waiting for readers to let go (or, briefly, another
     reader opening). Lingering readers poll this to step aside."""
+    return flock_held(Path(db).with_name(Path(db).name + ".lock"))
+
+
+def flock_held(path: Path) -> bool:
+    """True while some open file holds an flock on `path`; a holder that died (also by kill -9) holds none."""
     try:
-        fd = os.open(Path(db).with_name(Path(db).name + ".lock"), os.O_RDWR)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False
     try:
