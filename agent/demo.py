@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from agent.demo_metrics import (balanced_accuracy, boundary_f, keyword_accuracy, mask_iou, match_events,
-                                picks_own_object, temporal_iou)
+                                picks_own_object, roc_auc, temporal_iou)
 from agent import run_settings
 from agent.index_settings import IndexSettings
 from agent.indexer import run_index
@@ -118,6 +118,9 @@ class Scores(BaseModel):
     # Balanced accuracy (mean of the yes and the no recall) of P(yes) > 0.5 on the clips: 0.5 is chance.
     jump_question_acc: float
     presence_question_acc: float
+    # ROC AUC of P(yes) itself, threshold-free: 0.5 when the answer does not depend on the clip.
+    jump_question_auc: float = 0.5
+    presence_question_auc: float = 0.5
     events: int
     event_recall: float
     event_precision: float
@@ -136,8 +139,8 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
                    if prompt_every_frame is None else prompt_every_frame)
     refer, picked, j_scores, f_scores, keywords = [], [], [], [], []
     key_j, other_j = [], []
-    jump_answers: list[tuple[bool, bool]] = []
-    presence_answers: list[tuple[bool, bool]] = []
+    jump_answers: list[tuple[float, bool]] = []
+    presence_answers: list[tuple[float, bool]] = []
     clip_config = WorldConfig(duration_s=3.0)
     for k in range(n_worlds):
         world = generate_world(seed + k, clip_config)
@@ -153,13 +156,13 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
                         for e in world.events_of(obj.object_id, "jump"))
             subject = object_phrase(obj)
             asked = engine.yes_probability(seen, VERIFY_TEMPLATE.format(subject=subject, predicate="jumps"))
-            jump_answers.append((asked > 0.5, jumps))
+            jump_answers.append((asked, jumps))
             asked = engine.yes_probability(seen, PRESENCE_TEMPLATE.format(subject=subject))
-            presence_answers.append((asked > 0.5, obj.object_id in visible))
+            presence_answers.append((asked, obj.object_id in visible))
         # Objects rarely leave a 3-s clip, so "no" items come mostly from things not in the world at all.
         for other in np.random.default_rng(world.seed).choice(absent_names(world), size=2, replace=False):
             asked = engine.yes_probability(seen, PRESENCE_TEMPLATE.format(subject=f"the {other}"))
-            presence_answers.append((asked > 0.5, False))
+            presence_answers.append((asked, False))
         # All visible objects in one track call: SAM-2 encodes each frame once for all of them.
         expressions = [referring_expressions(world, oid)[0] for oid in visible]
         masklets = (engine.track(frames, expressions, key_frames=keys, prompt_every_frame=every_frame)
@@ -199,7 +202,10 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
         worlds=n_worlds, refer_miou=_mean(refer), refer_picked_own=_mean(picked), track_j=_mean(j_scores), track_f=_mean(f_scores),
         key_j=_mean(key_j), other_j=_mean(other_j),
         caption_keyword_acc=_mean(keywords),
-        jump_question_acc=balanced_accuracy(jump_answers), presence_question_acc=balanced_accuracy(presence_answers),
+        jump_question_acc=balanced_accuracy([(p > 0.5, t) for p, t in jump_answers]),
+        presence_question_acc=balanced_accuracy([(p > 0.5, t) for p, t in presence_answers]),
+        jump_question_auc=roc_auc(*zip(*jump_answers)) if jump_answers else 0.5,
+        presence_question_auc=roc_auc(*zip(*presence_answers)) if presence_answers else 0.5,
         events=total_events,
         event_recall=found / total_events if total_events else 0.0,
         event_precision=matched_moments / returned if returned else 0.0,

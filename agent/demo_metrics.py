@@ -77,3 +77,14 @@ def balanced_accuracy(answers: list[tuple[bool, bool]]) -> float:
     recalls = [np.mean([p == t for p, t in answers if t == cls]) for cls in (True, False)
                if any(t == cls for _, t in answers)]
     return float(np.mean(recalls)) if recalls else 0.0
+
+
+def roc_auc(scores: Sequence[float], truths: Sequence[bool]) -> float:
+    """Area under the ROC curve of `scores` for the `truths`: the chance a true item scores above a false one
+    (ties count half). 0.5 for a constant score; 0.5 too when a class is missing (nothing to rank)."""
+    pos = [s for s, t in zip(scores, truths) if t]
+    neg = [s for s, t in zip(scores, truths) if not t]
+    if not pos or not neg:
+        return 0.5
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return float(wins / (len(pos) * len(neg)))

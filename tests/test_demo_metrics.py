@@ -50,3 +50,14 @@ def test_keyword_and_balanced_accuracy():
     assert balanced_accuracy(always_no) == 0.5  # 80% plain accuracy, still chance
     assert balanced_accuracy([(True, True), (False, True), (False, False)]) == pytest.approx(0.75)
     assert balanced_accuracy([]) == 0.0
+
+
+def test_roc_auc_ranks_true_items_above_false_ones():
+    from agent.demo_metrics import roc_auc
+
+    assert roc_auc([0.9, 0.8, 0.1, 0.2], [True, True, False, False]) == 1.0
+    assert roc_auc([0.1, 0.2, 0.9, 0.8], [True, True, False, False]) == 0.0
+    assert roc_auc([0.46] * 4, [True, False, True, False]) == 0.5  # a constant answer is chance
+    assert roc_auc([0.7, 0.5, 0.6], [True, False, False]) == 1.0
+    assert roc_auc([0.3, 0.5, 0.6], [True, False, True]) == 0.5
+    assert roc_auc([0.9, 0.1], [True, True]) == 0.5  # one class only: nothing to rank
