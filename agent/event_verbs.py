@@ -107,7 +107,13 @@ _PLACE_PHRASE = (
     rf"(?:{_PREPOSITION}\s+)*(?:(?:{_alternatives(_DETERMINERS)})\s+)?"
     rf"(?:(?!{_PREPOSITION}\b)[\w'-]+\s+){{0,2}}(?:field\s+of\s+view|{_alternatives(_PLACES)})"
 )
-_SCENE_REST_RE = re.compile(rf"(?:\s*\b(?:{_PLACE_PHRASE}|{_alternatives(_ADVERBS)})\b)*\s*")
+# One item of what may follow a "scene" phrase: a where-phrase or a manner word. A run of items is split by
+# `_scene_rest` over words, not by a regex `(?:item)*`: a place word may also be one of the two words before a
+# place, so such a regex tries every split of "frame frame ... frame x" (~1.8**n) before it fails.
+_SCENE_ITEM_RE = re.compile(rf"{_PLACE_PHRASE}|{_alternatives(_ADVERBS)}")
+_PLACE_PHRASE_RE = re.compile(_PLACE_PHRASE)
+# Words of one where-phrase after its prepositions: a determiner, two words, "field of view".
+_ITEM_TAIL_WORDS = 6
 # Words that open a path phrase rather than name an object acted on.
 _PATH_WORDS = set(_PLACE_PREPOSITIONS) | set(_ADVERBS) | {
     "near", "by", "behind", "beside", "next", "along", "over", "under", "around", "past", "down", "up", "away",
@@ -160,7 +166,28 @@ def _rest_fits(rest: Rest, words: list[str]) -> bool:
         return not words or words[0] in _PATH_WORDS
     if rest == "named_scene" and not words:
         return False
-    return _SCENE_REST_RE.fullmatch(" ".join(words)) is not None
+    return _scene_rest(words)
+
+
+def _scene_rest(words: list[str]) -> bool:
+    """Whether `words` (lower case) split into where-phrases and manner words (`_SCENE_ITEM_RE`); none is a split.
+
+    Dynamic programming over word positions, linear in len(words): an item that starts with a preposition is
+    a where-phrase that takes every preposition in a row there (no other part of it may be one), then at most
+    `_ITEM_TAIL_WORDS` words, which alone are a where-phrase too; so only those few words are matched.
+    """
+    n = len(words)
+    fits = [False] * n + [True]  # fits[i]: words[i:] split into items
+    prepositions = [0] * (n + 1)  # prepositions[i]: how many of words[i:] in a row are prepositions
+    for start in reversed(range(n)):
+        prepositions[start] = prepositions[start + 1] + 1 if words[start] in _PLACE_PREPOSITIONS else 0
+        tail = start + prepositions[start]
+        item = _PLACE_PHRASE_RE if prepositions[start] else _SCENE_ITEM_RE
+        fits[start] = any(
+            fits[end] and item.fullmatch(" ".join(words[tail:end])) is not None
+            for end in range(tail + 1, min(n, tail + _ITEM_TAIL_WORDS) + 1)
+        )
+    return fits[0]
 
 
 def _match(words: list[str]) -> tuple[EventKind, list[str]] | None:

@@ -160,3 +160,20 @@ def test_event_words_cover_every_kind() -> None:
 def test_every_documented_phrase_reaches_its_kind(kind: str) -> None:
     for phrase in EVENT_WORDS[kind]:
         assert event_kind(phrase.replace("<place>", "the frame")) == kind, phrase
+
+
+@pytest.mark.parametrize(
+    "rest, kind",
+    [
+        (" frame" * 300 + " x", None),  # was a regex with ~1.8**n splits to try: 22 words took 0.6 s
+        (" of" * 600 + " the frame", "leaves"),
+        (" the big frame" * 200 + " now", "leaves"),
+        (" out quickly", None),  # a preposition leads a where-phrase, never a manner word
+    ],
+)
+def test_what_follows_a_scene_verb_is_read_in_linear_time(rest: str, kind: str | None) -> None:
+    import time
+
+    started = time.perf_counter()
+    assert event_kind("leaves" + rest) == kind
+    assert time.perf_counter() - started < 1.0  # a hang guard, not a speed target: it takes about a millisecond
