@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from agent.event_verbs import event_kind, event_object
 from agent.object_links import mask_iou, track_iou
 from agent.query_answer import QueryAnswer, QuerySettings
-from agent.query_parse import fallback_plan, plan_from_model_text, plan_prompt
+from agent.query_parse import checked_question, fallback_plan, plan_from_model_text, plan_prompt
 from agent.query_plan import QueryPlan
 from agent.subject_resolution import Resolution, ResolvedObject, resolve_subject
 from index.moments import Hit, assemble_moments, spread_times
@@ -115,6 +115,9 @@ class QueryRunner:
         return g.compile()
 
     def run(self, question: str) -> QueryAnswer:
+        """Raises QueryParseError (one line) for a question `checked_question` refuses, before the index is
+        opened or the model loaded."""
+        question = checked_question(question)
         with self.reader.session():
             state = self.graph.invoke({"question": question, "errors": []})
         route = state.get("route", "retrieval")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +28,68 @@ from sa2va_engine.user_error import UserError
 
 class QueryParseError(UserError):
     """The question names nothing that can be searched for, or contradicts itself."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What a question may be, before anything reads it
+# ---------------------------------------------------------------------------------------------------------
+
+# The longest question accepted, in characters (code points). A question names one thing, what it does, where
+# and when; the longest in the parser's test tables (tests/test_query_parse.py, test_query_forms.py) has 66
+# characters, so 2,000 leaves room for any real question while keeping the parser's regexes, the model's
+# prompt and every message that quotes the question small. Longer input is refused, not cut: a cut question
+# asks something else.
+MAX_QUESTION_CHARS = 2_000
+# How much of a question an error message quotes.
+_SHOWN_CHARS = 60
+
+
+def _shown(question: str) -> str:
+    """`question` quoted for a one-line message: repr escapes what is not printable, a long one is cut."""
+    return repr(question if len(question) <= _SHOWN_CHARS else question[:_SHOWN_CHARS] + "...")
+
+
+def _refused_character(question: str) -> tuple[int, str] | None:
+    """(index, character) of the first control character that is not whitespace (NUL, ESC, DEL, C1 controls)
+    or lone surrogate (a byte the terminal's encoding could not decode), else None."""
+    for index, char in enumerate(question):
+        if not char.isspace() and unicodedata.category(char) in ("Cc", "Cs"):
+            return index, char
+    return None
+
+
+def checked_question(question: str) -> str:
+    """`question` as the query graph reads it: every run of whitespace (tabs, newlines, other line breaks)
+    one space, no space at either end. Raises QueryParseError, naming what to do, when it is longer than
+    MAX_QUESTION_CHARS, holds another control character or an undecodable byte, or is empty.
+
+    Control characters are refused rather than dropped: what is left of an escape sequence ('[31m') would
+    become words of the subject, and nobody types a NUL on purpose. The length is checked first, so a
+    megabyte is refused without being scanned.
+    """
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QueryParseError(
+            f"query is {len(question):,} characters long, over the limit of {MAX_QUESTION_CHARS:,}; ask a shorter "
+            "question: the thing to find, what it does, and where or when"
+        )
+    refused = _refused_character(question)
+    if refused is not None:
+        index, char = refused
+        if unicodedata.category(char) == "Cs":
+            raise QueryParseError(
+                f"query {_shown(question)} has a byte that is not text at character {index + 1}; "
+                "type it again in a UTF-8 terminal"
+            )
+        raise QueryParseError(
+            f"query {_shown(question)} has a control character (U+{ord(char):04X}) at character {index + 1}; "
+            "remove it (spaces, tabs and newlines are fine)"
+        )
+    cleaned = " ".join(question.split())
+    if not cleaned:
+        raise QueryParseError(
+            f"query {_shown(question)} is empty; ask for something to find, e.g. 'every moment the dog jumps'"
+        )
+    return cleaned
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -150,7 +213,7 @@ def _take_video(text: str, question: str) -> tuple[str | None, str]:
     if not matches:
         return None, text
     if len(matches) > 1:
-        raise QueryParseError(f"query {question!r} names more than one video; ask about one video or all")
+        raise QueryParseError(f"query {_shown(question)} names more than one video; ask about one video or all")
     match = matches[0]
     name = match.group("quoted") or match.group("bare")
     return name, text[: match.start()] + " " + text[match.end() :]
@@ -276,7 +339,7 @@ def _take_times(text: str, question: str) -> tuple[_TimeFilter, str]:
     """
     if _LAST_RE.search(text):
         raise QueryParseError(
-            f"query {question!r} counts time from the end of the video; give times from its start ('after 10:00')"
+            f"query {_shown(question)} counts time from the end of the video; give times from its start ('after 10:00')"
         )
     times = _TimeFilter()
 
@@ -640,15 +703,17 @@ def _trim_dangling(words: list[str]) -> list[str]:
 def fallback_plan(question: str) -> QueryPlan:
     """A plan from rules alone, for when the model's answer is unusable. Deterministic.
 
-    Raises QueryParseError when the question names nothing to search for or its times contradict.
+    Raises QueryParseError when the question is not one `checked_question` accepts, names nothing to search
+    for, or its times contradict.
     """
+    question = checked_question(question)
     video, text = _take_video(question, question)
     times, text = _take_times(text, question)
     text = _FOOTAGE_RE.sub(" ", text)
     text, mode, copula = _strip_leading_words(" ".join(_words(text)))
     words = _trim_dangling(_someone_for_who(text.split()))
     if not words:
-        raise QueryParseError(f"query {question!r} does not name anything to look for")
+        raise QueryParseError(f"query {_shown(question)} does not name anything to look for")
     subject, predicate = _event_noun_split(words) or _split_subject(words, mode)
     if predicate and copula is not None:
         predicate = [copula, *predicate]
@@ -664,4 +729,4 @@ def fallback_plan(question: str) -> QueryPlan:
         )
     except ValidationError as exc:
         reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
-        raise QueryParseError(f"query {question!r} cannot be searched: {reason}") from None
+        raise QueryParseError(f"query {_shown(question)} cannot be searched: {reason}") from None

@@ -308,6 +308,33 @@ def test_a_bad_index_path_is_one_error_line_on_every_page(dashboard, tmp_path, k
     assert str(db) in errors[0]
 
 
+@pytest.mark.parametrize(
+    "question, says",
+    [
+        ("x" * 1_000_000, "query is 1,000,000 characters long, over the limit of 2,000"),
+        ("the dog\x1b[31m jumps", "has a control character (U+001B)"),
+        ("\x00", "has a control character (U+0000)"),
+        ("", "is empty"),
+    ],
+)
+def test_a_hostile_question_is_one_error_line_and_asks_nothing_of_the_model(dashboard, ui_index, question, says):
+    at = ask(dashboard(ui_index.db), question, verify=True)
+    assert not at.exception
+    errors = one_line_errors(at)
+    assert len(errors) == 1 and says in errors[0], errors
+    assert not any("Checking the candidates" in i for i in texts(at.info)), "no verification was started"
+
+
+def test_a_hostile_chat_question_is_one_error_line(dashboard, ui_index):
+    dog = video_id(ui_index.db, ui_index.dog)
+    at = dashboard(ui_index.db, page="page_video.py", query={"video": str(dog)})
+    at.chat_input[0].set_value("what does the dog do?\x00" + "x" * 3000).run()
+    assert not at.exception
+    errors = one_line_errors(at)
+    assert len(errors) == 1 and "over the limit of 2,000" in errors[0], errors
+    assert not at.chat_message, "nothing was asked of the model"
+
+
 def test_pages_keep_reading_while_an_indexer_writes(dashboard, tmp_path):
     db = tmp_path / "live.duckdb"
     video = make_video_file(tmp_path / "cam.mp4")

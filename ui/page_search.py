@@ -113,11 +113,13 @@ with st.form("ask", border=False):
                                "retrieval-only moments are shown meanwhile.")
     asked = go.form_submit_button("Search", type="primary", width="stretch")
 
-if asked and question.strip():
+if asked:
     previous = state.get("search")
     if previous is not None and previous.pending is not None:
         previous.pending.cancel()  # still queued behind other work: nobody will look at it any more
-    state.search = SearchRun(question=question.strip(), verify=verify)
+    # As typed: the query graph refuses an empty, over-long or control-character question with the one line
+    # `sva query` prints (agent/query_parse.py, checked_question), shown below by `shown_as_error`.
+    state.search = SearchRun(question=question, verify=verify)
     state.pop("search_open", None)
     state.pop("search_shown", None)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from agent.query_parse import checked_question
 from index.reader import IndexReader
 from index.summaries import VideoSummary
 from sa2va_engine.user_error import UserError
@@ -110,11 +111,16 @@ def chat(video: VideoSummary, playable: IndexedVideo | None, window: tuple[float
         return
     question = st.chat_input(f"Ask about {span(*window)}", key="video-chat-input")
     if question:
-        st.chat_message("user").markdown(f"{question}  \n:gray[{span(*window)}]")
-        with st.chat_message("assistant"), shown_as_error(), st.spinner("Sa2VA is watching the clip…"):
-            turn = ask(config.model, playable.path, window[0], window[1], question, turns)
-            turns.append(turn)
-            st.markdown(turn.answer)
+        accepted = None
+        with shown_as_error():
+            # The bound a search question has: a megabyte pasted here would otherwise become the model's prompt.
+            accepted = checked_question(question)
+        if accepted is not None:
+            st.chat_message("user").markdown(f"{accepted}  \n:gray[{span(*window)}]")
+            with st.chat_message("assistant"), shown_as_error(), st.spinner("Sa2VA is watching the clip…"):
+                turn = ask(config.model, playable.path, window[0], window[1], accepted, turns)
+                turns.append(turn)
+                st.markdown(turn.answer)
 
 
 def page() -> None:
