@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,83 @@ def test_the_dashboard_only_reads_and_nothing_below_it_imports_it():
     for package in ("agent", "tools", "index", "sa2va_engine"):
         for path in sorted((REPO / package).glob("*.py")):
             assert not any(n == "ui" or n.startswith("ui.") for n in _imports(path)), path
+
+
+# Modules through which a process reaches outside itself: other programs, the network, the desktop.
+_REACH_OUT = {"subprocess", "socket", "urllib", "http", "requests", "httpx", "aiohttp", "smtplib", "ftplib",
+              "webbrowser", "multiprocessing", "pty"}
+
+
+def test_the_dashboard_reaches_out_only_to_start_sva_index():
+    """#25: nothing typed into the dashboard (it has no login) chooses a program to run or a URL to call. The
+    one process it starts is `sva index` (ui/indexer_launch.py; its command line is pinned below); schedules,
+    the only other thing that starts work, are set by `sva schedule add` and only read here. There are no
+    webhooks anywhere."""
+    for path in sorted((REPO / "ui").glob("*.py")):
+        text = path.read_text()
+        found = {n for n in _imports(path) if n.split(".")[0] in _REACH_OUT}
+        if set(re.findall(r"\bsocket\.(\w+)", text)) <= {"gethostname"}:  # the Jobs page: is a run on this host?
+            found.discard("socket")
+        assert found <= ({"subprocess"} if path.name == "indexer_launch.py" else set()), (path, found)
+        assert not re.search(r"\bos\.(system|popen|exec\w*|spawn\w*|posix_spawn\w*)\(", text), path
+        assert set(re.findall(r"ScheduleStore\([^()]*\)\.(\w+)", text)) <= {"all"}, path
+        assert text.count("ScheduleStore(") == len(re.findall(r"ScheduleStore\([^()]*\)\.all\(\)", text)), path
+
+
+def test_an_indexer_started_from_the_dashboard_is_sva_index_with_the_operators_index_and_model(tmp_path,
+                                                                                                monkeypatch):
+    """What a dashboard user types is the folder and the phrases to track; each stays one argument, read by
+    `sva index` as that and nothing else, whatever it looks like."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    import typer.main
+
+    import ui.indexer_launch
+    from agent.cli import app
+
+    commands = []
+
+    class Started(subprocess.Popen):
+        """Records the command line; starts nothing."""
+
+        pid, returncode, _child_created = 4242, 0, False
+
+        def __init__(self, command, **kwargs):
+            commands.append(command)
+
+    monkeypatch.setattr(ui.indexer_launch, "subprocess", SimpleNamespace(
+        Popen=Started, DEVNULL=subprocess.DEVNULL, STDOUT=subprocess.STDOUT))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "--db=evil.duckdb").mkdir()
+    watch = ["--db=/tmp/evil.duckdb", "--model", "$(reboot)", "; rm -rf ~", "`id`"]
+    db = tmp_path / "index.duckdb"
+    ui.indexer_launch.IndexerLaunches().start("--db=evil.duckdb", db, tmp_path / "logs", model="operator-model",
+                                              watch=watch)
+    (command,) = commands
+    assert command[:4] == [sys.executable, "-m", "agent.cli", "index"]
+    index_command = typer.main.get_command(app).commands["index"]
+    params = index_command.make_context("index", command[4:]).params
+    assert params["paths"] == [str(tmp_path / "--db=evil.duckdb")]
+    assert params["db"] == db and params["model"] == "operator-model" and params["watch"] == watch
+
+
+@pytest.mark.parametrize(
+    "folder, watch, says",
+    [
+        ("~no-such-user-here/footage", [], "no such user's home folder"),
+        ("/tmp\x00/x", [], "is not a folder"),
+        (".", ["the dog\x00"], "has a control character (U+0000)"),
+        (".", ["x" * 100_000], "a phrase to track is 100,000 characters long, over the limit of 200"),
+    ],
+)
+def test_what_the_dashboard_cannot_start_is_one_line(tmp_path, monkeypatch, folder, watch, says):
+    import ui.indexer_launch
+    from ui.user_errors import DashboardError
+
+    monkeypatch.setattr(ui.indexer_launch, "subprocess", None)  # never reached
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DashboardError, match=re.escape(says)) as refused:
+        ui.indexer_launch.IndexerLaunches().start(folder, tmp_path / "index.duckdb", tmp_path / "logs", watch=watch)
+    assert len(str(refused.value).splitlines()) == 1 and len(str(refused.value)) < 400

@@ -12,12 +12,31 @@ import subprocess
 import sys
 import threading
 import time
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ui.user_errors import DashboardError
+
+
+# The longest "also track" phrase accepted, in characters: a referring expression, not a paragraph.
+MAX_WATCH_CHARS = 200
+
+
+def _checked_watch(phrase: str) -> str:
+    """A phrase for `--watch`, its whitespace runs one space. It becomes one argv item of `sva index` (no
+    shell, so no quoting matters), but a NUL cannot be one and nothing typed needs another control character."""
+    phrase = " ".join(phrase.split())
+    if len(phrase) > MAX_WATCH_CHARS:
+        raise DashboardError(f"a phrase to track is {len(phrase):,} characters long, over the limit of "
+                             f"{MAX_WATCH_CHARS}; name the thing in a few words")
+    for char in phrase:
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            raise DashboardError(f"the phrase to track {phrase[:60]!r} has a control character "
+                                 f"(U+{ord(char):04X}); remove it")
+    return phrase
 
 
 class IndexerLaunch(BaseModel):
@@ -60,18 +79,23 @@ class IndexerLaunches:
               watch: list[str] | None = None) -> IndexerLaunch:
         """Run `sva index FOLDER --db DB [--model M] [--watch W]...` detached, output to a log file in
         ``log_dir``. The folder must be an existing directory (checked here so the user hears at once)."""
-        target = Path(folder.strip()).expanduser()
         if not folder.strip():
             raise DashboardError("give a folder to index")
-        if not target.is_dir():
+        try:
+            target = Path(folder.strip()).expanduser()
+        except RuntimeError:  # "~name/..." for a user this machine does not have
+            raise DashboardError(f"{folder.strip()[:200]!r}: no such user's home folder") from None
+        if not target.is_dir():  # also False for a path with a NUL in it
             raise DashboardError(f"{target} is not a folder")
+        phrases = [_checked_watch(phrase) for phrase in watch or [] if phrase.strip()]
+        # The program and every option but the folder and the phrases are the operator's (`sva ui --db/--model`);
+        # the folder is absolute, so it cannot be read as an option.
         target = target.resolve()
         command = [sys.executable, "-m", "agent.cli", "index", str(target), "--db", str(db)]
         if model:
             command += ["--model", model]
-        for phrase in watch or []:
-            if phrase.strip():
-                command += ["--watch", phrase.strip()]
+        for phrase in phrases:
+            command += ["--watch", phrase]
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_dir / f"index-{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns() % 10**6}.log"
         with open(log_path, "ab") as log:
