@@ -30,3 +30,9 @@ PROMPT_EVERY_FRAME = typer.Option("--prompt-every-frame/--no-prompt-every-frame"
                                   help="tracks: " + PROMPT_EVERY_FRAME_HELP + " (default: the model's preset, else off)")
 Device = Annotated[Optional[str], typer.Option(help="torch device (default: cuda if present, else cpu)")]
 RayWorkers = Annotated[Optional[int], typer.Option(min=1, help="engine actors (default: one per GPU, else one per CPU)")]
+Revision = Annotated[Optional[str], typer.Option(
+    help="hub revision (commit, branch or tag) of a hub --model (default: the official model's pinned commit, "
+         "else main)")]
+Dtype = Annotated[Optional[str], typer.Option(
+    help="float32, bfloat16 or float16 (default: $SVA_DTYPE, else bfloat16 on CUDA and float32 on CPU; bfloat16 "
+         "halves a model's memory on CPU)")]

@@ -10,6 +10,7 @@ import typer
 
 from agent.cli import app
 from agent.cli_errors import exit_on_user_error
+from agent import cli_index_options as opts
 from agent.cli_index_options import PromptEveryFrame
 from agent.commands_index import ModelOption
 
@@ -30,18 +31,20 @@ def chat(
     start: StartOption = 0.0,
     end: EndOption = None,
     model: ModelOption = None,
+    revision: opts.Revision = None,
+    dtype: opts.Dtype = None,
     sample_fps: Annotated[float, typer.Option(min=0.001, help="frames per second decoded before picking 5")] = 2.0,
     as_json: Annotated[bool, typer.Option("--json", help="print the answer as JSON")] = False,
 ) -> None:
     """Ask Sa2VA about a video (five frames spread over the window)."""
     from tools.clip import decode_clip
-    from tools.engine_session import load_engine
+    from tools.engine_session import load_engine, model_name
     from tools.sa2va_chat import ChatRequest, chat_about_clip
 
     _window(start, end)
     with exit_on_user_error():
         clip = decode_clip(video, start, end, sample_fps=sample_fps)
-        reply = chat_about_clip(load_engine(model), ChatRequest(question=question, clip=clip))
+        reply = chat_about_clip(load_engine(model_name(model, revision), dtype=dtype), ChatRequest(question=question, clip=clip))
     typer.echo(json.dumps({"video": str(video), **reply.model_dump()}) if as_json else reply.text)
 
 
@@ -53,13 +56,15 @@ def track(
     start: StartOption = 0.0,
     end: EndOption = None,
     model: ModelOption = None,
+    revision: opts.Revision = None,
+    dtype: opts.Dtype = None,
     fps: Annotated[float, typer.Option(min=0.1, help="frames per second tracked and written")] = 5.0,
     max_side: Annotated[int, typer.Option(min=32, help="long side of the frames, pixels")] = 1024,
     prompt_every_frame: PromptEveryFrame = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the masklets (boxes, scores, RLE masks) as JSON")] = False,
 ) -> None:
     """Track expressions through a video and write the masks drawn on it."""
-    from tools.engine_session import load_engine
+    from tools.engine_session import load_engine, model_name
     from tools.overlay_video import write_overlay_video
     from tools.sa2va_track import track_stream
     from tools.video_decode import decode_frames
@@ -72,7 +77,7 @@ def track(
         def frames():  # decoded twice (track, then draw) so a long video is never held in memory
             return decode_frames(video, sample_fps=fps, max_side=max_side, start_s=start, end_s=end, probe=probe)
 
-        engine = load_engine(model)
+        engine = load_engine(model_name(model, revision), dtype=dtype)
         reply = track_stream(engine, frames(), expressions, prompt_every_frame=prompt_every_frame)
         written = write_overlay_video(frames(), reply.masklets, out, fps=fps)
     if as_json:

@@ -14,7 +14,7 @@ from agent.cli_errors import exit_on_user_error
 from index.db_path import default_db_path
 
 DbOption = Annotated[Optional[Path], typer.Option("--db", help="index file (default: $SVA_DB, else sva/index.duckdb in the user data dir)")]
-ModelOption = Annotated[Optional[str], typer.Option("--model", help="Sa2VA hub id or local dir (default: $SVA_MODEL, else ByteDance/Sa2VA-Qwen3-VL-4B)")]
+ModelOption = Annotated[Optional[str], typer.Option("--model", help="Sa2VA hub id (owner/name[@revision]), local dir, or `demo` for the shipped demo model (default: $SVA_MODEL, else the index's model, else ByteDance/Sa2VA-Qwen3-VL-4B at a pinned commit)")]
 
 
 @app.command("index")
@@ -22,6 +22,8 @@ def index(
     paths: Annotated[list[str], typer.Argument(help="video files, folders (searched recursively) or globs", show_default=False)],
     db: DbOption = None,
     model: ModelOption = None,
+    revision: opts.Revision = None,
+    dtype: opts.Dtype = None,
     sample_fps: Annotated[Optional[float], opts.SAMPLE_FPS] = None,
     chunk_s: Annotated[Optional[float], opts.CHUNK_S] = None,
     overlap_s: Annotated[Optional[float], opts.OVERLAP_S] = None,
@@ -52,7 +54,7 @@ def index(
 
     with exit_on_user_error():
         settings = index_settings(
-            db or default_db_path(), model, device=device, sample_fps=sample_fps, max_side=max_side,
+            db or default_db_path(), model, revision, device=device, dtype=dtype, sample_fps=sample_fps, max_side=max_side,
             chunk_s=chunk_s, overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground,
             track=track, describe=describe, watch=watch or [], prompt_every_frame=prompt_every_frame,
         )
@@ -77,6 +79,8 @@ def query(
     question: Annotated[str, typer.Argument(help='e.g. "find every moment the dog jumps"', show_default=False)],
     db: DbOption = None,
     model: ModelOption = None,
+    revision: opts.Revision = None,
+    dtype: opts.Dtype = None,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="check candidates with the model (slower, precise); event questions never need it")] = True,
     max_verify: Annotated[Optional[int], typer.Option(min=1, help="most chunks the model checks (default 400); the answer says when it cut")] = None,
     top_n: Annotated[Optional[int], typer.Option(min=1, help="chunks verified when the subject matches no stored object and text search finds the candidates (default 8)")] = None,
@@ -96,7 +100,7 @@ def query(
         typer.echo(f"sva: {line}", err=True)
 
     with exit_on_user_error():
-        settings = query_settings(db or default_db_path(), model, verify=verify, max_verify=max_verify, top_n=top_n,
+        settings = query_settings(db or default_db_path(), model, revision, dtype=dtype, verify=verify, max_verify=max_verify, top_n=top_n,
                                   threshold=threshold, model_parser=model_parser, refine_window_s=refine,
                                   prompt_every_frame=prompt_every_frame)
         answer = run_query(question, settings, progress=progress if sys.stderr.isatty() else None)

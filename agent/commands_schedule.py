@@ -45,6 +45,7 @@ def add(
     describe: Annotated[Optional[bool], opts.DESCRIBE] = None,
     prompt_every_frame: Annotated[Optional[bool], opts.PROMPT_EVERY_FRAME] = None,
     device: opts.Device = None,
+    dtype: opts.Dtype = None,
     ray: Annotated[bool, typer.Option("--ray", help="run on Ray: a local Ray per run, or --ray-address")] = False,
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to run on ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
     ray_workers: opts.RayWorkers = None,
@@ -67,7 +68,7 @@ def add(
         # The model's preset fills what was not given, as for `sva index`; an unnamed model stays unnamed in
         # the schedule so each run takes $SVA_MODEL (or the index's model) at its own time.
         settings = index_settings(
-            db, model, device=device, sample_fps=sample_fps, max_side=max_side, chunk_s=chunk_s,
+            db, model, device=device, dtype=dtype, sample_fps=sample_fps, max_side=max_side, chunk_s=chunk_s,
             overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground, track=track,
             describe=describe, watch=watch_for or [], prompt_every_frame=prompt_every_frame,
         ).model_copy(update={"model": model})

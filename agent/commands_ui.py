@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 
+from agent import cli_index_options as opts
 from agent.cli import app
 from agent.cli_errors import exit_on_user_error
 from index.db_path import default_db_path
@@ -54,11 +55,13 @@ def streamlit_command(script: Path, host: str, port: int) -> list[str]:
             f"--server.address={host}", f"--server.port={port}"]
 
 
-def dashboard_env(db: Path, model: str | None) -> dict[str, str]:
+def dashboard_env(db: Path, model: str | None, dtype: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["SVA_DB"] = str(db)
     if model:
         env["SVA_MODEL"] = model
+    if dtype:
+        env["SVA_DTYPE"] = dtype
     return env
 
 
@@ -69,6 +72,8 @@ def ui(
     model: Annotated[str | None, typer.Option(
         "--model", help="checkpoint for verification and chat (hub id or directory; default: $SVA_MODEL, "
                         "else the official one)")] = None,
+    revision: opts.Revision = None,
+    dtype: opts.Dtype = None,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to serve on")] = 8501,
     host: Annotated[str, typer.Option("--host", help="address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
 ) -> None:
@@ -78,10 +83,14 @@ def ui(
         if db_path.is_dir():
             raise UserError(f"{db_path} is a folder; --db takes the index file (e.g. {db_path / 'index.duckdb'})")
         script = app_script()
+        from tools.engine_session import model_name, parse_dtype
+
+        parse_dtype(dtype)  # a wrong --dtype is said here, not in the browser later
+        model = model_name(model, revision) if model or revision else None
     if not db_path.exists():
         typer.echo(f"sva: {IndexNotFound(f'no index at {db_path} yet; add a folder on the Library page')}", err=True)
     typer.echo(f"sva ui: http://{host}:{port}  (index {db_path}; Ctrl-C stops)", err=True)
-    child = subprocess.Popen(streamlit_command(script, host, port), env=dashboard_env(db_path, model))
+    child = subprocess.Popen(streamlit_command(script, host, port), env=dashboard_env(db_path, model, dtype))
     # A service manager stops us with SIGTERM: pass it on, or Streamlit would keep the port.
     signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     try:

@@ -15,6 +15,8 @@ class IndexSettings(BaseModel):
     db: Path
     model: str | None = Field(default=None, description="hub id or directory; None: $SVA_MODEL or the default")
     device: str | None = Field(default=None, description="torch device; None: CUDA when present, else CPU")
+    dtype: str | None = Field(default=None, description="float32, bfloat16 or float16; None: $SVA_DTYPE, else "
+                              "bfloat16 on CUDA and float32 elsewhere")
     sample_fps: float = Field(default=DEFAULT_SAMPLE_FPS, gt=0, description="frames per second analysed")
     max_side: int = Field(default=DEFAULT_MAX_SIDE, ge=32, description="long side of decoded frames, pixels")
     chunk_s: float = Field(default=10.0, gt=0, description="chunk length, seconds")

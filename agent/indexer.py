@@ -31,7 +31,7 @@ from agent.video_writer import VideoWriter, plan_spans
 from index.connection import open_read
 from index.writer import IndexWriter
 from sa2va_engine.sa2va import Sa2VA
-from tools.engine_session import load_engine, model_name
+from tools.engine_session import CheckpointIdentity, checkpoint_identity, load_engine, model_name
 from tools.video_probe import VideoProbe
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def run_index(inputs: Sequence[str], settings: IndexSettings, progress: IndexPro
     if engine is None and ray is None and pool is None and _needs_model(settings, videos):
         # Before anything is written: a model that cannot load (no network, wrong id, out of memory) must not
         # leave a job, a video stuck "indexing" or a fresh index file behind.
-        engine = load_engine(settings.model, settings.device)
+        engine = load_engine(settings.model, settings.device, settings.dtype)
     with hold_lock(settings.db, "indexer", command):
         return _run_locked(videos, missing, settings, progress, engine, command, ray, pool)
 
@@ -139,7 +139,9 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
         progress.video_finished(report)
         return report
 
-    job_id = writer.start_job(command, videos_total=len(videos), model=model_name(settings.model))
+    identity = _identity(settings, engine, on_ray=ray is not None or pool is not None)
+    job_id = writer.start_job(command, videos_total=len(videos), model=identity.model,
+                              model_revision=identity.revision, weights_sha256=identity.weights_sha256)
     reports = list(missing)
     own_pool = None
     try:
@@ -166,13 +168,22 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
     return IndexReport(job_id=job_id, videos=reports)
 
 
+def _identity(settings: IndexSettings, engine: Sa2VA | None, on_ray: bool) -> CheckpointIdentity:
+    """What the job records about its model: the commit and weights hash of the checkpoint it loaded (or its
+    Ray actors load from this machine's cache); only the name when no model is needed (an unchanged library)."""
+    name = model_name(settings.model)
+    if engine is not None and engine.directory is not None:
+        return checkpoint_identity(str(engine.directory)).model_copy(update={"model": name})
+    return checkpoint_identity(name) if on_ray else CheckpointIdentity(model=name)
+
+
 def _run_here(videos: list[Path], settings: IndexSettings, writer: IndexWriter, progress: IndexProgress,
               engine: Sa2VA | None, job_id: int, known) -> list[VideoReport]:
     loaded: list[Sa2VA] = [engine] if engine is not None else []
 
     def get_engine() -> Sa2VA:
         if not loaded:
-            loaded.append(load_engine(settings.model, settings.device))
+            loaded.append(load_engine(settings.model, settings.device, settings.dtype))
         return loaded[0]
 
     indexer = VideoIndexer(settings, writer, get_engine, progress, job_id)

@@ -14,6 +14,7 @@ from tools.moment import Moment
 class QuerySettings(BaseModel):
     db: Path
     model: str | None = Field(default=None, description="hub id or directory; None: $SVA_MODEL or the default")
+    dtype: str | None = Field(default=None, description="float32, bfloat16 or float16; None: $SVA_DTYPE, else by device")
     verify: bool = Field(default=True, description="False: retrieval-only answer, no model call")
     prompt_every_frame: bool = Field(default=False, description="the subject's track: " + PROMPT_EVERY_FRAME_HELP)
     top_n: int = Field(default=8, ge=1, description="candidate chunks verified when no stored object matches the "

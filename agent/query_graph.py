@@ -95,7 +95,7 @@ class QueryRunner:
 
     def engine(self) -> Sa2VA:
         if self._engine is None:
-            self._engine = load_engine(self.settings.model)
+            self._engine = load_engine(self.settings.model, dtype=self.settings.dtype)
         return self._engine
 
     def _build(self):

@@ -27,7 +27,7 @@ class EngineWorker:
             # Ray already sets OMP_NUM_THREADS from the actor's CPUs; torch may have read it before that.
             torch.set_num_threads(torch_threads)
         self.settings = settings
-        self.analyser = ChunkAnalyser(settings, lambda: load_engine(settings.model, settings.device))
+        self.analyser = ChunkAnalyser(settings, lambda: load_engine(settings.model, settings.device, settings.dtype))
 
     def pid(self) -> int:
         return os.getpid()

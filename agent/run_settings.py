@@ -18,6 +18,7 @@ from agent.index_settings import IndexSettings
 from agent.query_answer import QuerySettings
 from index.errors import IndexNotFound
 from index.reader import IndexReader
+from sa2va_engine.hub import with_revision
 from tools.engine_session import model_name
 from tools.model_preset import load_preset
 
@@ -26,10 +27,11 @@ def _given(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def index_settings(db: Path, model: str | None = None, **given: Any) -> IndexSettings:
+def index_settings(db: Path, model: str | None = None, revision: str | None = None, **given: Any) -> IndexSettings:
     """Settings of an indexing run: `given` (None = not set) over the model's preset over the defaults. The
-    model, when not given, is chosen as for a query: more footage for an index keeps the index's model."""
-    name = index_model(db, model)
+    model, when not given, is chosen as for a query: more footage for an index keeps the index's model.
+    `revision` pins a hub id to a commit, branch or tag."""
+    name = with_revision(index_model(db, model), revision)
     return IndexSettings(db=db, model=name, **(load_preset(name).index | _given(given)))
 
 
@@ -46,7 +48,7 @@ def index_model(db: Path, model: str | None = None) -> str:
     return model_name(indexed)
 
 
-def query_settings(db: Path, model: str | None = None, **given: Any) -> QuerySettings:
+def query_settings(db: Path, model: str | None = None, revision: str | None = None, **given: Any) -> QuerySettings:
     """Settings of a query: `given` (None = not set) over the query model's preset over the defaults."""
-    name = index_model(db, model)
+    name = with_revision(index_model(db, model), revision)
     return QuerySettings(db=db, model=name, **(load_preset(name).query | _given(given)))

@@ -211,9 +211,17 @@ def _replay_events(con: duckdb.DuckDBPyConnection) -> None:
         replace_video_events(con, video_id)
 
 
+# v6: which weights an indexing run used: the hub commit its checkpoint resolved to (None for a local folder)
+# and the SHA-256 of its safetensors (sa2va_engine/weights_digest.py), so an index says what built it.
+_V6 = """
+ALTER TABLE jobs ADD COLUMN model_revision VARCHAR;
+ALTER TABLE jobs ADD COLUMN weights_sha256 VARCHAR;
+"""
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
-    _V1, _V2, _V3, _V4, (_V5, _replay_events),
+    _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -98,7 +98,8 @@ class IndexWriter:
 
     # ---- jobs ----
 
-    def start_job(self, command: str, videos_total: int = 0, model: str | None = None) -> int:
+    def start_job(self, command: str, videos_total: int = 0, model: str | None = None,
+                  model_revision: str | None = None, weights_sha256: str | None = None) -> int:
         """Record a run. Jobs left `running` by a process that no longer exists on this host become
         `interrupted`, so the dashboard does not show a crashed run as live forever."""
         host = socket.gethostname()
@@ -113,9 +114,10 @@ class IndexWriter:
                     )
             job_id = con.execute("SELECT coalesce(max(job_id), 0) + 1 FROM jobs").fetchone()[0]
             con.execute(
-                "INSERT INTO jobs (job_id, command, pid, host, started_at, updated_at, status, videos_total, model) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
-                [job_id, command, os.getpid(), host, _utcnow(), _utcnow(), videos_total, model],
+                "INSERT INTO jobs (job_id, command, pid, host, started_at, updated_at, status, videos_total, model, "
+                "model_revision, weights_sha256) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+                [job_id, command, os.getpid(), host, _utcnow(), _utcnow(), videos_total, model, model_revision,
+                 weights_sha256],
             )
         return int(job_id)
 

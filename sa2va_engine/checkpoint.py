@@ -18,6 +18,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from sa2va_engine import hub
 from sa2va_engine.errors import CheckpointError, UnsupportedModelError
 from sa2va_engine.vlm_family import VlmFamily
 
@@ -32,26 +33,26 @@ _SAM2_RENAMES = ((re.compile(r"\.g_weight$"), ".gamma"),)
 
 
 def resolve(path_or_id: str | Path) -> Path:
-    """A local checkpoint directory for a directory path or a hub id (owner/name)."""
+    """A local checkpoint directory for a directory path or a hub id (`owner/name[@revision]`, sa2va_engine/hub.py)."""
     text = str(path_or_id)
     path = Path(text).expanduser()
     if path.exists():
         if not path.is_dir():
             raise CheckpointError(f"{path}: a checkpoint is a directory, this is a file")
         return path
-    if re.fullmatch(r"[\w.-]+/[\w.-]+", text) and not text.startswith((".", "/")):
+    ref = hub.parse_ref(text)
+    if ref is not None:
         try:
-            from huggingface_hub import snapshot_download
-
-            return Path(snapshot_download(repo_id=text, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.jinja", "*.model", "*.tiktoken"]))
+            return hub.download(ref)
         except Exception as exc:
             # The whole reason, on one line: the hub's messages say which file, revision or setting failed.
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise CheckpointError(
-                f"{text}: not a local directory, and the hub download failed ({type(exc).__name__}: {reason}). "
-                "To fix: give the machine network once (the files are kept in the Hugging Face cache, $HF_HOME, "
-                "default ~/.cache/huggingface), or unset HF_HUB_OFFLINE if it is set; or download the checkpoint "
-                "elsewhere and pass its folder with --model DIR; or try the shipped demo model with --model demo"
+                f"{text}: not a local directory, and the hub download of {ref.spec} failed ({type(exc).__name__}: "
+                f"{reason}). To fix: give the machine network once (the files are kept in the Hugging Face cache, "
+                f"{hub.cache_dir()}, set by $HF_HOME), or unset HF_HUB_OFFLINE if it is set; or check the id and "
+                "--revision; or download the checkpoint elsewhere and pass its folder with --model DIR; or try the "
+                "shipped demo model with --model demo"
             ) from exc
     raise CheckpointError(f"{path}: no such checkpoint directory")
 

@@ -25,6 +25,7 @@ from sa2va_engine.model import Sa2VAModel
 from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, Segmentation
 from sa2va_engine.sam2_config import Sam2Config
 from sa2va_engine.mask_encoding import track_points, upscale
+from sa2va_engine.memory_check import check_fits
 from sa2va_engine.sam2_tracker import StreamingTracker
 from sa2va_engine.vlm_family import VlmFamily
 
@@ -32,8 +33,10 @@ from sa2va_engine.vlm_family import VlmFamily
 
 
 class Sa2VA:
-    def __init__(self, model: Sa2VAModel, family: VlmFamily, processor, raw_config: dict, device: torch.device, dtype: torch.dtype):
+    def __init__(self, model: Sa2VAModel, family: VlmFamily, processor, raw_config: dict, device: torch.device,
+                 dtype: torch.dtype, directory: Path | None = None):
         self.model = model.eval()
+        self.directory = directory  # the checkpoint folder it was loaded from (a hub snapshot names its commit)
         self.family = family
         self.processor = processor
         self.raw_config = raw_config
@@ -54,6 +57,7 @@ class Sa2VA:
         family = checkpoint.detect_family(raw, directory)
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
+        check_fits(directory, str(path_or_id), device, dtype)
         try:
             config = family.make_config(raw)
             sam2_config = Sam2Config(**raw.get("sam2_config", {}))
@@ -64,7 +68,7 @@ class Sa2VA:
         model = _build(family, config, sam2_config, dtype)
         checkpoint.load_weights(model, directory, family)
         model.to(device)
-        return cls(model, family, processor, raw, device, dtype)
+        return cls(model, family, processor, raw, device, dtype, directory)
 
     def save_pretrained(self, directory: str | Path, dtype: torch.dtype | None = None) -> Path:
         """Write config, weights (in ``dtype`` when given, e.g. bfloat16 as published) and processor files."""

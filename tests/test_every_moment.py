@@ -12,6 +12,7 @@ import pytest
 from agent.demo import UNSEEN_SEEDS, jumping_world
 from agent.demo_metrics import match_events, temporal_iou
 from index.reader import IndexReader
+from index.schema import CURRENT_VERSION
 from tests.agent_fixtures import run_sva
 from tools.synthetic_video import write_world_video
 
@@ -100,12 +101,13 @@ def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tm
     try:
         before = con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall()
         con.execute("DROP TABLE events")
-        con.execute("ALTER TABLE jobs DROP COLUMN model")
+        for column in ("model", "model_revision", "weights_sha256"):  # added by v5 and v6
+            con.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
         con.execute("UPDATE schema_version SET version = 4")
     finally:
         con.close()
     reader = IndexReader(old, linger_s=0)
-    assert reader.schema_version() == 5
+    assert reader.schema_version() == CURRENT_VERSION == 6
     con = duckdb.connect(str(old), read_only=True)
     try:
         after = con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall()
