@@ -1,35 +1,36 @@
-"""`sva doctor`: what this installation runs on, so a bug report can start from facts."""
+"""`sva doctor`: the command a user runs first. One line per piece (ffmpeg, torch and its device, the model, the
+index, Chromium): ok / warn / problem and how to fix it; exit 1 when something is a problem."""
 
 from __future__ import annotations
 
-import importlib.metadata
-import platform
-import sys
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
+from agent import cli_index_options as opts
 from agent.cli import app
-from agent.cli_errors import exit_on_user_error
-
-
-def _package_version(name: str) -> str:
-    # Metadata only: importing torch just to print its version would cost seconds.
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
+from agent.commands_index import DbOption, ModelOption
+from index.db_path import default_db_path
 
 
 @app.command()
-def doctor() -> None:
-    """Report which ffmpeg (and ffprobe) the video tools use, and the Python and package versions."""
-    from tools.ffmpeg_binary import find_ffmpeg
+def doctor(
+    db: DbOption = None,
+    model: ModelOption = None,
+    revision: opts.Revision = None,
+    dtype: opts.Dtype = None,
+    device: opts.Device = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False,
+) -> None:
+    """Check this installation before a first run: ffmpeg, torch and the device, the model (cached? which
+    revision? do its weights match, does it fit in memory?), the index, Chromium. Exit 1 on a problem."""
+    from agent.doctor import run_checks
 
-    typer.echo(f"python: {platform.python_version()} ({sys.executable})")
-    with exit_on_user_error():
-        binary = find_ffmpeg()
-    typer.echo(f"ffmpeg: {binary.ffmpeg}")
-    typer.echo(f"ffmpeg version: {binary.version} (from {binary.source})")
-    typer.echo(f"ffprobe: {binary.ffprobe or 'none; probing parses `ffmpeg -i` output'}")
-    for package in ("torch", "transformers", "sam2", "ffmpeg-python", "imageio-ffmpeg", "numpy"):
-        typer.echo(f"{package}: {_package_version(package)}")
+    report = run_checks(Path(db or default_db_path()), model, revision, dtype, device)
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        for finding in report.findings:
+            typer.echo(finding.line())
+    raise typer.Exit(report.exit_code)

@@ -141,6 +141,21 @@ def to_checkpoint_key(key: str, family: VlmFamily) -> str:
 
 def load_weights(model: torch.nn.Module, directory: Path, family: VlmFamily) -> None:
     """Copy every checkpoint tensor into ``model``; raise on anything missing, unknown or misshapen."""
+    with torch.no_grad():
+        for _key, target, part in _matched_tensors(model, directory, family, read=True):
+            target.copy_(part.to(target.dtype))
+
+
+def check_weights(model: torch.nn.Module, directory: Path, family: VlmFamily) -> int:
+    """What `load_weights` checks, from the shards' headers only (no tensor is read; ``model`` may be on the meta
+    device): the number of checkpoint tensors, or the CheckpointError loading would raise."""
+    return len({key for key, _, _ in _matched_tensors(model, directory, family, read=False)})
+
+
+def _matched_tensors(model: torch.nn.Module, directory: Path, family: VlmFamily, read: bool):
+    """(checkpoint key, model tensor, checkpoint tensor or its part) for every weight, after the strict checks: an unknown key, a shape that
+    differs, an unreadable shard or (at the end) a weight the checkpoint lacks raise. ``read=False`` yields
+    meta tensors of the stored shapes instead of the data."""
     targets = model.state_dict()
     loaded: set[str] = set()
     unknown: list[str] = []
@@ -152,7 +167,8 @@ def load_weights(model: torch.nn.Module, directory: Path, family: VlmFamily) -> 
                     if names is None or any(n not in targets for n in names):
                         unknown.append(key)
                         continue
-                    tensor = shard.get_tensor(key)
+                    tensor = (shard.get_tensor(key) if read
+                              else torch.empty(shard.get_slice(key).get_shape(), device="meta"))
                     parts = [tensor] if len(names) == 1 else family.split_checkpoint_tensor(key[len(family.checkpoint_prefix):], tensor)
                     for name, part in zip(names, parts):
                         target = targets[name]
@@ -161,8 +177,7 @@ def load_weights(model: torch.nn.Module, directory: Path, family: VlmFamily) -> 
                             raise CheckpointError(
                                 f"{file.name}: {what} has shape {tuple(part.shape)}, the model expects {tuple(target.shape)}"
                             )
-                        with torch.no_grad():
-                            target.copy_(part.to(target.dtype))
+                        yield key, target, part
                         loaded.add(name)
         except (SafetensorError, OSError, RuntimeError) as exc:
             if isinstance(exc, CheckpointError):
@@ -170,11 +185,22 @@ def load_weights(model: torch.nn.Module, directory: Path, family: VlmFamily) -> 
             raise CheckpointError(f"{file}: unreadable or truncated safetensors shard ({str(exc).splitlines()[0][:120]})") from exc
     if unknown:
         raise CheckpointError(f"{directory}: {len(unknown)} unexpected weight(s) in the checkpoint: {_sample(unknown)}")
-    # A weight the checkpoint lacks is fine when it shares storage with a loaded one (tied embeddings).
-    loaded_storage = {targets[k].data_ptr() for k in loaded}
-    missing = [k for k in targets if k not in loaded and targets[k].data_ptr() not in loaded_storage]
+    # A weight the checkpoint lacks is fine when it shares storage with a loaded one (tied embeddings). On the meta
+    # device every tensor has data_ptr 0, so ties are found by the module's own parameter sharing instead.
+    shared = _tied_names(model)
+    loaded_storage = {targets[k].data_ptr() for k in loaded} if read else set()
+    missing = [k for k in targets if k not in loaded and targets[k].data_ptr() not in loaded_storage
+               and not (shared.get(k, set()) & loaded)]
     if missing:
         raise CheckpointError(f"{directory}: {len(missing)} weight(s) missing from the checkpoint: {_sample(missing)}")
+
+
+def _tied_names(model: torch.nn.Module) -> dict[str, set[str]]:
+    """Each state-dict name -> the other names of the very same tensor object (tied weights)."""
+    by_object: dict[int, set[str]] = {}
+    for name, tensor in model.state_dict(keep_vars=True).items():
+        by_object.setdefault(id(tensor), set()).add(name)
+    return {name: names - {name} for names in by_object.values() for name in names}
 
 
 def _sample(keys: list[str], n: int = 4) -> str:

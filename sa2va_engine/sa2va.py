@@ -58,17 +58,27 @@ class Sa2VA:
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
         check_fits(directory, str(path_or_id), device, dtype)
-        try:
-            config = family.make_config(raw)
-            sam2_config = Sam2Config(**raw.get("sam2_config", {}))
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"{directory / 'config.json'}: invalid configuration ({str(exc).splitlines()[0]})") from exc
-        processor = family.load_processor(directory)
-        family.complete_config(config, processor)
+        config, sam2_config, processor = _configs(raw, family, directory)
         model = _build(family, config, sam2_config, dtype)
         checkpoint.load_weights(model, directory, family)
         model.to(device)
         return cls(model, family, processor, raw, device, dtype, directory)
+
+    @staticmethod
+    def check_pretrained(directory: str | Path) -> int:
+        """What `from_pretrained` checks on a local checkpoint folder without loading a weight: the config, the
+        family, the processor, and every weight's key and shape against the model (built on the meta device,
+        shapes from the shards' headers). Returns the number of stored tensors; raises what loading would."""
+        directory = Path(directory)
+        raw = checkpoint.read_config(directory)
+        family = checkpoint.detect_family(raw, directory)
+        config, sam2_config, _ = _configs(raw, family, directory)
+        from accelerate import init_empty_weights  # parameters on meta; SAM-2's build needs real small tensors
+
+        with init_empty_weights(include_buffers=False):
+            model = _build(family, config, sam2_config, torch.float32)
+        model.mllm.tie_weights()  # inside, each registration wraps a new Parameter, which unties them
+        return checkpoint.check_weights(model, directory, family)
 
     def save_pretrained(self, directory: str | Path, dtype: torch.dtype | None = None) -> Path:
         """Write config, weights (in ``dtype`` when given, e.g. bfloat16 as published) and processor files."""
@@ -260,6 +270,18 @@ class Sa2VA:
         if self.device.type == "cuda" and self.dtype in (torch.bfloat16, torch.float16):
             return torch.autocast("cuda", dtype=self.dtype)
         return contextlib.nullcontext()
+
+
+def _configs(raw: dict, family: VlmFamily, directory: Path):
+    """The VLM config (completed from the processor), SAM-2's config and the processor of a checkpoint."""
+    try:
+        config = family.make_config(raw)
+        sam2_config = Sam2Config(**raw.get("sam2_config", {}))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{directory / 'config.json'}: invalid configuration ({str(exc).splitlines()[0]})") from exc
+    processor = family.load_processor(directory)
+    family.complete_config(config, processor)
+    return config, sam2_config, processor
 
 
 def _build(family: VlmFamily, config, sam2_config: Sam2Config, dtype: torch.dtype) -> Sa2VAModel:
