@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "agent.commands_index",
     "agent.commands_export",
     "agent.commands_ui",
+    "agent.commands_access",
     "agent.commands_schedule",
     "agent.commands_demo",
     "agent.commands_train",

@@ -55,9 +55,28 @@ def streamlit_command(script: Path, host: str, port: int) -> list[str]:
             f"--server.address={host}", f"--server.port={port}"]
 
 
-def dashboard_env(db: Path, model: str | None, dtype: str | None = None) -> dict[str, str]:
+def check_exposure(db: Path, host: str, roots: list[Path] | None) -> None:
+    """Store `--roots` (the operator's), then refuse to serve beyond loopback without accounts and roots."""
+    from index.access import AccessStore, is_loopback
+
+    store = AccessStore(db)
+    if roots:
+        db.parent.mkdir(parents=True, exist_ok=True)
+        store.set_roots(roots)
+    if is_loopback(host):
+        return
+    if not store.accounts():
+        raise UserError(f"--host {host} serves beyond this machine and {db} has no dashboard accounts; add one with "
+                        f"`sva access add-user NAME --role admin --db {db}` (or serve on 127.0.0.1)")
+    if not store.roots():
+        raise UserError(f"--host {host} serves beyond this machine and {db} names no roots; name the folders the "
+                        "dashboard may index and play with --roots DIR (repeatable)")
+
+
+def dashboard_env(db: Path, model: str | None, dtype: str | None = None, host: str = "127.0.0.1") -> dict[str, str]:
     env = dict(os.environ)
     env["SVA_DB"] = str(db)
+    env["SVA_UI_HOST"] = host
     if model:
         env["SVA_MODEL"] = model
     if dtype:
@@ -75,7 +94,10 @@ def ui(
     revision: opts.Revision = None,
     dtype: opts.Dtype = None,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to serve on")] = 8501,
-    host: Annotated[str, typer.Option("--host", help="address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
+    host: Annotated[str, typer.Option("--host", help="address to listen on (0.0.0.0: every interface; beyond "
+                                      "127.0.0.1 it needs accounts, `sva access add-user`, and --roots)")] = "127.0.0.1",
+    roots: Annotated[list[Path] | None, typer.Option(
+        "--roots", help="a folder the dashboard may index and play (repeatable; kept in the index file)")] = None,
 ) -> None:
     """Serve the dashboard (search, library, video timeline and chat, jobs) in the browser."""
     with exit_on_user_error():
@@ -87,10 +109,11 @@ def ui(
 
         parse_dtype(dtype)  # a wrong --dtype is said here, not in the browser later
         model = model_name(model, revision) if model or revision else None
+        check_exposure(db_path, host, roots)
     if not db_path.exists():
         typer.echo(f"sva: {IndexNotFound(f'no index at {db_path} yet; add a folder on the Library page')}", err=True)
     typer.echo(f"sva ui: http://{host}:{port}  (index {db_path}; Ctrl-C stops)", err=True)
-    child = subprocess.Popen(streamlit_command(script, host, port), env=dashboard_env(db_path, model, dtype))
+    child = subprocess.Popen(streamlit_command(script, host, port), env=dashboard_env(db_path, model, dtype, host))
     # A service manager stops us with SIGTERM: pass it on, or Streamlit would keep the port.
     signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     try:

@@ -219,9 +219,25 @@ ALTER TABLE jobs ADD COLUMN weights_sha256 VARCHAR;
 """
 
 
+# v7: who may use the dashboard and what it may touch (index/access.py): accounts with a role and a scrypt hash
+# of their password (never the password), and the roots, the folders the dashboard may index and serve.
+_V7 = """
+CREATE TABLE access_accounts (
+    name           VARCHAR PRIMARY KEY,
+    role           VARCHAR NOT NULL,
+    password_hash  VARCHAR NOT NULL,
+    created_at     TIMESTAMP NOT NULL
+);
+CREATE TABLE access_roots (
+    path      VARCHAR PRIMARY KEY,
+    added_at  TIMESTAMP NOT NULL
+);
+"""
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
-    _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6,
+    _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

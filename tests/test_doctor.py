@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
+from index.schema import CURRENT_VERSION
 from sa2va_engine import hub, memory_check
 from tests.hub_standin import HubStandIn, StandInRepo
 from tools.ffmpeg_binary import find_ffmpeg
@@ -116,7 +117,7 @@ def test_index_problems_are_named_and_the_doctor_writes_nothing(doctor, tmp_path
                     "CREATE TABLE videos (video_id BIGINT)")
     before = older.read_bytes()
     status, text = _lines(doctor("--model", "demo", "--db", str(older)))["index"]
-    assert status == "ok" and "schema v4, upgraded to v6 when next opened" in text
+    assert status == "ok" and f"schema v4, upgraded to v{CURRENT_VERSION} when next opened" in text
     assert older.read_bytes() == before
 
 

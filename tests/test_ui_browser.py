@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,23 +59,21 @@ def indexed(tmp_path_factory, shared_videos):
     return root, db, model
 
 
-@pytest.fixture(scope="module")
-def served(indexed):
-    """`sva ui` on a free localhost port; yields its URL and stops it (its process group) afterwards."""
-    root, db, model = indexed
+@contextmanager
+def _serving(root: Path, *args: str):
+    """`sva ui ARGS` on a free port; yields its URL (on 127.0.0.1) and stops it (its process group) afterwards."""
     port = _free_port()
     env = dict(os.environ, SVA_CACHE_DIR=str(root / "cache"))
-    with open(root / "ui.log", "wb") as log:
+    log_path = root / f"ui-{port}.log"
+    with open(log_path, "wb") as log:
         # its own session, so the fixture can stop `sva ui` and its Streamlit child as one group
-        server = subprocess.Popen(
-            _sva("ui", "--db", str(db), "--model", str(model), "--port", str(port), "--host", "127.0.0.1"),
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        server = subprocess.Popen(_sva("ui", *args, "--port", str(port)), cwd=REPO, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
         while True:
-            assert server.poll() is None, (root / "ui.log").read_text()[-3000:]
+            assert server.poll() is None, log_path.read_text()[-3000:]
             try:
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
                     if answer.read() == b"ok":
@@ -91,6 +90,14 @@ def served(indexed):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+@pytest.fixture(scope="module")
+def served(indexed):
+    """`sva ui` on a free localhost port, no accounts (a local single user)."""
+    root, db, model = indexed
+    with _serving(root, "--db", str(db), "--model", str(model), "--host", "127.0.0.1") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +154,42 @@ def test_search_play_and_timeline_in_chromium(served, browser, tmp_path):
     page.screenshot(path=str(shots / "ui-video.png"), full_page=True)
     assert (shots / "ui-search.png").stat().st_size > 10_000
     page.close()
+
+
+def test_beyond_loopback_every_page_asks_for_sign_in_and_a_viewer_cannot_index(indexed, browser, shared_videos):
+    """`sva ui --host 0.0.0.0` with accounts and roots: no page renders before sign-in (also when the address
+    names a page), a wrong password is refused, a viewer reads but gets no "Add a folder"."""
+    import shutil
+
+    root, db, model = indexed
+    guarded = root / "guarded.duckdb"
+    shutil.copy(db, guarded)
+    for name, role in (("ana", "admin"), ("vic", "viewer")):
+        added = subprocess.run(_sva("access", "add-user", name, "--role", role, "--password-stdin", "--db", str(guarded)),
+                               input="correct horse battery\n", cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert added.returncode == 0, added.stderr
+    with _serving(root, "--db", str(guarded), "--model", str(model), "--host", "0.0.0.0",
+                  "--roots", str(shared_videos)) as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(60_000)
+        for address in (url, f"{url}/library", f"{url}/video?video=1"):
+            page.goto(address)
+            page.get_by_role("button", name="Sign in").wait_for()
+            body = page.inner_text("body")
+            assert "Question" not in body and "01_dog.mp4" not in body and "Add a folder" not in body
+        page.get_by_label("Account").fill("vic")
+        page.get_by_role("textbox", name="Password").fill("wrong password")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Wrong account name or password.").wait_for()
+        page.get_by_label("Account").fill("vic")
+        page.get_by_role("textbox", name="Password").fill("correct horse battery")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_label("Question").wait_for()
+        assert "Signed in as vic (viewer)" in page.inner_text("body")
+        page.get_by_role("link", name="Library").click()
+        page.get_by_role("heading", name="Library").wait_for()
+        page.get_by_text("an admin starts indexing").wait_for()
+        page.get_by_role("heading", name="Add a folder").wait_for()  # the section is there, the form is not
+        assert page.get_by_role("button", name="Index this folder").count() == 0
+        _no_exception(page)
+        page.close()

@@ -3,7 +3,8 @@
 Nothing that arrives with a request (an address's query parameters, a widget value) is used as a path.
 A video is named by its `video_id`, looked up in the index, and only the path stored in that row is
 opened; a moment's path, which comes from the query graph, is served only if it is a path the index holds.
-Streamlit then hands the browser an opaque media URL, never a file name.
+Streamlit then hands the browser an opaque media URL, never a file name. When the operator named roots
+(`sva ui --roots`), the file must also resolve inside one of them (ui/access_gate.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 from index.reader import IndexReader
 from index.summaries import VideoSummary
 from tools.video_error import VideoError
+from ui.access_gate import check_inside_roots
 from ui.user_errors import DashboardError
 
 # st.video loads the whole file into the server's memory; past this size only overlay clips are played.
@@ -63,6 +65,7 @@ def video_by_path(reader: IndexReader, path: str) -> VideoSummary:
 def servable(summary: VideoSummary) -> IndexedVideo:
     """The row's file, if it is still a readable file at the indexed path (else a one-line VideoError)."""
     path = Path(summary.path)
+    check_inside_roots(path, "video")
     if not path.is_file():
         raise VideoError(summary.path, "the file has moved or been deleted since it was indexed")
     return IndexedVideo(summary=summary, path=path)

@@ -12,10 +12,12 @@ import streamlit as st
 from agent.schedule_store import ScheduleStore
 from index.summaries import JobSummary
 from sa2va_engine.user_error import UserError
+from ui.access_gate import signed_in
 from ui.dashboard_config import dashboard_config, index_reader, indexer_launches
 from ui.user_errors import one_line, shown_as_error
 
 config = dashboard_config()
+account = signed_in()  # also when a page runs alone (tests); app.py signs in first
 
 
 def utc(moment: datetime | None) -> str:

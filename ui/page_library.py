@@ -11,10 +11,12 @@ from agent.index_lock import lock_held
 from index.summaries import VideoSummary
 from sa2va_engine.user_error import UserError
 from ui.clock import clock
+from ui.access_gate import check_inside_roots, check_may_index, signed_in
 from ui.dashboard_config import dashboard_config, index_reader, indexer_launches
 from ui.user_errors import one_line, shown_as_error
 
 config = dashboard_config()
+account = signed_in()  # also when a page runs alone (tests); app.py signs in first
 
 
 def status_label(video: VideoSummary, indexer_alive: bool = True) -> str:
@@ -104,12 +106,17 @@ def busy_now() -> bool:
 
 def add_folder_section() -> None:
     st.subheader("Add a folder")
+    if not account.may_index:
+        st.caption(f"Signed in as a viewer ({account.name}): an admin starts indexing.")
+        return
     with st.form("add-folder", border=True):
         folder = st.text_input("Folder on this machine", placeholder="/data/footage")
         watch = st.text_input("Also track in every chunk (optional, comma separated)", placeholder="the dog, a person")
         start = st.form_submit_button("Index this folder", icon=":material/add:")
     if start:
         with shown_as_error(config.db):
+            check_may_index(account)
+            check_inside_roots(folder.strip() or ".", "folder")
             launch = indexer_launches().start(
                 folder, config.db, config.log_dir, model=config.model,
                 watch=[w for w in watch.split(",") if w.strip()],

@@ -11,6 +11,7 @@ import streamlit as st
 
 from tools.moment import Moment
 from ui.clock import span
+from ui.access_gate import signed_in
 from ui.dashboard_config import dashboard_config, index_reader
 from ui.media import MAX_FULL_VIDEO_BYTES, servable, video_by_path
 from ui.moment_cards import is_verified, moment_grid, object_ids, what_was_seen
@@ -21,6 +22,7 @@ from ui.user_errors import shown_as_error
 PAGE = 12  # cards per "show more"
 
 config = dashboard_config()
+account = signed_in()  # also when a page runs alone (tests); app.py signs in first
 state = st.session_state
 
 

@@ -12,6 +12,7 @@ from index.reader import IndexReader
 from index.summaries import VideoSummary
 from sa2va_engine.user_error import UserError
 from ui.clock import clock, span
+from ui.access_gate import signed_in
 from ui.dashboard_config import dashboard_config, index_reader
 from ui.media import IndexedVideo, servable, video_by_id
 from ui.overlay_cache import frame_thumbnail
@@ -23,6 +24,7 @@ OBJECT_CARDS = 12
 COLUMNS = 4
 
 config = dashboard_config()
+account = signed_in()  # also when a page runs alone (tests); app.py signs in first
 state = st.session_state
 
 
