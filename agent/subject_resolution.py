@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -121,8 +122,10 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us")) else word
 
 
+@lru_cache(maxsize=16384)
 def noun_phrase(text: str) -> tuple[str, list[str], set[str]]:
-    """(head noun, words before it, colours anywhere in `text`), lower case and singular.
+    """(head noun, words before it, colours anywhere in `text`), lower case and singular. Cached: one question's
+    subject meets every stored name, and names repeat across objects (callers must not modify the result).
 
     'a man in a blue jacket' -> ('man', [], {'blue'}); 'the red dog' -> ('dog', ['red'], {'red'})."""
     words = [_stem(w) for w in re.findall(r"[a-z][a-z'-]*", text.lower())]
@@ -139,6 +142,7 @@ def noun_phrase(text: str) -> tuple[str, list[str], set[str]]:
     return core[-1], core[:-1], colours
 
 
+@lru_cache(maxsize=16384)
 def _core(text: str) -> str:
     return " ".join(w for w in re.findall(r"[a-z][a-z'-]*", text.lower()) if w not in _DETERMINERS) or text
 
@@ -190,8 +194,10 @@ def resolve_subject(subject: str, objects: Sequence[ObjectNames], embedder: Text
     texts = texts_to_embed(subject, [n for ns in names.values() for n in ns])
     vectors = dict(zip(texts, embedder.embed(texts)))
     accepted, ambiguous = [], []
+    verdicts_of: dict[str, NameVerdict] = {}  # many objects share a label: judge each distinct name once
     for obj in objects:
-        verdicts = [judge_name(subject, name, vectors) for name in names[obj.object_id]]
+        verdicts = [verdicts_of.get(name) or verdicts_of.setdefault(name, judge_name(subject, name, vectors))
+                    for name in names[obj.object_id]]
         if not verdicts:
             continue
         # A name that rejects on colour outvotes the others: a 'red ball' whose description says 'white' is
