@@ -13,6 +13,7 @@ from agent.cli_errors import exit_on_user_error
 from agent import cli_index_options as opts
 from agent.cli_index_options import PromptEveryFrame
 from agent.commands_index import ModelOption
+from agent.query_parse import checked_question
 
 StartOption = Annotated[float, typer.Option("--start", min=0.0, help="window start, seconds")]
 EndOption = Annotated[Optional[float], typer.Option("--end", min=0.0, help="window end, seconds (default: the end)")]
@@ -43,6 +44,7 @@ def chat(
 
     _window(start, end)
     with exit_on_user_error():
+        question = checked_question(question)  # the bound every question meets (agent/query_parse.py)
         clip = decode_clip(video, start, end, sample_fps=sample_fps)
         reply = chat_about_clip(load_engine(model_name(model, revision), dtype=dtype), ChatRequest(question=question, clip=clip))
     typer.echo(json.dumps({"video": str(video), **reply.model_dump()}) if as_json else reply.text)
@@ -72,6 +74,7 @@ def track(
 
     _window(start, end)
     with exit_on_user_error():
+        expressions = [checked_question(e) for e in expressions]
         probe = probe_video(video)
 
         def frames():  # decoded twice (track, then draw) so a long video is never held in memory

@@ -230,3 +230,16 @@ def test_sva_query_with_bytes_that_are_not_utf8(tmp_path) -> None:
     assert result.returncode == 2, stderr
     assert stderr.startswith("sva: query 'the dog \\udcff jumps' has a byte that is not text at character 9")
     assert len(stderr.splitlines()) == 1 and result.stdout == b""
+
+
+@pytest.mark.parametrize("command", ["chat", "track"])
+def test_sva_chat_and_track_bound_their_text_too(command, tmp_path, shared_videos):
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+
+    extra = ["--out", str(tmp_path / "o.mp4")] if command == "track" else []
+    for text, says in (("x" * 3000, "over the limit of 2,000"), ("the dog\x1b[31m", "control character (U+001B)")):
+        result = CliRunner().invoke(app, [command, str(shared_videos / "01_dog.mp4"), text, *extra, "--model", "demo"])
+        assert result.exit_code == 2 and says in result.output and "Traceback" not in result.output
+        assert not (tmp_path / "o.mp4").exists()
