@@ -67,6 +67,8 @@ def index(
     settings.db.parent.mkdir(parents=True, exist_ok=True)
     with exit_on_user_error(), BarProgress(len(paths)) as progress:
         report = run_index(paths, settings, progress, command="sva " + " ".join(sys.argv[1:]), ray=ray_options)
+    if report.stages is not None and report.stages.chunks:
+        typer.echo(f"sva: {report.stages.summary()}", err=True)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     if not report.videos:

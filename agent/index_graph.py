@@ -25,6 +25,7 @@ from agent.chunk_analyser import FATAL_ERRORS, ChunkAnalyser, chunk_error
 from agent.chunk_frames import decode_chunks
 from agent.index_report import IndexProgress, VideoReport
 from agent.index_settings import IndexSettings
+from agent.stage_clock import StageClock
 from agent.video_writer import LinkedChunk, PlannedVideo, VideoWriter
 from index.writer import IndexWriter
 from sa2va_engine.masklet import Masklet
@@ -55,8 +56,9 @@ class VideoIndexer:
     the lazily loaded engine, the open frame stream)."""
 
     def __init__(self, settings: IndexSettings, writer: IndexWriter, engine: Callable[[], Sa2VA],
-                 progress: IndexProgress, job_id: int | None = None):
+                 progress: IndexProgress, job_id: int | None = None, clock: StageClock | None = None):
         self.settings = settings
+        self.clock = clock or StageClock()
         self.videos = VideoWriter(settings, writer, progress, job_id)
         self.analyser = ChunkAnalyser(settings, engine)
         self._frames: Iterator[ChunkFrames] | None = None
@@ -101,35 +103,47 @@ class VideoIndexer:
         fresh: VideoState = {"caption": "", "grounded_caption": "", "expressions": [], "masklets": [],
                              "links": [], "descriptions": [], "chunk_error": None}
         try:
-            current = next(self._frames, None)
+            with self.clock.stage("decode"):
+                current = next(self._frames, None)
         except UserError as exc:  # the file broke part way: what is committed stays, the rest is retried
             video = state["video"]
             return {"current": None, "report": self.videos.video_failed(
                 state["path"], exc, len(video.chunks), state["done"], state["failed"])}
+        if current is not None:
+            self.clock.times.frames += len(current.frames)
         return fresh | {"current": current}
 
     def caption(self, state: VideoState) -> VideoState:
-        return {"caption": self.analyser.caption(_clip(state))}
+        self.clock.times.chunks += 1  # a chunk with frames starts its analysis here
+        with self.clock.stage("caption"):
+            return {"caption": self.analyser.caption(_clip(state))}
 
     def ground(self, state: VideoState) -> VideoState:
-        raw, expressions = self.analyser.ground(_clip(state))
+        with self.clock.stage("ground"):
+            raw, expressions = self.analyser.ground(_clip(state))
         return {"grounded_caption": raw, "expressions": expressions}
 
     def track(self, state: VideoState) -> VideoState:
-        return {"masklets": self.analyser.track(_clip(state), state["expressions"])}
+        with self.clock.stage("track"):
+            return {"masklets": self.analyser.track(_clip(state), state["expressions"])}
 
     def link(self, state: VideoState) -> VideoState:
         linked = self.videos.link(state["video"], state["current"].chunk, state["masklets"])
         # Only new objects are described; a continued one keeps the description it got when first seen.
         frames = state["current"].frames
-        descriptions = [self.analyser.describe(frames, m) if link is None else None
-                        for m, link in zip(linked.masklets, linked.links)]
+        with self.clock.stage("describe"):
+            descriptions = [self.analyser.describe(frames, m) if link is None else None
+                            for m, link in zip(linked.masklets, linked.links)]
         return {"masklets": linked.masklets, "links": linked.links, "descriptions": descriptions}
 
     def commit(self, state: VideoState) -> VideoState:
         linked = LinkedChunk(masklets=state["masklets"], links=state["links"])
-        self.videos.commit(state["video"], state["current"].chunk, state["caption"], state["grounded_caption"],
-                           linked, state["descriptions"])
+        embedded_before = self.clock.times.seconds["embed"]
+        with self.clock.stage("commit"):
+            self.videos.commit(state["video"], state["current"].chunk, state["caption"], state["grounded_caption"],
+                               linked, state["descriptions"])
+        # The writer embeds inside its commit; that time is the embed stage's, not the transaction's.
+        self.clock.times.seconds["commit"] -= self.clock.times.seconds["embed"] - embedded_before
         return {"done": state["done"] + 1}
 
     def fail_chunk(self, state: VideoState) -> VideoState:

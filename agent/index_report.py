@@ -6,6 +6,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from agent.stage_clock import StageTimes
+
 VideoOutcome = Literal["indexed", "unchanged", "partial", "failed"]
 
 
@@ -21,6 +23,7 @@ class VideoReport(BaseModel):
 class IndexReport(BaseModel):
     job_id: int | None
     videos: list[VideoReport]
+    stages: StageTimes | None = Field(default=None, description="where the run's time went (single-process runs)")
 
     @property
     def failed(self) -> list[VideoReport]:

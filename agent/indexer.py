@@ -27,8 +27,10 @@ from agent.index_lock import hold_lock
 from agent.index_report import IndexProgress, IndexReport, SilentProgress, VideoReport
 from agent.index_settings import IndexSettings
 from agent.ray_options import RayOptions
+from agent.stage_clock import StageClock, TimedEmbedder
 from agent.video_writer import VideoWriter, plan_spans
 from index.connection import open_read
+from index.embedder import default_embedder
 from index.writer import IndexWriter
 from sa2va_engine.sa2va import Sa2VA
 from tools.engine_session import CheckpointIdentity, checkpoint_identity, load_engine, model_name
@@ -129,7 +131,9 @@ def run_index(inputs: Sequence[str], settings: IndexSettings, progress: IndexPro
 
 def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexSettings, progress: IndexProgress,
                 engine: Sa2VA | None, command: str, ray: RayOptions | None, pool: "EnginePool | None") -> IndexReport:
-    writer = IndexWriter(settings.db)
+    clock = StageClock()
+    # The writer embeds inside commit_chunk: its embedder is timed as the `embed` stage (loaded on first use).
+    writer = IndexWriter(settings.db, embedder=TimedEmbedder(default_embedder, clock))
     unchanged = unchanged_videos(settings, videos)
 
     def known(path: str) -> VideoReport | None:
@@ -146,7 +150,7 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
     own_pool = None
     try:
         if ray is None and pool is None:
-            reports += _run_here(videos, settings, writer, progress, engine, job_id, known)
+            reports += _run_here(videos, settings, writer, progress, engine, job_id, known, clock)
         else:
             from agent.ray_indexer import RayBatch
             from agent.ray_pool import EnginePool
@@ -157,15 +161,17 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
             reports += batch.run([str(v) for v in videos], known)
     except BaseException as exc:
         writer.finish_job(job_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
-                          error=(str(exc).splitlines() or [type(exc).__name__])[0])
+                          error=(str(exc).splitlines() or [type(exc).__name__])[0], stages=_stages_json(clock, ray, pool))
         raise
     finally:
         if own_pool is not None:
             own_pool.close()
     failed = [r for r in reports if r.outcome in ("failed", "partial")]
     status = "done" if not failed else ("failed" if len(failed) == len(reports) else "partial")
-    writer.finish_job(job_id, status, error="; ".join(r.error or r.path for r in failed)[:2000] or None)
-    return IndexReport(job_id=job_id, videos=reports)
+    writer.finish_job(job_id, status, error="; ".join(r.error or r.path for r in failed)[:2000] or None,
+                      stages=_stages_json(clock, ray, pool))
+    timed = ray is None and pool is None  # Ray actors analyse on their own clocks: not timed yet
+    return IndexReport(job_id=job_id, videos=reports, stages=clock.times if timed else None)
 
 
 def _identity(settings: IndexSettings, engine: Sa2VA | None, on_ray: bool) -> CheckpointIdentity:
@@ -177,14 +183,19 @@ def _identity(settings: IndexSettings, engine: Sa2VA | None, on_ray: bool) -> Ch
     return checkpoint_identity(name) if on_ray else CheckpointIdentity(model=name)
 
 
+def _stages_json(clock: StageClock, ray, pool) -> str | None:
+    return clock.times.model_dump_json() if ray is None and pool is None else None
+
+
 def _run_here(videos: list[Path], settings: IndexSettings, writer: IndexWriter, progress: IndexProgress,
-              engine: Sa2VA | None, job_id: int, known) -> list[VideoReport]:
+              engine: Sa2VA | None, job_id: int, known, clock: StageClock) -> list[VideoReport]:
     loaded: list[Sa2VA] = [engine] if engine is not None else []
+    clock.tokens = lambda: loaded[0].generated_tokens if loaded else None
 
     def get_engine() -> Sa2VA:
         if not loaded:
             loaded.append(load_engine(settings.model, settings.device, settings.dtype))
         return loaded[0]
 
-    indexer = VideoIndexer(settings, writer, get_engine, progress, job_id)
+    indexer = VideoIndexer(settings, writer, get_engine, progress, job_id, clock)
     return [known(str(video)) or indexer.run(str(video)) for video in videos]

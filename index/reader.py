@@ -342,7 +342,7 @@ class IndexReader:
         with self._connection() as con:
             rows = con.execute(
                 "SELECT job_id, command, pid, host, status, started_at, updated_at, finished_at, videos_total, "
-                "videos_done, chunks_done, chunks_failed, error FROM jobs ORDER BY job_id DESC LIMIT ?",
+                "videos_done, chunks_done, chunks_failed, error, stages FROM jobs ORDER BY job_id DESC LIMIT ?",
                 [limit],
             ).fetchall()
         return _rows_as(JobSummary, rows)

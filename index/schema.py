@@ -235,9 +235,16 @@ CREATE TABLE access_roots (
 """
 
 
+# v8: where an indexing run's time went (agent/stage_clock.py): JSON of seconds per stage, tokens generated per
+# model stage, frames decoded and chunks analysed; null for runs that recorded none (older, Ray).
+_V8 = """
+ALTER TABLE jobs ADD COLUMN stages VARCHAR;
+"""
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
-    _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7,
+    _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -58,6 +58,7 @@ class JobSummary(BaseModel):
     chunks_done: int
     chunks_failed: int
     error: str | None
+    stages: str | None = None  # JSON: seconds per stage, tokens, frames, chunks (agent/stage_clock.py)
 
 
 class LastSeen(BaseModel):

@@ -37,6 +37,7 @@ class Sa2VA:
                  dtype: torch.dtype, directory: Path | None = None):
         self.model = model.eval()
         self.directory = directory  # the checkpoint folder it was loaded from (a hub snapshot names its commit)
+        self.generated_tokens = 0  # every token generated since loading (indexing reports tokens per chunk)
         self.family = family
         self.processor = processor
         self.raw_config = raw_config
@@ -224,9 +225,11 @@ class Sa2VA:
     # -- internals ----------------------------------------------------------------------------
     def _generate(self, images, text, history, max_new_tokens, min_new_tokens: int = 0):
         with self._autocast():
-            return generate(self.model.mllm, self.family, self.processor, images, text, seg_id=self.seg_id,
-                            history=history, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
-                            device=self.device, dtype=self.dtype)
+            out = generate(self.model.mllm, self.family, self.processor, images, text, seg_id=self.seg_id,
+                           history=history, max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens,
+                           device=self.device, dtype=self.dtype)
+        self.generated_tokens += len(out.token_ids)
+        return out
 
     def _forced_states(self, frames: list[np.ndarray], expressions: list[str]) -> torch.Tensor:
         questions = [prompts.referring_prompt(e) for e in expressions]

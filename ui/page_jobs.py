@@ -11,6 +11,7 @@ import streamlit as st
 
 from agent.schedule_store import ScheduleStore
 from index.summaries import JobSummary
+from agent.stage_clock import StageTimes
 from sa2va_engine.user_error import UserError
 from ui.access_gate import signed_in
 from ui.dashboard_config import dashboard_config, index_reader, indexer_launches
@@ -46,6 +47,17 @@ def shown_status(job: JobSummary) -> str:
     return job.status
 
 
+def stage_line(job: JobSummary) -> str:
+    """The run's stage split (seconds and share per stage, frames, tokens per chunk); empty when not recorded."""
+    if not job.stages:
+        return ""
+    try:
+        times = StageTimes.model_validate_json(job.stages)
+    except ValueError:
+        return ""
+    return times.summary().removeprefix("stages: ") if times.chunks else ""
+
+
 def jobs_table(jobs: list[JobSummary]) -> pd.DataFrame:
     rows = [
         {
@@ -59,13 +71,14 @@ def jobs_table(jobs: list[JobSummary]) -> pd.DataFrame:
             "updated (UTC)": utc(j.updated_at),
             "finished (UTC)": utc(j.finished_at),
             "error": one_line(j.error) if j.error else "",
+            "time went to": stage_line(j),
             "command": j.command,
             "process": f"{j.pid}@{j.host}",
         }
         for j in jobs
     ]
     columns = ["job", "status", "progress", "videos", "chunks done", "chunks failed", "started (UTC)",
-               "updated (UTC)", "finished (UTC)", "error", "command", "process"]
+               "updated (UTC)", "finished (UTC)", "error", "time went to", "command", "process"]
     return pd.DataFrame(rows, columns=columns)
 
 
