@@ -2,7 +2,7 @@
 
 Streamlit runs as a child process (`python -m streamlit run ui/app.py`); the dashboard's settings travel
 in its environment (SVA_DB, SVA_MODEL) because Streamlit owns that process's command line. The agent
-never imports `ui` (data flows engine -> tools -> agent -> index -> ui): the script is found by its
+never imports `ui` (layers import one way: engine <- tools <- index <- agent <- ui): the script is found by its
 package's location.
 """
 

@@ -36,13 +36,13 @@ from agent.subject_resolution import Resolution, ResolvedObject, resolve_subject
 from index.moments import Hit, assemble_moments, spread_times
 from index.reader import IndexReader
 from index.search_hit import SearchHit
+from index.search_request import SearchRequest, search_index
 from index.summaries import ChunkSummary
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.user_error import UserError
 from tools.clip import Clip, decode_clip
 from tools.engine_session import load_engine
-from tools.index_search import SearchRequest, search_index
 from tools.moment import Evidence, Moment
 from tools.sa2va_chat import ChatRequest, chat_about_clip
 from tools.sa2va_track import TrackRequest, track_clip

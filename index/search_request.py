@@ -1,6 +1,6 @@
-"""Tool: semantic search over the index (captions, grounded phrases, object descriptions).
-
-The one tool that reads the index; index modules never import tools that call back into them.
+"""The search tool the query graph calls: semantic search over the index (captions, grounded phrases, object
+descriptions), pydantic in and out. It lives in the index layer because it reads the index: tools (below the
+index) never import it (the import-linter contract in pyproject.toml).
 """
 
 from __future__ import annotations
