@@ -23,6 +23,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agent.chunk_analyser import FATAL_ERRORS, ChunkAnalyser, chunk_error
 from agent.chunk_frames import decode_chunks
+from agent.decode_ahead import decode_ahead
 from agent.index_report import IndexProgress, VideoReport
 from agent.index_settings import IndexSettings
 from agent.stage_clock import StageClock
@@ -86,8 +87,12 @@ class VideoIndexer:
 
     def run(self, path: str) -> VideoReport:
         # Each chunk passes through about eight nodes; the limit only guards against a loop that never ends.
-        final = self.graph.invoke({"path": path, "done": 0, "failed": 0}, {"recursion_limit": 10**9})
-        self._frames = None
+        try:
+            final = self.graph.invoke({"path": path, "done": 0, "failed": 0}, {"recursion_limit": 10**9})
+        finally:
+            if self._frames is not None:
+                self._frames.close()  # stops the decode-ahead thread and the decoder, also after an error
+            self._frames = None
         return final["report"]
 
     # -- nodes ------------------------------------------------------------------------------
@@ -96,7 +101,9 @@ class VideoIndexer:
         planned = self.videos.plan(state["path"])
         if isinstance(planned, VideoReport):
             return {"report": planned}
-        self._frames = decode_chunks(planned.path, planned.probe, planned.pending, planned.last_index, self.settings)
+        self._frames = decode_ahead(
+            decode_chunks(planned.path, planned.probe, planned.pending, planned.last_index, self.settings),
+            self.settings.decode_ahead)
         return {"video": planned}
 
     def next_chunk(self, state: VideoState) -> VideoState:
