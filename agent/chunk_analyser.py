@@ -24,8 +24,8 @@ from sa2va_engine.errors import CheckpointError, UnsupportedModelError
 from sa2va_engine.masklet import Masklet
 from sa2va_engine.sa2va import Sa2VA
 from tools.clip import Clip
-from tools.sa2va_chat import CHUNK_CAPTION_QUESTION, ChatRequest, chat_about_clip
-from tools.sa2va_ground import GroundRequest, ground_clip
+from tools.sa2va_chat import CHUNK_CAPTION_QUESTION, ChatRequest, chat_about_clip, chat_about_clips
+from tools.sa2va_ground import GroundRequest, ground_clip, ground_clips
 from tools.sa2va_region import RegionRequest, describe_region
 from tools.sa2va_track import TrackRequest, track_clip
 from tools.video_chunks import Chunk, ChunkFrames
@@ -105,6 +105,23 @@ class ChunkAnalyser:
                                                               max_new_tokens=self.settings.max_new_tokens))
             phrases, raw = reply.phrases, reply.raw
         return raw, unique_expressions(phrases + list(self.settings.watch))
+
+    def captions(self, clips: list[Clip]) -> list[str]:
+        """`caption` of several chunks in one batched generation."""
+        if not self.settings.caption:
+            return ["" for _ in clips]
+        requests = [ChatRequest(question=CHUNK_CAPTION_QUESTION, clip=c, frames=self.settings.key_frames,
+                                max_new_tokens=self.settings.max_new_tokens) for c in clips]
+        return [reply.text for reply in chat_about_clips(self._engine(), requests)]
+
+    def grounds(self, clips: list[Clip]) -> list[tuple[str, list[str]]]:
+        """`ground` of several chunks in one batched generation."""
+        if not self.settings.ground:
+            return [self.ground(c) for c in clips]
+        requests = [GroundRequest(clip=c, frames=self.settings.key_frames, max_new_tokens=self.settings.max_new_tokens)
+                    for c in clips]
+        return [(reply.raw, unique_expressions(reply.phrases + list(self.settings.watch)))
+                for reply in ground_clips(self._engine(), requests)]
 
     def track(self, clip: Clip, expressions: list[str]) -> list[Masklet]:
         if not expressions:

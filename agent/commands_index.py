@@ -37,7 +37,9 @@ def index(
     prompt_every_frame: Annotated[Optional[bool], opts.PROMPT_EVERY_FRAME] = None,
     device: opts.Device = None,
     decode_ahead: Annotated[Optional[int], typer.Option(
-        min=0, help="chunks decoded ahead of the model in the background (default 2; 0: in turn)")] = None,
+        min=0, help="chunks decoded ahead of the model in the background (default 3; 0: in turn)")] = None,
+    batch_chunks: Annotated[Optional[int], typer.Option(
+        min=1, help="chunks captioned and grounded in one batched generation (default 4; 1: one at a time)")] = None,
     ray: Annotated[bool, typer.Option("--ray", help="analyse chunks on Ray engine actors (a local Ray started for the run, or --ray-address)")] = False,
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to use ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
     ray_workers: opts.RayWorkers = None,
@@ -59,7 +61,7 @@ def index(
             db or default_db_path(), model, revision, device=device, dtype=dtype, sample_fps=sample_fps, max_side=max_side,
             chunk_s=chunk_s, overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground,
             track=track, describe=describe, watch=watch or [], prompt_every_frame=prompt_every_frame,
-            decode_ahead=decode_ahead,
+            decode_ahead=decode_ahead, batch_chunks=batch_chunks,
         )
     if settings.overlap_s >= settings.chunk_s:
         typer.echo(f"sva: --overlap-s ({settings.overlap_s:g}) must be shorter than --chunk-s ({settings.chunk_s:g})",

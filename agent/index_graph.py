@@ -23,7 +23,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agent.chunk_analyser import FATAL_ERRORS, ChunkAnalyser, chunk_error
 from agent.chunk_frames import decode_chunks
-from agent.decode_ahead import decode_ahead
+from agent.decode_ahead import DecodeAhead, decode_ahead
 from agent.index_report import IndexProgress, VideoReport
 from agent.index_settings import IndexSettings
 from agent.stage_clock import StageClock
@@ -62,7 +62,12 @@ class VideoIndexer:
         self.clock = clock or StageClock()
         self.videos = VideoWriter(settings, writer, progress, job_id)
         self.analyser = ChunkAnalyser(settings, engine)
-        self._frames: Iterator[ChunkFrames] | None = None
+        self._frames: DecodeAhead[ChunkFrames] | None = None
+        # Captions and grounded captions computed in one batch with the current chunk's, for the chunks decoded
+        # ahead of it; taken by those chunks' own nodes. A crash loses them with the chunks in flight.
+        self._batch: list[ChunkFrames] = []
+        self._captions: dict[int, str] = {}
+        self._grounds: dict[int, tuple[str, list[str]]] = {}
         self.graph = self._build()
 
     # -- graph ------------------------------------------------------------------------------
@@ -87,6 +92,7 @@ class VideoIndexer:
 
     def run(self, path: str) -> VideoReport:
         # Each chunk passes through about eight nodes; the limit only guards against a loop that never ends.
+        self._batch, self._captions, self._grounds = [], {}, {}  # chunk indices are per video
         try:
             final = self.graph.invoke({"path": path, "done": 0, "failed": 0}, {"recursion_limit": 10**9})
         finally:
@@ -122,12 +128,24 @@ class VideoIndexer:
 
     def caption(self, state: VideoState) -> VideoState:
         self.clock.times.chunks += 1  # a chunk with frames starts its analysis here
-        with self.clock.stage("caption"):
-            return {"caption": self.analyser.caption(_clip(state))}
+        k = state["current"].chunk.index
+        if k not in self._captions:
+            # This chunk and the ones already decoded after it, captioned in one batched generation.
+            ahead = [c for c in self._frames.ready(self.settings.batch_chunks - 1) if c.frames]
+            self._batch = [state["current"], *ahead]
+            with self.clock.stage("caption"):
+                captions = self.analyser.captions([_clip_of(state["path"], c) for c in self._batch])
+            self._captions = {c.chunk.index: text for c, text in zip(self._batch, captions)}
+        return {"caption": self._captions.pop(k)}
 
     def ground(self, state: VideoState) -> VideoState:
-        with self.clock.stage("ground"):
-            raw, expressions = self.analyser.ground(_clip(state))
+        k = state["current"].chunk.index
+        if k not in self._grounds:
+            batch = self._batch if any(c.chunk.index == k for c in self._batch) else [state["current"]]
+            with self.clock.stage("ground"):
+                grounds = self.analyser.grounds([_clip_of(state["path"], c) for c in batch])
+            self._grounds = {c.chunk.index: g for c, g in zip(batch, grounds)}
+        raw, expressions = self._grounds.pop(k)
         return {"grounded_caption": raw, "expressions": expressions}
 
     def track(self, state: VideoState) -> VideoState:
@@ -191,6 +209,8 @@ def _guarded(node: Callable[[VideoState], VideoState]) -> Callable[[VideoState],
 
 
 def _clip(state: VideoState) -> Clip:
-    current = state["current"]
-    return Clip(video_path=state["path"], start_s=current.chunk.start_s, end_s=current.chunk.end_s,
-                frames=current.frames)
+    return _clip_of(state["path"], state["current"])
+
+
+def _clip_of(path: str, current: ChunkFrames) -> Clip:
+    return Clip(video_path=path, start_s=current.chunk.start_s, end_s=current.chunk.end_s, frames=current.frames)

@@ -31,5 +31,7 @@ class IndexSettings(BaseModel):
     prompt_every_frame: bool = Field(default=False, description="tracks: " + PROMPT_EVERY_FRAME_HELP)
     link_iou: float = Field(default=0.5, ge=0, le=1, description="mask IoU on the overlap that links two tracks")
     max_new_tokens: int = Field(default=128, ge=1, description="cap on each generated caption, tokens")
-    decode_ahead: int = Field(default=2, ge=0, description="chunks decoded ahead of the model in a background "
+    decode_ahead: int = Field(default=3, ge=0, description="chunks decoded ahead of the model in a background "
                               "thread (0: decode in turn); memory grows by this many chunks' frames")
+    batch_chunks: int = Field(default=4, ge=1, description="chunks captioned and grounded together in one batched "
+                              "generation: the current one and those already decoded ahead (1: one at a time)")

@@ -55,6 +55,39 @@ def generate(model, family: VlmFamily, processor, images: list[Image.Image], tex
 
 
 @torch.inference_mode()
+def generate_batch(model, family: VlmFamily, processor, image_sets: list[list[Image.Image]], text: str, *,
+                   seg_id: int, max_new_tokens: int = 256, device="cpu", dtype=torch.float32) -> list[Generated]:
+    """`generate` of the same ``text`` over several image sets in one batched greedy generation (left-padded
+    prompts; the attention mask keeps each row to what it would see alone). Each row's answer ends at its first
+    end token, which it keeps, as `generate`'s does; the rows after it are padding."""
+    tok = family.tokenizer(processor)
+    prompts = [family.render(processor, len(images), text) for images in image_sets]
+    images = [image for images in image_sets for image in images]
+    side, tok.padding_side = tok.padding_side, "left"
+    try:
+        raw = processor(text=prompts, images=images or None, return_tensors="pt", padding=True)
+    finally:
+        tok.padding_side = side
+    inputs = _to_device(dict(raw), device, dtype)
+    out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, output_hidden_states=True,
+                         return_dict_in_generate=True, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+    prompt_len = inputs["input_ids"].shape[1]
+    ends = {t for t in (tok.eos_token_id, tok.pad_token_id) if t is not None}
+    hidden = model.config.get_text_config().hidden_size
+    results = []
+    for row in range(len(image_sets)):
+        ids = out.sequences[row, prompt_len:].tolist()
+        stop = next((i for i, t in enumerate(ids) if t in ends), None)
+        ids = ids if stop is None else ids[:stop + 1]
+        states = [step[-1][row, -1] for step in out.hidden_states[1:len(ids) + 1]]
+        segs = [i for i, t in enumerate(ids) if t == seg_id and i < len(states)]
+        seg_states = torch.stack([states[i] for i in segs]) if segs else torch.zeros(0, hidden)
+        text_out = tok.decode(ids, skip_special_tokens=False)
+        results.append(Generated(text=_strip_eos(text_out, processor, family), token_ids=ids, seg_states=seg_states))
+    return results
+
+
+@torch.inference_mode()
 def next_token_logits(model, family: VlmFamily, processor, images: list[Image.Image], text: str, *,
                       device="cpu", dtype=torch.float32) -> torch.Tensor:
     """(vocab,) float32 logits of the token that would open the answer to ``text``."""

@@ -19,7 +19,8 @@ from PIL import Image, ImageDraw
 from sa2va_engine import checkpoint, prompts
 from sa2va_engine.errors import CheckpointError, InputError
 from sa2va_engine.key_frames import LLM_FRAMES
-from sa2va_engine.llm_runner import forced_seg_states, generate, next_token_logits, next_token_logits_batch
+from sa2va_engine.llm_runner import (forced_seg_states, generate, generate_batch, next_token_logits,
+                                     next_token_logits_batch)
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.model import Sa2VAModel
 from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, Segmentation
@@ -98,6 +99,30 @@ class Sa2VA:
         out = self._generate(images, question, history, max_new_tokens)
         return ChatAnswer(text=out.text, seg_count=len(out.seg_states))
 
+    def chat_batch(self, visuals: Sequence, question: str, max_new_tokens: int = 256) -> list[ChatAnswer]:
+        """`chat` of one question about several visuals (clips), in one batched generation where the VLM family
+        batches prompts (Qwen-VL), else one after another. Greedy: each answer is the one `chat` gives."""
+        outs = self._generate_many([_llm_images(_frames(v)) for v in visuals], question, max_new_tokens)
+        return [ChatAnswer(text=out.text, seg_count=len(out.seg_states)) for out in outs]
+
+    def ground_caption_batch(self, visuals: Sequence, max_new_tokens: int = 256) -> list[GroundedCaption]:
+        """`ground_caption(..., with_masks=False)` of several visuals in one batched generation (see `chat_batch`):
+        captions and their phrases, without masks (the caller tracks the phrases)."""
+        outs = self._generate_many([_llm_images(_frames(v)) for v in visuals], prompts.GROUNDED_CAPTION,
+                                   max_new_tokens)
+        return [self._grounded_without_masks(out, _frames(v)) for out, v in zip(outs, visuals)]
+
+    def _generate_many(self, image_sets: list, text: str, max_new_tokens: int) -> list:
+        if not image_sets:
+            return []
+        if not self.family.batches_prompts or len(image_sets) == 1:
+            return [self._generate(images, text, None, max_new_tokens) for images in image_sets]
+        with self._autocast():
+            outs = generate_batch(self.model.mllm, self.family, self.processor, image_sets, text, seg_id=self.seg_id,
+                                  max_new_tokens=max_new_tokens, device=self.device, dtype=self.dtype)
+        self.generated_tokens += sum(len(out.token_ids) for out in outs)
+        return outs
+
     def yes_probability(self, visual, question: str) -> float:
         """P(yes) from the next-token distribution after ``question`` (yes vs no), not from parsed prose."""
         images = _llm_images(_frames(visual)) if visual is not None else []
@@ -153,18 +178,24 @@ class Sa2VA:
         phrases through more frames themselves."""
         frames = _frames(visual)
         out = self._generate(_llm_images(frames), prompts.GROUNDED_CAPTION, None, max_new_tokens)
+        if not with_masks:
+            return self._grounded_without_masks(out, frames)
         phrases = _phrases_before_segs(out.text)
-        text = re.sub(r"\s*\[SEG\]", "", out.text).replace(prompts.PHRASE_START, "").replace(prompts.PHRASE_END, "").strip()
+        text = _caption_text(out.text)
         n = min(len(phrases), len(out.seg_states))
         if n == 0:
             return GroundedCaption(text=text, raw=out.text)
-        if not with_masks:
-            h, w = frames[0].shape[:2]
-            return GroundedCaption(text=text, raw=out.text, phrases=[
-                GroundedPhrase(p, np.zeros((0, h, w), bool), np.zeros(0)) for p in phrases[:n]])
         masks, scores = self._propagate(frames, self._prompt_tokens(out.seg_states[:n]))
         grounded = [GroundedPhrase(phrases[i], masks[:, i], scores[:, i]) for i in range(n)]
         return GroundedCaption(text=text, raw=out.text, phrases=grounded)
+
+    @staticmethod
+    def _grounded_without_masks(out, frames: list[np.ndarray]) -> GroundedCaption:
+        phrases = _phrases_before_segs(out.text)
+        n = min(len(phrases), len(out.seg_states))
+        h, w = frames[0].shape[:2]
+        return GroundedCaption(text=_caption_text(out.text), raw=out.text, phrases=[
+            GroundedPhrase(p, np.zeros((0, h, w), bool), np.zeros(0)) for p in phrases[:n]])
 
     def region_caption(self, image, region, max_new_tokens: int = 64) -> str:
         """Describe a region given as a pixel box (x0, y0, x1, y1) or a bool mask of the image's size.
@@ -273,6 +304,11 @@ class Sa2VA:
         if self.device.type == "cuda" and self.dtype in (torch.bfloat16, torch.float16):
             return torch.autocast("cuda", dtype=self.dtype)
         return contextlib.nullcontext()
+
+
+def _caption_text(raw: str) -> str:
+    """A grounded caption's text: the answer without `[SEG]` and the phrase markup."""
+    return re.sub(r"\s*\[SEG\]", "", raw).replace(prompts.PHRASE_START, "").replace(prompts.PHRASE_END, "").strip()
 
 
 def _configs(raw: dict, family: VlmFamily, directory: Path):

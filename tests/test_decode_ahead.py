@@ -42,4 +42,24 @@ def test_the_thread_runs_at_most_depth_items_ahead():
     assert len(produced) <= 1 + 3 + 1
     stream.close()
     assert closed.wait(5), "closing the consumer closes the source"
+    with pytest.raises(StopIteration):
+        next(stream)
     assert not any(t.name == "sva-decode-ahead" and t.is_alive() for t in threading.enumerate())
+
+
+def test_ready_shows_the_decoded_items_without_consuming_them():
+    stream = decode_ahead(_source(6, [], threading.Event()), 3)
+    assert next(stream) == 0
+    deadline = time.monotonic() + 5
+    while len(stream.ready(5)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert stream.ready(5) == [1, 2, 3] and stream.ready(2) == [1, 2], "at most depth ahead, in order"
+    assert list(stream) == [1, 2, 3, 4, 5]
+    assert stream.ready(3) == []
+    failing = decode_ahead(_source(6, [], threading.Event(), fail_at=2), 4)
+    time.sleep(0.3)
+    assert failing.ready(5) == [0, 1], "nothing past an error"
+    assert [next(failing), next(failing)] == [0, 1]
+    with pytest.raises(ValueError):
+        next(failing)
+    assert decode_ahead(iter([1, 2]), 0).ready(2) == []

@@ -118,6 +118,21 @@ def test_yes_probabilities_of_several_clips_in_one_pass_equal_one_at_a_time(engi
     assert len(set(np.round(alone, 6))) > 1, "the clips differ, so their answers should too"
 
 
+def test_captions_of_several_clips_in_one_generation_equal_one_at_a_time(engine, dog_frames):
+    """Batched greedy generation (left-padded prompts of different lengths) gives each clip the very answer, the
+    [SEG] count, the grounded phrases and the token count that generating it alone gives."""
+    clips = [dog_frames[:3], dog_frames[:1], dog_frames[1:3]]
+    before = engine.generated_tokens
+    alone = [engine.chat(clip, "Describe the video.", max_new_tokens=16) for clip in clips]
+    alone_tokens = engine.generated_tokens - before
+    together = engine.chat_batch(clips, "Describe the video.", max_new_tokens=16)
+    assert together == alone and engine.generated_tokens - before == 2 * alone_tokens
+    grounded_alone = [engine.ground_caption(clip, max_new_tokens=16, with_masks=False) for clip in clips]
+    grounded = engine.ground_caption_batch(clips, max_new_tokens=16)
+    assert [(g.raw, [p.phrase for p in g.phrases]) for g in grounded] == \
+        [(g.raw, [p.phrase for p in g.phrases]) for g in grounded_alone]
+
+
 def test_ground_caption_and_region_caption(engine, dog_frames):
     caption = engine.ground_caption(dog_frames[0], max_new_tokens=12)
     assert isinstance(caption.raw, str) and "[SEG]" not in caption.text

@@ -26,6 +26,21 @@ class ChatReply(BaseModel):
     frame_times: list[float] = Field(description="seconds of the frames the model saw")
 
 
+def chat_about_clips(engine: Sa2VA, requests: list[ChatRequest]) -> list[ChatReply]:
+    """`chat_about_clip` of several clips asked the same question (no history), in one batched generation."""
+    if not requests:
+        return []
+    first = requests[0]
+    if any(r.question != first.question or r.history or r.clip is None or r.frames != first.frames
+           or r.max_new_tokens != first.max_new_tokens for r in requests):
+        return [chat_about_clip(engine, r) for r in requests]
+    keys = [r.clip.key_indices(r.frames) for r in requests]
+    answers = engine.chat_batch([[r.clip.frames[i].image for i in k] for r, k in zip(requests, keys)],
+                                first.question, max_new_tokens=first.max_new_tokens)
+    return [ChatReply(text=a.text.strip(), frame_times=[r.clip.frames[i].time_s for i in k])
+            for a, r, k in zip(answers, requests, keys)]
+
+
 def chat_about_clip(engine: Sa2VA, request: ChatRequest) -> ChatReply:
     clip = request.clip
     keys = clip.key_indices(request.frames) if clip is not None else []
