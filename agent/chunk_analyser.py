@@ -108,15 +108,15 @@ class ChunkAnalyser:
 
     def captions(self, clips: list[Clip]) -> list[str]:
         """`caption` of several chunks in one batched generation."""
-        if not self.settings.caption:
-            return ["" for _ in clips]
+        if not self.settings.caption or len(clips) == 1:
+            return [self.caption(c) for c in clips]
         requests = [ChatRequest(question=CHUNK_CAPTION_QUESTION, clip=c, frames=self.settings.key_frames,
                                 max_new_tokens=self.settings.max_new_tokens) for c in clips]
         return [reply.text for reply in chat_about_clips(self._engine(), requests)]
 
     def grounds(self, clips: list[Clip]) -> list[tuple[str, list[str]]]:
         """`ground` of several chunks in one batched generation."""
-        if not self.settings.ground:
+        if not self.settings.ground or len(clips) == 1:
             return [self.ground(c) for c in clips]
         requests = [GroundRequest(clip=c, frames=self.settings.key_frames, max_new_tokens=self.settings.max_new_tokens)
                     for c in clips]

@@ -39,7 +39,7 @@ def index(
     decode_ahead: Annotated[Optional[int], typer.Option(
         min=0, help="chunks decoded ahead of the model in the background (default 3; 0: in turn)")] = None,
     batch_chunks: Annotated[Optional[int], typer.Option(
-        min=1, help="chunks captioned and grounded in one batched generation (default 4; 1: one at a time)")] = None,
+        min=1, help="chunks captioned and grounded in one batched generation (default: 4 on CUDA, 1 on CPU)")] = None,
     ray: Annotated[bool, typer.Option("--ray", help="analyse chunks on Ray engine actors (a local Ray started for the run, or --ray-address)")] = False,
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to use ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
     ray_workers: opts.RayWorkers = None,

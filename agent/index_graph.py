@@ -131,19 +131,21 @@ class VideoIndexer:
         k = state["current"].chunk.index
         if k not in self._captions:
             # This chunk and the ones already decoded after it, captioned in one batched generation.
-            ahead = [c for c in self._frames.ready(self.settings.batch_chunks - 1) if c.frames]
+            ahead = [c for c in self._frames.ready(self.settings.chunk_batch() - 1) if c.frames]
             self._batch = [state["current"], *ahead]
             with self.clock.stage("caption"):
-                captions = self.analyser.captions([_clip_of(state["path"], c) for c in self._batch])
+                captions = _batched_or_alone(self.analyser.captions, state["path"], self._batch)
             self._captions = {c.chunk.index: text for c, text in zip(self._batch, captions)}
         return {"caption": self._captions.pop(k)}
 
     def ground(self, state: VideoState) -> VideoState:
         k = state["current"].chunk.index
         if k not in self._grounds:
-            batch = self._batch if any(c.chunk.index == k for c in self._batch) else [state["current"]]
+            # The caption's batch from this chunk on (those before it are grounded already), else this one alone.
+            batch = ([c for c in self._batch if c.chunk.index >= k]
+                     if any(c.chunk.index == k for c in self._batch) else [state["current"]])
             with self.clock.stage("ground"):
-                grounds = self.analyser.grounds([_clip_of(state["path"], c) for c in batch])
+                grounds = _batched_or_alone(self.analyser.grounds, state["path"], batch)
             self._grounds = {c.chunk.index: g for c, g in zip(batch, grounds)}
         raw, expressions = self._grounds.pop(k)
         return {"grounded_caption": raw, "expressions": expressions}
@@ -206,6 +208,20 @@ def _guarded(node: Callable[[VideoState], VideoState]) -> Callable[[VideoState],
             return {"chunk_error": chunk_error(state["current"].chunk, node.__name__, exc)}
 
     return run
+
+
+def _batched_or_alone(step: Callable[[list[Clip]], list], path: str, batch: list[ChunkFrames]) -> list:
+    """`step` over the batch's clips; if the batch fails (e.g. out of memory), the first chunk's alone, so a chunk
+    fails only for a reason of its own (the others are analysed when their turn comes)."""
+    clips = [_clip_of(path, c) for c in batch]
+    if len(clips) == 1:
+        return step(clips)
+    try:
+        return step(clips)
+    except FATAL_ERRORS:
+        raise
+    except Exception:  # noqa: BLE001 - retried alone; an error there is the chunk's own
+        return step(clips[:1])
 
 
 def _clip(state: VideoState) -> Clip:

@@ -33,5 +33,24 @@ class IndexSettings(BaseModel):
     max_new_tokens: int = Field(default=128, ge=1, description="cap on each generated caption, tokens")
     decode_ahead: int = Field(default=3, ge=0, description="chunks decoded ahead of the model in a background "
                               "thread (0: decode in turn); memory grows by this many chunks' frames")
-    batch_chunks: int = Field(default=4, ge=1, description="chunks captioned and grounded together in one batched "
-                              "generation: the current one and those already decoded ahead (1: one at a time)")
+    batch_chunks: int | None = Field(default=None, ge=1, description="chunks captioned and grounded together in one "
+                                     "batched generation: the current one and those already decoded ahead (1: one "
+                                     "at a time); None: 4 on CUDA, 1 elsewhere (see chunk_batch)")
+
+    def chunk_batch(self) -> int:
+        """How many chunks share a caption / grounded-caption generation. Batched rows are padded and computed
+        in other shapes, so a greedy answer can differ from the unbatched one where the model's two best tokens
+        are within float rounding; which chunks share a batch depends on timing (what is decoded yet) and on
+        what a resumed run has left. On CPU the default is therefore 1 (a rerun, a resume after kill -9 and a
+        Ray run store exactly the same rows); on CUDA, where bf16 kernels already vary with batch shape and
+        batching pays most, 4."""
+        if self.batch_chunks is not None:
+            return self.batch_chunks
+        device = self.device or ("cuda" if _cuda_available() else "cpu")
+        return 4 if device.startswith("cuda") else 1
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

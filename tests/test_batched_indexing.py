@@ -39,10 +39,30 @@ def test_batched_and_pipelined_indexing_stores_what_one_chunk_at_a_time_stores(t
         settings = IndexSettings(db=tmp_path / f"{name}.duckdb", **common, **flow)
         reports[name] = run_index(videos, settings, engine=engine)
         if name == "one":
-            assert set(batches) == {1}
-            batches.clear()
-    assert max(batches) > 1 and sum(batches) == reports["batched"].stages.chunks, batches
+            assert batches == [], "one at a time never batches"
+    # Batches of several chunks (a chunk with nothing decoded after it yet goes alone, through `chat`).
+    assert max(batches) > 1 and sum(batches) <= reports["batched"].stages.chunks, batches
     one, batched = _rows(tmp_path / "one.duckdb"), _rows(tmp_path / "batched.duckdb")
     assert one["chunks"] and one["track_points"]
     assert batched == one
     assert reports["batched"].stages.tokens == reports["one"].stages.tokens
+
+
+def test_a_batch_that_fails_falls_back_to_the_chunk_alone(tmp_path, shared_videos, tracking_checkpoint, monkeypatch):
+    engine = Sa2VA.from_pretrained(tracking_checkpoint, device="cpu")
+
+    def out_of_memory(visuals, *a, **k):
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(engine, "ground_caption_batch", out_of_memory)
+    settings = IndexSettings(db=tmp_path / "i.duckdb", model=str(tracking_checkpoint), chunk_s=2.0, overlap_s=0.5,
+                             sample_fps=1.0, max_side=128, max_new_tokens=8, describe=False, batch_chunks=4,
+                             decode_ahead=3)
+    report = run_index([str(shared_videos / "01_dog.mp4")], settings, engine=engine)
+    assert report.exit_code == 0 and report.videos[0].chunks_failed == 0
+
+
+def test_chunks_are_batched_by_default_on_cuda_only(tmp_path):
+    assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu").chunk_batch() == 1
+    assert IndexSettings(db=tmp_path / "i.duckdb", device="cuda:0").chunk_batch() == 4
+    assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu", batch_chunks=3).chunk_batch() == 3
