@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from index.errors import IndexBusy, IndexNotFound, IndexOutdated
+from index.errors import IndexBusy, IndexCorrupt, IndexNotFound, IndexOutdated
 from index.schema import CURRENT_VERSION, check_not_newer, migrate, schema_version
 
 WRITE_TIMEOUT_S = 120.0
@@ -93,11 +93,41 @@ def _turnstile(db: Path, backoff: _Backoff, hold_for: str) -> Iterator[None]:
         os.close(fd)
 
 
+# What DuckDB says of a file that is damaged (truncated, overwritten in the middle, not a database at all).
+_CORRUPTION = ("not a valid duckdb database file", "corrupt database file", "attempted to read", "checksum",
+               "failed to read database header", "serialization error", "internal error")
+
+
+def corruption(db: Path, exc: BaseException) -> IndexCorrupt | None:
+    """The one-line IndexCorrupt for a DuckDB error that says the file is damaged; None for any other error."""
+    reason = " ".join(str(exc).split())
+    if not isinstance(exc, duckdb.Error) or not any(m in reason.lower() for m in _CORRUPTION):
+        return None
+    return IndexCorrupt(
+        f"{db}: not a readable sva index ({reason[:160]}); sva left it as it is. To recover: restore a copy of the "
+        f"file, or move it away and index the videos again (`sva index FOLDER --db {db}`)")
+
+
+@contextmanager
+def corruption_as_user_error(db: Path) -> Iterator[None]:
+    """Inside: a DuckDB error that says the file is damaged becomes IndexCorrupt (one line, exit 2)."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        damaged = corruption(db, exc)
+        if damaged is None:
+            raise
+        raise damaged from None
+
+
 def _connect_retrying(db: Path, read_only: bool, backoff: _Backoff) -> duckdb.DuckDBPyConnection:
     while True:
         try:
             return duckdb.connect(str(db), read_only=read_only, config=dict(_SAFE_CONFIG))
         except duckdb.Error as exc:
+            damaged = corruption(db, exc)
+            if damaged is not None:
+                raise damaged from None
             if not _is_lock_conflict(exc):
                 raise
             if not backoff.wait_or_expire():
@@ -115,8 +145,9 @@ def open_write(db: Path, timeout_s: float = WRITE_TIMEOUT_S) -> Iterator[duckdb.
     with _turnstile(db, backoff, "write"):
         con = _connect_retrying(db, read_only=False, backoff=backoff)
         try:
-            migrate(con, str(db))
-            yield con
+            with corruption_as_user_error(db):
+                migrate(con, str(db))
+                yield con
         finally:
             con.close()
 
@@ -146,7 +177,8 @@ def connect_read(db: Path, timeout_s: float = READ_TIMEOUT_S) -> duckdb.DuckDBPy
         with _turnstile(db, backoff, "read"):
             con = _connect_retrying(db, read_only=True, backoff=backoff)
         try:
-            version = schema_version(con)
+            with corruption_as_user_error(db):
+                version = schema_version(con)
             check_not_newer(version, str(db))
         except BaseException:
             con.close()
@@ -162,7 +194,8 @@ def connect_read(db: Path, timeout_s: float = READ_TIMEOUT_S) -> duckdb.DuckDBPy
 def open_read(db: Path, timeout_s: float = READ_TIMEOUT_S) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect_read(db, timeout_s)
     try:
-        yield con
+        with corruption_as_user_error(Path(db)):
+            yield con
     finally:
         con.close()
 

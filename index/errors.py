@@ -26,6 +26,10 @@ class IndexOutdated(IndexError_):
     """The file has an older schema and could not be migrated (for example it is on a read-only disk)."""
 
 
+class IndexCorrupt(IndexError_):
+    """The file is not a readable DuckDB database any more (truncated, overwritten, a checksum that fails)."""
+
+
 class VideoNotIndexed(IndexError_):
     pass
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from index.connection import READ_TIMEOUT_S, connect_read, writer_waiting
+from index.connection import READ_TIMEOUT_S, connect_read, corruption_as_user_error, writer_waiting
 from index.embedder import MODEL_NAME, TextEmbedder, default_embedder
 from index.errors import VideoNotIndexed
 from index.moments import Hit, assemble_moments, spread_times
@@ -135,7 +135,8 @@ class IndexReader:
             if self._con is None:
                 self._con = connect_read(self.db, self.timeout_s)
             try:
-                yield self._con
+                with corruption_as_user_error(self.db):
+                    yield self._con
             finally:
                 self._last_used = time.monotonic()
                 if self.linger_s <= 0 and not self._pinned:
