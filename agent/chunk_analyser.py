@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.index_settings import IndexSettings
+from index.errors import IndexDiskFull
 from sa2va_engine.errors import CheckpointError, UnsupportedModelError
 from sa2va_engine.masklet import Masklet
 from sa2va_engine.sa2va import Sa2VA
@@ -32,7 +33,7 @@ from tools.video_chunks import Chunk, ChunkFrames
 from tools.video_decode import DecodedFrame
 
 # Errors that would fail every chunk the same way: they stop the batch instead of being recorded per chunk.
-FATAL_ERRORS = (CheckpointError, UnsupportedModelError)
+FATAL_ERRORS = (CheckpointError, UnsupportedModelError, IndexDiskFull)
 
 # The step a description failure is reported under: the graph describes new objects inside its `link` node.
 DESCRIBE_STEP = "link"

@@ -33,6 +33,7 @@ from index.connection import open_read
 from index.embedder import default_embedder
 from index.writer import IndexWriter
 from sa2va_engine.sa2va import Sa2VA
+from sa2va_engine.user_error import UserError
 from tools.engine_session import CheckpointIdentity, checkpoint_identity, load_engine, model_name
 from tools.video_probe import VideoProbe
 
@@ -160,8 +161,12 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
             batch = RayBatch(VideoWriter(settings, writer, progress, job_id), pool)
             reports += batch.run([str(v) for v in videos], known)
     except BaseException as exc:
-        writer.finish_job(job_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
-                          error=(str(exc).splitlines() or [type(exc).__name__])[0], stages=_stages_json(clock, ray, pool))
+        try:
+            writer.finish_job(job_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                              error=(str(exc).splitlines() or [type(exc).__name__])[0],
+                              stages=_stages_json(clock, ray, pool))
+        except UserError:
+            pass  # the disk that just failed (say) fails this write too: the run's own error is the one to tell
         raise
     finally:
         if own_pool is not None:

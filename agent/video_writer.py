@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from agent.index_report import IndexProgress, VideoReport
 from agent.index_settings import IndexSettings
 from agent.object_links import REID_GAP_S, link_objects, reidentify
+from index.errors import IndexDiskFull
 from index.video_plan import VideoFacts, VideoPlan
 from index.writer import IndexWriter
 from sa2va_engine.masklet import Masklet
@@ -77,6 +78,8 @@ class VideoWriter:
             cuts = detect_scene_cuts(path, probe=probe) if s.scene_cuts and not probe.is_image else None
             chunks = plan_spans(probe, s, cuts)
             plan = self.writer.begin_video(path, _facts(probe), [(c.start_s, c.end_s) for c in chunks], self.job_id)
+        except IndexDiskFull:
+            raise  # the index's own fault, not the video's: the run stops
         except UserError as exc:
             return self.video_failed(path, exc)
         if not plan.pending_chunks:

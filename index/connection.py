@@ -17,9 +17,11 @@ a connection can read or write files other than the index itself.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import random
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from index.errors import IndexBusy, IndexCorrupt, IndexNotFound, IndexOutdated
+from index.errors import IndexBusy, IndexCorrupt, IndexDiskFull, IndexNotFound, IndexOutdated
 from index.schema import CURRENT_VERSION, check_not_newer, migrate, schema_version
 
 WRITE_TIMEOUT_S = 120.0
@@ -104,8 +106,9 @@ def corruption(db: Path, exc: BaseException) -> IndexCorrupt | None:
     if not isinstance(exc, duckdb.Error) or not any(m in reason.lower() for m in _CORRUPTION):
         return None
     return IndexCorrupt(
-        f"{db}: not a readable sva index ({reason[:160]}); sva left it as it is. To recover: restore a copy of the "
-        f"file, or move it away and index the videos again (`sva index FOLDER --db {db}`)")
+        f"{db}: not a readable sva index ({reason[:160]}); sva left it as it is. To recover: "
+        f"`sva backup --restore BACKUP --db {db}` puts back a copy made by `sva backup`, or "
+        f"`sva index --rebuild FOLDER... --db {db}` sets the file aside and indexes the videos again")
 
 
 @contextmanager
@@ -118,6 +121,44 @@ def corruption_as_user_error(db: Path) -> Iterator[None]:
         if damaged is None:
             raise
         raise damaged from None
+
+
+# How running out of space reads: ENOSPC, a quota, or the process's file-size limit (RLIMIT_FSIZE: EFBIG).
+_NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_NO_SPACE_TEXTS = tuple(os.strerror(e).lower() for e in _NO_SPACE_ERRNOS)
+
+
+def disk_full(db: Path, exc: BaseException) -> IndexDiskFull | None:
+    """The one-line IndexDiskFull for an error that says a write ran out of space; None for any other error."""
+    if isinstance(exc, OSError):
+        if exc.errno not in _NO_SPACE_ERRNOS:
+            return None
+        reason = f"{exc.filename or db}: {exc.strerror}"
+    else:
+        text = " ".join(str(exc).split())
+        said = [t for t in _NO_SPACE_TEXTS if t in text.lower()]
+        if not isinstance(exc, duckdb.Error) or not said:
+            return None
+        # DuckDB says `... Could not write file "PATH": File too large`: keep the file and the reason.
+        quoted = re.search(r'"([^"]+)"', text)
+        reason = f"{quoted.group(1) if quoted else db}: {said[0]}"
+    return IndexDiskFull(
+        f"{db}: no space left to write the index ({reason}); the change in progress was not stored and the index "
+        f"is as it was. Free space on that disk, then run the same command again to resume")
+
+
+@contextmanager
+def disk_full_as_user_error(db: Path) -> Iterator[None]:
+    """Inside: a write that fails for lack of space becomes IndexDiskFull (one line, exit 2). DuckDB rolls the
+    transaction back itself: a failed COMMIT keeps nothing, and a checkpoint that cannot grow the file leaves
+    the committed rows in the WAL, replayed on the next open."""
+    try:
+        yield
+    except (duckdb.Error, OSError) as exc:
+        full = disk_full(db, exc)
+        if full is None:
+            raise
+        raise full from None
 
 
 def _connect_retrying(db: Path, read_only: bool, backoff: _Backoff) -> duckdb.DuckDBPyConnection:
@@ -142,7 +183,7 @@ def open_write(db: Path, timeout_s: float = WRITE_TIMEOUT_S) -> Iterator[duckdb.
     db = Path(db)
     db.parent.mkdir(parents=True, exist_ok=True)
     backoff = _Backoff(timeout_s)
-    with _turnstile(db, backoff, "write"):
+    with disk_full_as_user_error(db), _turnstile(db, backoff, "write"):
         con = _connect_retrying(db, read_only=False, backoff=backoff)
         try:
             with corruption_as_user_error(db):

@@ -30,6 +30,12 @@ class IndexCorrupt(IndexError_):
     """The file is not a readable DuckDB database any more (truncated, overwritten, a checksum that fails)."""
 
 
+class IndexDiskFull(IndexError_):
+    """A write to the index failed for lack of space (disk full, quota, file-size limit). The transaction it was
+    part of left nothing behind, so the file is as it was before; the run stops (every later write would fail
+    the same way) and resumes when run again with space."""
+
+
 class VideoNotIndexed(IndexError_):
     pass
 
