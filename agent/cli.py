@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "agent.commands_engine",
     "agent.commands_index",
     "agent.commands_export",
+    "agent.commands_backup",
     "agent.commands_ui",
     "agent.commands_access",
     "agent.commands_schedule",

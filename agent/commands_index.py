@@ -19,7 +19,7 @@ ModelOption = Annotated[Optional[str], typer.Option("--model", help="Sa2VA hub i
 
 @app.command("index")
 def index(
-    paths: Annotated[list[str], typer.Argument(help="video files, folders (searched recursively) or globs", show_default=False)],
+    paths: Annotated[Optional[list[str]], typer.Argument(help="video files, folders (searched recursively) or globs; with --rebuild, default: the videos the index lists", show_default=False)] = None,
     db: DbOption = None,
     model: ModelOption = None,
     revision: opts.Revision = None,
@@ -44,6 +44,7 @@ def index(
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to use ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
     ray_workers: opts.RayWorkers = None,
     ray_cpus_per_worker: Annotated[int, typer.Option(min=1, help="CPUs (torch threads) per CPU actor")] = 1,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="start a new index file from the videos: the old one (damaged or not) is set aside next to it, its accounts, roots and schedules carried over")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the run's report as JSON on stdout")] = False,
 ) -> None:
     """Index videos: chunk, caption, ground, track, compute events and store. Idempotent; a rerun resumes.
@@ -52,7 +53,8 @@ def index(
     defaults. Exit 0: all indexed; 1: some inputs failed (each named); 2: bad usage, nothing usable, or another
     indexer is already writing this index."""
     from agent.cli_progress import BarProgress
-    from agent.indexer import run_index
+    from agent.index_report import Rebuilt
+    from agent.indexer import listed_videos, run_index
     from agent.ray_options import RayOptions
     from agent.run_settings import index_settings
 
@@ -69,9 +71,19 @@ def index(
         raise typer.Exit(2)
     ray_options = (RayOptions(address=ray_address, workers=ray_workers, cpus_per_worker=ray_cpus_per_worker)
                    if ray or ray_address else None)
+    with exit_on_user_error():
+        paths = paths or (listed_videos(settings.db) if rebuild else [])
+    if not paths:
+        typer.echo("sva: name the videos, folders or globs to index (e.g. `sva index ~/footage`)", err=True)
+        raise typer.Exit(2)
     settings.db.parent.mkdir(parents=True, exist_ok=True)
+
+    def rebuilt(what: Rebuilt) -> None:
+        typer.echo(f"sva: {what.line(str(settings.db))}", err=True)
+
     with exit_on_user_error(), BarProgress(len(paths)) as progress:
-        report = run_index(paths, settings, progress, command="sva " + " ".join(sys.argv[1:]), ray=ray_options)
+        report = run_index(paths, settings, progress, command="sva " + " ".join(sys.argv[1:]), ray=ray_options,
+                           rebuild=rebuilt if rebuild else None)
     if report.stages is not None and report.stages.chunks:
         typer.echo(f"sva: {report.stages.summary()}", err=True)
     if as_json:

@@ -52,3 +52,18 @@ class SilentProgress:
 
     def video_finished(self, report: VideoReport) -> None:
         pass
+
+
+class Rebuilt(BaseModel):
+    """What `sva index --rebuild` did with the index it replaced."""
+
+    set_aside: str | None = Field(description="where the old file went (None: there was none)")
+    operator_rows: int | None = Field(description="accounts, roots and schedules carried over; None: the old file could not be read")
+
+    def line(self, db: str) -> str:
+        if self.set_aside is None:
+            return f"no index at {db} yet: indexing from scratch"
+        kept = ("its accounts, roots and schedules could not be read (damaged): add them again with "
+                "`sva access` / `sva schedule add`" if self.operator_rows is None
+                else f"{self.operator_rows} account, root and schedule row(s) carried over")
+        return f"set the old index aside as {self.set_aside} (kept, not deleted); {kept}"

@@ -18,19 +18,21 @@ the spans cannot be predicted without decoding, so those videos take the full pa
 from __future__ import annotations
 
 import glob
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.index_graph import VideoIndexer
 from agent.index_lock import hold_lock
-from agent.index_report import IndexProgress, IndexReport, SilentProgress, VideoReport
+from agent.index_report import IndexProgress, IndexReport, Rebuilt, SilentProgress, VideoReport
 from agent.index_settings import IndexSettings
 from agent.ray_options import RayOptions
 from agent.stage_clock import StageClock, TimedEmbedder
 from agent.video_writer import VideoWriter, plan_spans
 from index.connection import open_read
 from index.embedder import default_embedder
+from index.errors import IndexCorrupt, IndexNotFound
+from index.set_aside import operator_rows, put_operator_rows, set_aside
 from index.writer import IndexWriter
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.user_error import UserError
@@ -95,11 +97,11 @@ def unchanged_videos(settings: IndexSettings, videos: Sequence[Path]) -> dict[st
     return out
 
 
-def _needs_model(settings: IndexSettings, videos: Sequence[Path]) -> bool:
+def _needs_model(settings: IndexSettings, videos: Sequence[Path], rebuild: bool = False) -> bool:
     """Whether this run will analyse anything: a step that uses the model is on and some video is not
-    indexed unchanged (an unchanged library loads no model)."""
+    indexed unchanged (an unchanged library loads no model; a rebuild analyses every video)."""
     steps = settings.caption or settings.ground or settings.describe or (settings.track and settings.watch)
-    return bool(steps) and len(unchanged_videos(settings, videos)) < len(videos)
+    return bool(steps) and (rebuild or len(unchanged_videos(settings, videos)) < len(videos))
 
 
 def _probe_of_duration(path: str, duration_s: float) -> VideoProbe:
@@ -110,24 +112,48 @@ def _probe_of_duration(path: str, duration_s: float) -> VideoProbe:
 
 def run_index(inputs: Sequence[str], settings: IndexSettings, progress: IndexProgress | None = None,
               engine: Sa2VA | None = None, command: str = "sva index", ray: RayOptions | None = None,
-              pool: "EnginePool | None" = None) -> IndexReport:
+              pool: "EnginePool | None" = None, rebuild: Callable[[Rebuilt], None] | None = None) -> IndexReport:
     """Index `inputs` (files, folders, globs) into `settings.db`.
 
     `engine`: an engine already loaded (tests). `ray`: analyse on a pool of Ray actors made for this run;
     `pool`: on this pool instead (the caller keeps and closes it: tests use it to kill a worker mid-run).
-    Raises `IndexerRunning` when another indexer holds the DB."""
+    `rebuild`: start from a new file, the old one (damaged or not) set aside with the operator's rows carried
+    over; called with what was done before any video is indexed. Raises `IndexerRunning` when another indexer
+    holds the DB."""
     progress = progress or SilentProgress()
     videos, missing = expand_inputs(inputs)
     for report in missing:
         progress.video_finished(report)
     if not videos:
         return IndexReport(job_id=None, videos=missing)
-    if engine is None and ray is None and pool is None and _needs_model(settings, videos):
+    if engine is None and ray is None and pool is None and _needs_model(settings, videos, rebuild is not None):
         # Before anything is written: a model that cannot load (no network, wrong id, out of memory) must not
         # leave a job, a video stuck "indexing" or a fresh index file behind.
         engine = load_engine(settings.model, settings.device, settings.dtype)
     with hold_lock(settings.db, "indexer", command):
+        if rebuild is not None:
+            rebuild(start_over(settings.db))
         return _run_locked(videos, missing, settings, progress, engine, command, ray, pool)
+
+
+def listed_videos(db: Path) -> list[str]:
+    """The paths of the videos the index at `db` lists, to index them again (`sva index --rebuild` without paths)."""
+    if not Path(db).exists():
+        raise IndexNotFound(f"no index at {db} to rebuild; name the videos or folders to index")
+    try:
+        with open_read(db) as con:
+            return [r[0] for r in con.execute("SELECT path FROM videos ORDER BY path").fetchall()]
+    except IndexCorrupt:
+        raise IndexCorrupt(f"{db}: not a readable sva index, so the videos it held cannot be listed; name them: "
+                           f"`sva index --rebuild FOLDER... --db {db}`") from None
+
+
+def start_over(db: Path) -> Rebuilt:
+    """Set the index file aside and begin a new one holding only the operator's rows of the old (if readable)."""
+    kept = operator_rows(db) if db.exists() else {}
+    aside = set_aside(db, "before-rebuild")
+    carried = put_operator_rows(db, kept) if kept else (0 if kept is not None else None)
+    return Rebuilt(set_aside=str(aside) if aside else None, operator_rows=carried)
 
 
 def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexSettings, progress: IndexProgress,

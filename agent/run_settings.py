@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.index_settings import IndexSettings
 from agent.query_answer import QuerySettings
-from index.errors import IndexNotFound
+from index.errors import IndexCorrupt, IndexNotFound
 from index.reader import IndexReader
 from sa2va_engine.hub import with_revision
 from tools.engine_session import model_name
@@ -31,7 +31,13 @@ def index_settings(db: Path, model: str | None = None, revision: str | None = No
     """Settings of an indexing run: `given` (None = not set) over the model's preset over the defaults. The
     model, when not given, is chosen as for a query: more footage for an index keeps the index's model.
     `revision` pins a hub id to a commit, branch or tag."""
-    name = with_revision(index_model(db, model), revision)
+    try:
+        name = with_revision(index_model(db, model), revision)
+    except IndexCorrupt:
+        raise IndexCorrupt(
+            f"{db}: not a readable sva index, so the model it was built with is unknown; to index the videos again "
+            f"name it: `sva index --rebuild FOLDER... --model MODEL --db {db}`; or put back a backup: "
+            f"`sva backup --restore BACKUP --db {db}`") from None
     return IndexSettings(db=db, model=name, **(load_preset(name).index | _given(given)))
 
 

@@ -108,7 +108,7 @@ def corruption(db: Path, exc: BaseException) -> IndexCorrupt | None:
     return IndexCorrupt(
         f"{db}: not a readable sva index ({reason[:160]}); sva left it as it is. To recover: "
         f"`sva backup --restore BACKUP --db {db}` puts back a copy made by `sva backup`, or "
-        f"`sva index --rebuild FOLDER... --db {db}` sets the file aside and indexes the videos again")
+        f"`sva index --rebuild FOLDER... --model MODEL --db {db}` sets the file aside and indexes the videos again")
 
 
 @contextmanager
@@ -191,6 +191,30 @@ def open_write(db: Path, timeout_s: float = WRITE_TIMEOUT_S) -> Iterator[duckdb.
                 yield con
         finally:
             con.close()
+
+
+@contextmanager
+def exclusive(db: Path, timeout_s: float = WRITE_TIMEOUT_S, checkpoint: bool = True) -> Iterator[None]:
+    """No writer can start a transaction on `db` inside the block, and (with `checkpoint`) the file holds every
+    committed row itself, a WAL left by a writer that died being checkpointed first: its bytes are a consistent
+    copy of the index. Readers may go on reading; writers wait at the turnstile, as they wait for each other."""
+    db = Path(db)
+    backoff = _Backoff(timeout_s)
+    with disk_full_as_user_error(db), _turnstile(db, backoff, "write"):
+        if checkpoint and db.with_name(db.name + ".wal").exists():
+            con = _connect_retrying(db, read_only=False, backoff=backoff)
+            try:
+                with corruption_as_user_error(db):
+                    con.execute("CHECKPOINT")
+            finally:
+                con.close()
+        yield
+
+
+def connect_file(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to any DuckDB file as it is (no turnstile, no migration), with the index's safe
+    settings (so it can share this process with the index's own connections). DuckDB errors pass through."""
+    return duckdb.connect(str(path), read_only=True, config=dict(_SAFE_CONFIG))
 
 
 @contextmanager

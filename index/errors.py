@@ -36,6 +36,11 @@ class IndexDiskFull(IndexError_):
     the same way) and resumes when run again with space."""
 
 
+class BackupUnusable(IndexError_):
+    """A backup cannot be written or restored: the file is missing, damaged, not an sva index, or would be
+    written over."""
+
+
 class VideoNotIndexed(IndexError_):
     pass
 
