@@ -18,7 +18,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict
 
 from index.connection import connect_file, exclusive
-from index.errors import BackupUnusable
+from index.errors import BackupUnusable, IndexCorrupt
 from index.schema import check_not_newer, schema_version
 from index.set_aside import set_aside
 
@@ -76,9 +76,15 @@ def write_backup(db: Path, out: Path) -> IndexSummary:
         raise BackupUnusable(f"{out}: is the index itself; choose another --out")
     partial = out.with_name(f".{out.name}.partial")
     with exclusive(db):
+        try:
+            source = summarize(db)
+        except BackupUnusable as exc:
+            raise IndexCorrupt(f"{db}: {str(exc).split(': ', 1)[1].split('; ')[0]}; there is nothing sound to back "
+                               f"up. To recover: `sva backup --restore BACKUP --db {db}` from an earlier backup, or "
+                               f"`sva index --rebuild FOLDER... --model MODEL --db {db}`") from None
         _copy(db, partial, out)
         try:
-            source, copy = summarize(db), summarize(partial)
+            copy = summarize(partial)
         except BaseException:
             partial.unlink(missing_ok=True)
             raise

@@ -39,6 +39,7 @@ def test_every_command_says_the_index_is_damaged_in_one_line_and_leaves_it(kind,
         "query": ["query", "every moment the dog runs", "--no-verify", "--db", str(db)],
         "export": ["export", "--format", "coco", "--out", str(tmp_path / "x.json"), "--db", str(db)],
         "index": ["index", str(shared_videos / "06_pingpong.mp4"), "--db", str(db), "--model", "demo"],
+        "backup": ["backup", "--db", str(db), "--out", str(tmp_path / "copy.duckdb")],
     }
     for name, args in commands.items():
         result = run_sva(*args)
