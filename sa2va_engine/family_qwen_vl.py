@@ -20,7 +20,10 @@ from transformers import (
     Qwen3VLProcessor,
 )
 
+from sa2va_engine.checkpoint import read_config
 from sa2va_engine.errors import CheckpointError
+from sa2va_engine.input_handling import CONFIG_KEY, handling_of
+from sa2va_engine.qwen_image_sizing import ReferenceSizedProcessor
 from sa2va_engine.vlm_family import VlmFamily
 
 
@@ -51,7 +54,8 @@ class QwenVlFamily(VlmFamily):
 
     # -- building -------------------------------------------------------------------------------
     def make_config(self, raw: dict):
-        fields = {k: v for k, v in raw.items() if k not in ("model_type", "architectures", "auto_map", "template", "sam2_config")}
+        fields = {k: v for k, v in raw.items() if k not in ("model_type", "architectures", "auto_map", "template", "sam2_config",
+                                                        CONFIG_KEY)}
         return self.variant.config_cls(**fields)
 
     def build(self, config) -> torch.nn.Module:
@@ -67,10 +71,13 @@ class QwenVlFamily(VlmFamily):
         return key
 
     def load_processor(self, directory: Path):
+        """The checkpoint's processor; official checkpoints' wrapped to size images as the reference does."""
+        handling = handling_of(read_config(Path(directory)))
         try:
-            return self.variant.processor_cls.from_pretrained(str(directory))
+            processor = self.variant.processor_cls.from_pretrained(str(directory))
         except Exception as exc:  # transformers raises many types for a broken processor dir
             raise CheckpointError(f"{directory}: cannot load the {self.name} processor/tokenizer ({exc})") from exc
+        return ReferenceSizedProcessor(processor) if handling.llm_images == "reference" else processor
 
     def tokenizer(self, processor):
         return processor.tokenizer

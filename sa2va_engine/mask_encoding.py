@@ -18,15 +18,24 @@ from pycocotools import mask as coco_mask
 from sa2va_engine.masklet import Rle, TrackPoint
 
 
-def upscale(low_res_logits: torch.Tensor, height: int, width: int) -> torch.Tensor:
+def upscale_logits(low_res_logits: torch.Tensor, height: int, width: int, via: int | None = None) -> torch.Tensor:
+    """(K, 1, h, w) logits -> (K, H, W) float32 logits at the frame's size (bilinear), on the logits' device.
+    ``via``: first to that square size (SAM-2's image size: the reference's 256 -> 1024 -> H x W)."""
+    up = low_res_logits.float()
+    if via is not None and up.shape[-2:] != (via, via):
+        up = F.interpolate(up, size=(via, via), mode="bilinear", align_corners=False)
+    return F.interpolate(up, size=(height, width), mode="bilinear", align_corners=False)[:, 0]
+
+
+def upscale(low_res_logits: torch.Tensor, height: int, width: int, via: int | None = None) -> torch.Tensor:
     """(K, 1, h, w) logits -> (K, H, W) bool masks at the frame's size, on the logits' device."""
-    up = F.interpolate(low_res_logits.float(), size=(height, width), mode="bilinear", align_corners=False)
-    return up[:, 0] > 0
+    return upscale_logits(low_res_logits, height, width, via) > 0
 
 
-def track_points(time_s: float, low_res_logits: torch.Tensor, scores: torch.Tensor, height: int, width: int) -> list[TrackPoint]:
+def track_points(time_s: float, low_res_logits: torch.Tensor, scores: torch.Tensor, height: int, width: int,
+                 via: int | None = None) -> list[TrackPoint]:
     """One `TrackPoint` per object, equal to `TrackPoint.from_mask` on the upscaled masks."""
-    masks = upscale(low_res_logits, height, width)
+    masks = upscale(low_res_logits, height, width, via)
     k = masks.shape[0]
     rows = masks.any(dim=2)
     cols = masks.any(dim=1)

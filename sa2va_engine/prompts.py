@@ -11,9 +11,15 @@ PHRASE_END = "</p>"
 # Sa2VA adds these five tokens to every base model's tokenizer.
 SA2VA_SPECIAL_TOKENS = ("[SEG]", "<p>", "</p>", "<vp>", "</vp>")
 
-# Referring segmentation (RefCOCO / Ref-VOS evaluation): a noun phrase, or a question.
+# Referring segmentation as the reference's demo asks it (and this project's demo model is trained on): a noun
+# phrase, or a question.
 REFER = "Please segment {expression}."
 REFER_QUESTION = "{expression} Please respond with a segmentation mask."
+# The reference's evaluation formats, which its published RefCOCO and Ref-VOS figures were computed with: its
+# datasets write "<image>\n..." and its predict_forward deletes "<image>", so the user turn starts with a newline.
+REFCOCO_EVAL = "\n Please segment {expression} in this image."
+REF_VOS_EVAL = "\nPlease segment {expression}."
+REF_VOS_EVAL_QUESTION = "\n {expression} Please respond with a segmentation mask."
 # The answer Sa2VA is trained to give to a referring request; teacher-forcing it skips generation.
 FORCED_ANSWER = "Sure, [SEG]."
 
@@ -37,3 +43,13 @@ def referring_prompt(expression: str) -> str:
     if "?" in expression:
         return REFER_QUESTION.format(expression=expression)
     return REFER.format(expression=expression.rstrip("."))
+
+
+def evaluation_prompt(expression: str, benchmark: str) -> str:
+    """The reference's evaluation question for ``benchmark`` ("refcoco" or "ref_vos"), the expression as the
+    dataset gives it (not stripped), for reproducing its published figures."""
+    if benchmark == "refcoco":
+        return REFCOCO_EVAL.format(expression=expression)
+    if benchmark == "ref_vos":
+        return (REF_VOS_EVAL_QUESTION if "?" in expression else REF_VOS_EVAL).format(expression=expression)
+    raise ValueError(f"benchmark {benchmark!r}: use 'refcoco' or 'ref_vos'")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -18,6 +19,7 @@ from PIL import Image, ImageDraw
 
 from sa2va_engine import checkpoint, prompts
 from sa2va_engine.errors import CheckpointError, InputError
+from sa2va_engine.input_handling import handling_of
 from sa2va_engine.key_frames import LLM_FRAMES
 from sa2va_engine.llm_runner import (forced_seg_states, generate, generate_batch, next_token_logits,
                                      next_token_logits_batch)
@@ -27,10 +29,22 @@ from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, Se
 from sa2va_engine.sam2_config import Sam2Config
 from sa2va_engine.mask_encoding import track_points, upscale
 from sa2va_engine.memory_check import check_fits
+from sa2va_engine.sam2_streams import FrameStream, run_streams
 from sa2va_engine.sam2_tracker import StreamingTracker
 from sa2va_engine.vlm_family import VlmFamily
 
 # The reference shows the LLM at most this many frames of a clip (the rest are reached by SAM-2 memory).
+
+
+@dataclass
+class TrackInput:
+    """One clip for `Sa2VA.track_many`: the arguments of `Sa2VA.track`."""
+
+    frames: Iterable
+    expressions: Sequence[str]
+    key_frames: Sequence[int] | None = None
+    frame_times: Sequence[float] | None = None
+    prompt_every_frame: bool = False
 
 
 class Sa2VA:
@@ -46,6 +60,9 @@ class Sa2VA:
         self.dtype = dtype
         tok = family.tokenizer(processor)
         self.seg_id = tok.convert_tokens_to_ids(prompts.SEG_TOKEN)
+        # How images go in and masks come out: the reference's for official checkpoints (input_handling.py).
+        self.handling = self.model.sam2.handling = handling_of(raw_config)
+        self._mask_via = self.model.sam2.image_size if self.handling.mask_upsample == "via_sam2_size" else None
         if self.seg_id is None or self.seg_id == tok.unk_token_id:
             raise CheckpointError("the checkpoint's tokenizer has no [SEG] token: not a Sa2VA checkpoint")
 
@@ -209,49 +226,67 @@ class Sa2VA:
         return self._generate([marked], prompts.REGION_CAPTION, None, max_new_tokens).text
 
     def track(self, frames: Iterable, expressions: Sequence[str], key_frames: Sequence[int] | None = None,
-              frame_times: Sequence[float] | None = None, prompt_every_frame: bool = False) -> list[Masklet]:
+              frame_times: Sequence[float] | None = None, prompt_every_frame: bool = False,
+              frame_batch: int = 1) -> list[Masklet]:
         """One masklet per expression over all frames, streaming.
 
         The LLM sees the key frames (default: the first five) and gives one `[SEG]` per expression;
         SAM-2 segments the key frames from those prompts and carries the objects through the other
-        frames with its memory. Frames are consumed one at a time; only the frames up to the last key
-        frame are buffered. Times are ``frame_times``, the frames' own ``time_s``, or the frame index.
+        frames with its memory. Frames are consumed as they are needed; only the frames up to the last key
+        frame (and ``frame_batch`` more) are buffered. Times are ``frame_times``, the frames' own ``time_s``, or
+        the frame index.
 
         ``prompt_every_frame``: SAM-2 segments every frame from the first key frame on from the same
         prompts, each frame alone, with no memory: what the reference's video ``predict_forward`` does
         (the one `[SEG]` embedding handed to every frame). Cheaper (no memory attention or encoder), and
-        the better choice for a model whose memory does not tell its objects apart (bench/README.md)."""
-        if not expressions:
-            raise InputError("track: give at least one expression")
-        stream = iter(frames)
-        keys = sorted(set(key_frames)) if key_frames else list(range(LLM_FRAMES))
-        if keys[0] < 0:
-            raise InputError(f"track: key frame {keys[0]} is negative")
+        the better choice for a model whose memory does not tell its objects apart (bench/README.md).
+
+        ``frame_batch``: frames SAM-2's image encoder takes at once (and, with ``prompt_every_frame``, its
+        heads); results equal one at a time (1) up to float rounding (sa2va_engine/sam2_streams.py)."""
+        return self.track_many([TrackInput(frames, expressions, key_frames, frame_times, prompt_every_frame)],
+                               frame_batch)[0]
+
+    def track_many(self, clips: Sequence[TrackInput], frame_batch: int = 1) -> list[list[Masklet]]:
+        """`track` of several clips, one after another, SAM-2's image encoder running over ``frame_batch`` frames
+        at a time across the clips' boundaries (several chunks' frames in one batch). One list of masklets per
+        clip, each what `track` gives that clip up to float rounding."""
+        for clip in clips:
+            if not clip.expressions:
+                raise InputError("track: give at least one expression")
+            if clip.key_frames and min(clip.key_frames) < 0:
+                raise InputError(f"track: key frame {min(clip.key_frames)} is negative")
+        points: list[list[list[TrackPoint]]] = [[[] for _ in clip.expressions] for clip in clips]
+        streams = (self._track_stream(clip) for clip in clips)
+        for n, time_s, (h, w), result in run_streams(self.model.sam2, streams, frame_batch, self._sam2_context):
+            if result is None:
+                frame_points = [TrackPoint(time_s=time_s, present=False, score=0.0) for _ in points[n]]
+            else:
+                frame_points = track_points(time_s, result.low_res_logits, result.object_scores, h, w, self._mask_via)
+            for j, point in enumerate(frame_points):
+                points[n][j].append(point)
+        return [[Masklet(expression=e, points=p) for e, p in zip(clip.expressions, clip_points)]
+                for clip, clip_points in zip(clips, points)]
+
+    def _track_stream(self, clip: TrackInput) -> FrameStream:
+        """A clip's frames for SAM-2, its prompts from the LLM on its key frames (buffered up to the last one)."""
+        stream = iter(clip.frames)
+        keys = sorted(set(clip.key_frames)) if clip.key_frames else list(range(LLM_FRAMES))
         buffered: list[tuple[float, np.ndarray]] = []
         for item in stream:
-            buffered.append(_timed(item, len(buffered), frame_times))
+            buffered.append(_timed(item, len(buffered), clip.frame_times))
             if len(buffered) > keys[-1]:
                 break
         if not buffered:
             raise InputError("track: no frames")
         keys = [k for k in keys if k < len(buffered)]
-        states = self._forced_states([buffered[k][1] for k in keys], list(expressions))
-        prompt_tokens = self._prompt_tokens(states)
+        states = self._forced_states([buffered[k][1] for k in keys], list(clip.expressions))
 
         def all_frames() -> Iterator[tuple[float, np.ndarray]]:
             yield from buffered
             for i, item in enumerate(stream, start=len(buffered)):
-                yield _timed(item, i, frame_times)
+                yield _timed(item, i, clip.frame_times)
 
-        points: list[list[TrackPoint]] = [[] for _ in expressions]
-        for time_s, (h, w), result in self._stream(all_frames(), prompt_tokens, set(keys), prompt_every_frame):
-            if result is None:
-                frame_points = [TrackPoint(time_s=time_s, present=False, score=0.0) for _ in expressions]
-            else:
-                frame_points = track_points(time_s, result.low_res_logits, result.object_scores, h, w)
-            for j, point in enumerate(frame_points):
-                points[j].append(point)
-        return [Masklet(expression=e, points=p) for e, p in zip(expressions, points)]
+        return self._frame_stream(all_frames(), self._prompt_tokens(states), set(keys), clip.prompt_every_frame)
 
     # -- internals ----------------------------------------------------------------------------
     def _generate(self, images, text, history, max_new_tokens, min_new_tokens: int = 0):
@@ -274,27 +309,28 @@ class Sa2VA:
         k = prompt_tokens.shape[0]
         masks, scores = [], []
         for _, (h, w), result in self._stream(((float(i), f) for i, f in enumerate(frames)), prompt_tokens, keys):
-            masks.append(np.zeros((k, h, w), bool) if result is None else upscale(result.low_res_logits, h, w).cpu().numpy())
+            masks.append(np.zeros((k, h, w), bool) if result is None else upscale(result.low_res_logits, h, w, self._mask_via).cpu().numpy())
             scores.append(np.zeros(k) if result is None else result.object_scores.float().cpu().numpy())
         return np.stack(masks), np.stack(scores)
 
     def _stream(self, frames: Iterable[tuple[float, np.ndarray]], prompt_tokens: torch.Tensor, keys: set[int],
-                every_frame: bool = False):
+                every_frame: bool = False, frame_batch: int = 1):
         """(time, (height, width), SAM-2's result on the device) per frame; the result is None before the
         first key frame, where tracking has not started. ``every_frame``: all later frames are prompted too."""
+        stream = self._frame_stream(frames, prompt_tokens, keys, every_frame)
+        for _, time_s, size, result in run_streams(self.model.sam2, [stream], frame_batch, self._sam2_context):
+            yield time_s, size, result
+
+    def _frame_stream(self, frames: Iterable[tuple[float, np.ndarray]], prompt_tokens: torch.Tensor, keys: set[int],
+                      every_frame: bool) -> FrameStream:
         tracker = StreamingTracker(self.model.sam2, prompt_tokens.shape[0], remember=not every_frame)
         self.last_tracker = tracker  # kept for inspection (tests count encoder calls)
-        first_key = min(keys)
-        for index, (time_s, frame) in enumerate(frames):
-            if index < first_key:
-                # Tracking starts at the first key frame; earlier frames are reported as not seen.
-                yield time_s, frame.shape[:2], None
-                continue
-            with torch.inference_mode(), self._autocast():
-                features = tracker.encode(frame)
-                prompted = every_frame or index in keys
-                result = tracker.step(index, features, prompt_tokens if prompted else None)
-            yield time_s, frame.shape[:2], result
+        return FrameStream(frames, tracker, prompt_tokens, keys, every_frame)
+
+    @contextlib.contextmanager
+    def _sam2_context(self):
+        with torch.inference_mode(), self._autocast():
+            yield
 
     def _prompt_tokens(self, seg_states: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():

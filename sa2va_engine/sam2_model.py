@@ -4,6 +4,10 @@ Sa2VA's only change to SAM-2 is that the projected `[SEG]` hidden state is appen
 prompt embeddings that enter the mask decoder. We do that by swapping the prompt encoder for a
 subclass that appends pending language tokens; parameter names are untouched, so official
 `grounding_encoder.sam2_model.*` weights load as they are (except `g_weight`, see checkpoint keys).
+
+Around the network, the checkpoint's `InputHandling` (sa2va_engine/input_handling.py) decides how a frame is
+resized to SAM-2's input and whether an object scored absent keeps its mask: the reference's SAM-2 comments out
+the sam2 package's overwrite of such masks with -1024, and official checkpoints get that behaviour here.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
+import numpy as np
 import torch
+import torch.nn.functional as F
+from PIL import Image
 from sam2.modeling.backbones.hieradet import Hiera
 from sam2.modeling.backbones.image_encoder import FpnNeck, ImageEncoder
 from sam2.modeling.memory_attention import MemoryAttention, MemoryAttentionLayer
@@ -22,6 +29,7 @@ from sam2.modeling.sam.transformer import RoPEAttention
 from sam2.modeling.sam2_base import SAM2Base
 
 from sa2va_engine.imagenet import IMAGENET_MEAN, IMAGENET_STD
+from sa2va_engine.input_handling import REFERENCE, InputHandling
 from sa2va_engine.sam2_config import Sam2Config
 from sa2va_engine.sam2_shared import SharedFrameMemoryAttention, SharedFrameMemoryEncoder
 
@@ -80,6 +88,34 @@ class LanguageSAM2(SAM2Base):
             },
         )
         self.sam_prompt_encoder.__class__ = LanguagePromptEncoder
+        self.handling: InputHandling = REFERENCE
+        # The mask decoder's own logits of the last call, before the sam2 package can overwrite absent objects'.
+        self._decoder_masks: torch.Tensor | None = None
+        self.sam_mask_decoder.register_forward_hook(self._remember_decoder_masks)
+
+    def _remember_decoder_masks(self, _module, _inputs, outputs) -> None:
+        self._decoder_masks = outputs[0]
+
+    def _forward_sam_heads(self, backbone_features, point_inputs=None, mask_inputs=None, high_res_features=None,
+                           multimask_output=False):
+        """SAM2Base's heads; with ``handling.absent_masks == "keep"`` the masks are the decoder's own logits even
+        where the object score is <= 0 (the same selection and upsampling, without the -1024 overwrite)."""
+        out = super()._forward_sam_heads(backbone_features, point_inputs, mask_inputs, high_res_features,
+                                         multimask_output)
+        raw, self._decoder_masks = self._decoder_masks, None
+        if self.handling.absent_masks == "empty" or not self.pred_obj_scores or raw is None:
+            return out
+        _, _, ious, _, _, obj_ptr, object_score_logits = out
+        low_multi = raw.float()
+        high_multi = F.interpolate(low_multi, size=(self.image_size, self.image_size), mode="bilinear",
+                                   align_corners=False)
+        if multimask_output:
+            best = torch.argmax(ious, dim=-1)
+            rows = torch.arange(low_multi.shape[0], device=low_multi.device)
+            low, high = low_multi[rows, best].unsqueeze(1), high_multi[rows, best].unsqueeze(1)
+        else:
+            low, high = low_multi, high_multi
+        return low_multi, high_multi, ious, low, high, obj_ptr, object_score_logits
 
     @contextmanager
     def language_prompt(self, tokens: torch.Tensor) -> Iterator[None]:
@@ -91,13 +127,22 @@ class LanguageSAM2(SAM2Base):
         finally:
             encoder.language_tokens = None
 
+    def input_pixels(self, frame: np.ndarray, device: torch.device | str) -> torch.Tensor:
+        """(H, W, 3) uint8 RGB frame -> (3, S, S) float32 on ``device``: resized to SAM-2's square size as the
+        handling says, then ImageNet mean/std. PIL bicubic (the reference's) resizes on the host and uploads S x S
+        bytes; bilinear uploads the frame's bytes and resizes there."""
+        size = self.image_size
+        if self.handling.sam2_resize == "pil_bicubic" and frame.shape[:2] != (size, size):
+            frame = np.array(Image.fromarray(frame).resize((size, size), Image.Resampling.BICUBIC))
+        return self.normalize(torch.from_numpy(np.ascontiguousarray(frame)).to(device).permute(2, 0, 1))
+
     def normalize(self, rgb_uint8: torch.Tensor) -> torch.Tensor:
-        """(3, H, W) uint8 RGB -> (3, S, S) float, direct resize to the model's size, ImageNet mean/std,
-        on the input's device."""
+        """(3, H, W) uint8 RGB -> (3, S, S) float, antialiased bilinear resize to the model's size when it is
+        not that size already, ImageNet mean/std, on the input's device."""
         size = self.image_size
         x = rgb_uint8.to(torch.float32).unsqueeze(0) / 255.0
         if x.shape[-2:] != (size, size):
-            x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
         mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
         return ((x - mean) / std)[0]

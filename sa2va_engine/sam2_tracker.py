@@ -7,16 +7,44 @@ Only the memory SAM-2 can still attend to is kept (the last `num_maskmem` frames
 `max_obj_ptrs_in_encoder` object pointers, plus the key frames), so memory does not grow with the
 number of frames. A frame's memory is encoded when the next frame needs it, so the last frame of a
 clip (and the only frame of an image) never runs SAM-2's memory encoder.
+
+The image encoder does not depend on the objects or on memory, so it can run over several frames (of one
+clip or of several) in one batch (`encode_frames`); a tracker then shares each frame's output with its
+objects (`StreamingTracker.features`). Frames prompted and read alone (`remember=False`) depend on nothing
+but themselves, so their heads can run in one batch too (`segment_alone`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from sa2va_engine.sam2_model import LanguageSAM2
+
+
+@dataclass
+class FrameBackbone:
+    """SAM-2's image-encoder output for one frame (batch 1), before the objects share it."""
+
+    backbone_fpn: list[torch.Tensor]
+    vision_pos_enc: list[torch.Tensor]
+
+
+def encode_frames(sam: LanguageSAM2, frames: Sequence[np.ndarray]) -> list[FrameBackbone]:
+    """SAM-2's image encoder over (H, W, 3) uint8 RGB frames (any sizes: each is resized to SAM-2's square input)
+    in one batch. Each frame's output is what encoding it alone gives, up to float rounding (the same weights
+    over a larger batch); the frames' outputs are views of the batch's, freed when the last one is."""
+    device = next(sam.parameters()).device
+    dtype = next(sam.parameters()).dtype
+    # Each frame crosses to the device as uint8 (resized first on the host when the checkpoint's handling
+    # is the reference's PIL bicubic): a quarter of the bytes of the float input.
+    pixels = torch.stack([sam.input_pixels(frame, device) for frame in frames]).to(dtype)
+    out = sam.forward_image(pixels)
+    return [FrameBackbone([f[i:i + 1] for f in out["backbone_fpn"]], [p[i:i + 1] for p in out["vision_pos_enc"]])
+            for i in range(len(frames))]
 
 
 @dataclass
@@ -73,20 +101,17 @@ class StreamingTracker:
         return next(self.sam.parameters()).device
 
     def encode(self, frame: np.ndarray) -> FrameFeatures:
-        """(H, W, 3) uint8 RGB frame -> features shared by all objects. Only this touches 1024 px."""
+        """(H, W, 3) uint8 RGB frame -> features shared by all objects. Only the encoder touches SAM-2's full size."""
+        return self.features(encode_frames(self.sam, [frame])[0])
+
+    def features(self, backbone: FrameBackbone) -> FrameFeatures:
+        """A frame's encoder output shared by this tracker's K objects (views: nothing is copied)."""
         self.encoder_calls += 1
-        sam = self.sam
-        dtype = next(sam.parameters()).dtype
-        # The frame crosses to the device as uint8 and is resized there: a quarter of the bytes of
-        # the float 1024x1024 input, and no antialiased resize on the host.
-        rgb = torch.from_numpy(np.ascontiguousarray(frame)).to(self.device).permute(2, 0, 1)
-        pixels = sam.normalize(rgb).to(dtype).unsqueeze(0)
-        backbone = sam.forward_image(pixels)
         expanded = {
-            "backbone_fpn": [f.expand(self.k, -1, -1, -1) for f in backbone["backbone_fpn"]],
-            "vision_pos_enc": [p.expand(self.k, -1, -1, -1) for p in backbone["vision_pos_enc"]],
+            "backbone_fpn": [f.expand(self.k, -1, -1, -1) for f in backbone.backbone_fpn],
+            "vision_pos_enc": [p.expand(self.k, -1, -1, -1) for p in backbone.vision_pos_enc],
         }
-        _, feats, pos, sizes = sam._prepare_backbone_features(expanded)
+        _, feats, pos, sizes = self.sam._prepare_backbone_features(expanded)
         return FrameFeatures(feats, pos, sizes)
 
     def step(self, frame_index: int, features: FrameFeatures, prompts: torch.Tensor | None) -> FrameResult:
@@ -138,3 +163,29 @@ class StreamingTracker:
     def held_frames(self) -> int:
         return len(self.memory.cond) + len(self.memory.non_cond)
 
+
+
+def segment_alone(sam: LanguageSAM2, frames: Sequence[tuple[int, FrameFeatures, torch.Tensor]]) -> list[FrameResult]:
+    """Frames prompted and read alone (what `StreamingTracker(remember=False).step` does to each), in one pass
+    of SAM-2's heads: ``frames`` are (frame index, features shared by its K objects, prompts (K, 1, 256)), K may
+    differ between frames, and all frames' objects are the rows of one batch. Each result is the one-frame
+    step's up to float rounding (one frame alone: exactly it)."""
+    if not frames:
+        return []
+    sizes = [prompts.shape[0] for _, _, prompts in frames]
+    first = frames[0][1]
+    if len(frames) == 1:
+        feats, pos, prompts = first.vision_feats, first.vision_pos, frames[0][2]
+    else:
+        levels = range(len(first.vision_feats))
+        feats = [torch.cat([f.vision_feats[lv] for _, f, _ in frames], dim=1) for lv in levels]
+        pos = [torch.cat([f.vision_pos[lv] for _, f, _ in frames], dim=1) for lv in levels]
+        prompts = torch.cat([p for _, _, p in frames])
+    with sam.language_prompt(prompts.to(feats[-1].dtype)):
+        out = sam.track_step(frame_idx=frames[0][0], is_init_cond_frame=True, current_vision_feats=feats,
+                             current_vision_pos_embeds=pos, feat_sizes=first.feat_sizes, point_inputs=None,
+                             mask_inputs=None, output_dict=TrackerMemory().as_output_dict(),
+                             num_frames=frames[0][0] + 1, track_in_reverse=False, run_mem_encoder=False)
+    masks = out["pred_masks"].float().split(sizes)
+    scores = torch.sigmoid(out["object_score_logits"].float()).view(-1).split(sizes)
+    return [FrameResult(index, m, s) for (index, _, _), m, s in zip(frames, masks, scores)]

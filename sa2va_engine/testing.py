@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from sa2va_engine import checkpoint
+from sa2va_engine.input_handling import CONFIG_KEY
 from sa2va_engine.model import Sa2VAModel
 from sa2va_engine.prompts import SA2VA_SPECIAL_TOKENS
 from sa2va_engine.sam2_config import Sam2Config
@@ -58,7 +59,8 @@ def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed:
                           sam2: Sam2Config = TINY_SAM2, hidden_size: int = 64, layers: int = 2,
                           image_tokens: tuple[int, int] = (4, 16), objects_present: bool = False,
                           corpus: Sequence[str] | None = None, vocab_size: int = 600,
-                          vision_width: int = 32, vision_depth: int = 2, tie_embeddings: bool = False) -> Path:
+                          vision_width: int = 32, vision_depth: int = 2, tie_embeddings: bool = False,
+                          handling: str | None = "direct") -> Path:
     """Write a seeded random Sa2VA checkpoint of ``family`` into ``directory`` and return it.
 
     ``image_tokens`` bounds how many LLM tokens one image becomes (min, max). ``objects_present`` makes
@@ -66,7 +68,10 @@ def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed:
     absent, which leaves pipeline tests (tracks, links, overlays) with nothing to store. ``corpus`` (and
     ``vocab_size``) train the byte-level BPE tokenizer on other text, e.g. the synthetic world's language.
     ``vision_width``/``vision_depth`` size the Qwen vision tower. ``tie_embeddings`` shares the LLM's
-    input and output embeddings (stored once, as Qwen3-VL-4B does)."""
+    input and output embeddings (stored once, as Qwen3-VL-4B does). ``handling`` is the input handling written
+    to config.json (sa2va_engine/input_handling.py): "direct", this project's own, which the shipped demo model
+    was trained with and tiny images keep tiny; None writes none, so the checkpoint is handled as an official one
+    (the reference's sizing: every image at least 512 LLM tokens)."""
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; one of {FAMILIES}")
     directory = Path(directory)
@@ -75,13 +80,15 @@ def write_tiny_checkpoint(directory: str | Path, family: str = "qwen3_vl", seed:
         from sa2va_engine.testing_internvl import write_tiny_internvl
 
         return write_tiny_internvl(directory, seed=seed, sam2=sam2, hidden_size=hidden_size, layers=layers,
-                                   objects_present=objects_present)
+                                   objects_present=objects_present, handling=handling)
     tokenizer = _qwen_tokenizer(corpus, vocab_size)
     processor = _qwen_processor(family, tokenizer, image_tokens)
     raw = _qwen_config(family, tokenizer, hidden_size, layers, vision_width, vision_depth)
     if tie_embeddings:
         raw["tie_word_embeddings"] = raw["text_config"]["tie_word_embeddings"] = True
     raw["sam2_config"] = json.loads(sam2.model_dump_json())
+    if handling is not None:
+        raw[CONFIG_KEY] = handling
 
     fam = checkpoint.detect_family(raw, directory)
     torch.manual_seed(seed)

@@ -17,6 +17,7 @@ import torch
 
 from sa2va_engine import checkpoint
 from sa2va_engine.family_internvl import INTERNVL_SPECIAL_TOKENS, InternVlProcessor
+from sa2va_engine.input_handling import CONFIG_KEY
 from sa2va_engine.model import Sa2VAModel
 from sa2va_engine.sam2_config import Sam2Config
 
@@ -81,7 +82,8 @@ def internvl_config(tokenizer, hidden: int = 64, layers: int = 2) -> dict:
 
 
 def write_tiny_internvl(directory: str | Path, seed: int = 0, sam2: Sam2Config | None = None,
-                        hidden_size: int = 64, layers: int = 2, objects_present: bool = False) -> Path:
+                        hidden_size: int = 64, layers: int = 2, objects_present: bool = False,
+                        handling: str | None = "direct") -> Path:
     from sa2va_engine.testing import TINY_SAM2, mark_objects_present
 
     sam2 = sam2 or TINY_SAM2
@@ -90,6 +92,8 @@ def write_tiny_internvl(directory: str | Path, seed: int = 0, sam2: Sam2Config |
     tokenizer = internvl_tokenizer()
     raw = internvl_config(tokenizer, hidden_size, layers)
     raw["sam2_config"] = json.loads(sam2.model_dump_json())
+    if handling is not None:
+        raw[CONFIG_KEY] = handling  # see write_tiny_checkpoint
 
     family = checkpoint.detect_family(raw, directory)
     config = family.make_config(raw)
