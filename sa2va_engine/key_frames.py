@@ -4,8 +4,8 @@ from __future__ import annotations
 
 LLM_FRAMES = 5
 # The one wording of `Sa2VA.track(prompt_every_frame=True)` for every setting and option that passes it on.
-PROMPT_EVERY_FRAME_HELP = ("the [SEG] prompt segments every frame alone (the reference's video inference) instead "
-                           "of SAM-2's memory carrying the key frames")
+PROMPT_EVERY_FRAME_HELP = ("the [SEG] prompt segments every frame alone instead of SAM-2's memory carrying the "
+                           "key frames (the default, and the reference's video inference)")
 
 
 def key_frame_indices(count: int, n: int = LLM_FRAMES) -> list[int]:

@@ -8,8 +8,8 @@ The reference prepares every image (a video's frames too: they are images to it)
 2. ``processor(..., min_pixels=512*28*28, max_pixels=2048*28*28)``: the image processor resizes again to its own
    factor (28 for Qwen2.5-VL, 32 for Qwen3-VL) within those bounds.
 
-A 1280x720 frame is 943 tokens (grid 46x80) for Qwen3-VL this way; with the processor's own settings alone it would
-be 903 tokens (44x80) of other pixels. `ReferenceSizedProcessor` wraps a checkpoint's processor so every call made
+A 1280x720 frame is 920 tokens (grid 46x80) for Qwen3-VL this way; with Sa2VA-Qwen3-VL-4B's own processor settings
+alone it would be 880 tokens (44x80) of other pixels. `ReferenceSizedProcessor` wraps a checkpoint's processor so every call made
 with images (generation, forced [SEG] passes, batches, training) does both steps.
 """
 
