@@ -236,10 +236,11 @@ class Sa2VA:
         frame (and ``frame_batch`` more) are buffered. Times are ``frame_times``, the frames' own ``time_s``, or
         the frame index.
 
-        ``prompt_every_frame``: SAM-2 segments every frame from the first key frame on from the same
-        prompts, each frame alone, with no memory: what the reference's video ``predict_forward`` does
-        (the one `[SEG]` embedding handed to every frame). Cheaper (no memory attention or encoder), and
-        the better choice for a model whose memory does not tell its objects apart (bench/README.md).
+        The default is the reference's video inference (its ``predict_forward`` prompts the first min(5, n)
+        frames and propagates the rest through SAM-2's memory). ``prompt_every_frame``: SAM-2 segments every
+        frame from the first key frame on from the same prompts, each frame alone, with no memory; cheaper
+        (no memory attention or encoder), and the better choice for a model whose memory does not tell its
+        objects apart (bench/README.md).
 
         ``frame_batch``: frames SAM-2's image encoder takes at once (and, with ``prompt_every_frame``, its
         heads); results equal one at a time (1) up to float rounding (sa2va_engine/sam2_streams.py)."""
