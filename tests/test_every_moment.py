@@ -5,6 +5,7 @@ and demo; events of an older index come from replaying its stored tracks."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import duckdb
 import pytest
@@ -13,7 +14,7 @@ from agent.demo import UNSEEN_SEEDS, jumping_world
 from agent.demo_metrics import match_events, temporal_iou
 from index.reader import IndexReader
 from index.schema import CURRENT_VERSION
-from tests.agent_fixtures import run_sva
+from tests.agent_fixtures import REPO, run_sva, sva_cmd, sva_env
 from tools.synthetic_video import write_world_video
 
 # Seeds no other test or bench draws (the demo model's training never does: agent/demo.py).
@@ -79,6 +80,19 @@ def test_jump_questions_are_answered_from_stored_events(jump_library):
     print(f"jumps: found {found} of {total}, {matched} of {returned} moments match")
     assert total >= 3 and routes.count("events") >= 2
     assert found / total >= JUMP_RECALL_FLOOR
+
+
+def test_an_event_question_loads_no_model_stack(jump_library):
+    """Answered from the index alone: neither torch nor transformers is imported (they cost ~8 s of a start)."""
+    db, _, _ = jump_library
+    cmd = sva_cmd("query", "find every moment the red ball jumps", "--db", str(db), "--json")
+    result = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], cwd=REPO, env=sva_env(), capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)["route"] == "events"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "torch" not in imported and "transformers" not in imported
+    assert "langgraph" in imported  # the import log was read
 
 
 def test_all_videos_are_searched_at_once(jump_library):
