@@ -6,7 +6,7 @@ decode that starts on a slot boundary yields exactly the frames a whole-file dec
 So the decode starts at the slot boundary at or before the first chunk's start (a scene-cut chunk can start
 mid-slot; starting the decode there would keep a later frame of that slot that a full pass skips), and
 frames are dealt to chunks by `iter_chunk_frames`, the rule the full pass uses. The end is cut here, not by
-ffmpeg: the decoder's own end test has a 0.1 ms tolerance the chunk rule does not, and a last pending chunk
+the decoder: its own end test has a 0.1 ms tolerance the chunk rule does not, and a last pending chunk
 that is not the video's last must not receive the frames after it (`iter_chunk_frames` gives everything
 after the end to the last chunk it is given, which is right only for the video's last chunk).
 

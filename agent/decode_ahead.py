@@ -89,7 +89,7 @@ class DecodeAhead(Generic[T]):
         finally:
             close = getattr(self._items, "close", None)
             if close is not None and self._stop.is_set():
-                close()  # ends the decoder (and its ffmpeg process) when the consumer went away
+                close()  # ends the decoder (and closes its file) when the consumer went away
 
     def _put(self, entry) -> bool:
         """Queue a decoded chunk once a slot is free (the end or an error needs none); False when stopped."""

@@ -55,16 +55,21 @@ def run_checks(db: Path, model: str | None, revision: str | None, dtype: str | N
 
 
 def _ffmpeg() -> Finding:
-    from sa2va_engine.user_error import UserError
-    from tools.ffmpeg_binary import find_ffmpeg
-
+    """Video is read and written in process by PyAV (FFmpeg's libraries in its wheel); overlays need its H.264
+    encoder."""
     try:
-        binary = find_ffmpeg()
-    except UserError as exc:
-        return Finding(check="ffmpeg", status="problem", detail=str(exc),
-                       fix="install ffmpeg (e.g. apt-get install ffmpeg) or set SVA_FFMPEG to an ffmpeg binary")
-    probe = f"; probing with {binary.ffprobe}" if binary.ffprobe else "; probing parses `ffmpeg -i` output"
-    return Finding(check="ffmpeg", status="ok", detail=f"{binary.version} at {binary.ffmpeg} (from {binary.source}){probe}")
+        import av
+    except ImportError as exc:
+        return Finding(check="ffmpeg", status="problem", detail=f"PyAV (the `av` package) is not installed ({exc})",
+                       fix="run install.sh, or pip install av")
+    from tools.overlay_video import H264_ENCODER, encoder_problem
+
+    libraries = f"FFmpeg {av.ffmpeg_version_info} in PyAV {av.__version__}"
+    problem = encoder_problem()
+    if problem is not None:
+        return Finding(check="ffmpeg", status="problem", detail=f"{libraries}: decodes, but {problem}",
+                       fix="reinstall PyAV from its PyPI wheel (pip install --force-reinstall av), which ships libx264")
+    return Finding(check="ffmpeg", status="ok", detail=f"{libraries}: decodes in process; H.264 overlays with {H264_ENCODER}")
 
 
 def _torch(device: str | None) -> tuple[Finding, str]:

@@ -107,7 +107,7 @@ def _needs_model(settings: IndexSettings, videos: Sequence[Path], rebuild: bool 
 def _probe_of_duration(path: str, duration_s: float) -> VideoProbe:
     """What chunk planning reads from a probe (the duration; an image plans as a zero-length video does)."""
     return VideoProbe(path=path, container="", codec="", video_stream=0, width=1, height=1, duration_s=duration_s,
-                      avg_fps=None, real_fps=None, has_audio=False, probed_with="ffprobe")
+                      avg_fps=None, real_fps=None, has_audio=False)
 
 
 def run_index(inputs: Sequence[str], settings: IndexSettings, progress: IndexProgress | None = None,

@@ -42,15 +42,16 @@ WORLD_SEED = 91_000  # a world of its own: away from the demo's, the tests' and 
 
 def make_footage(workdir: Path, minutes: float, name: str) -> Path:
     """A `minutes`-long 720p H.264 video: one synthetic world looped and scaled."""
+    import imageio_ffmpeg  # the pip-shipped ffmpeg command (a test dependency): looping and scaling the footage
+
     from sa2va_engine.synthetic_world import WorldConfig, generate_world
-    from tools.ffmpeg_binary import find_ffmpeg
     from tools.synthetic_video import write_world_video
 
     world_video = workdir / "world.mp4"
     if not world_video.exists():
         write_world_video(generate_world(WORLD_SEED, WorldConfig(duration_s=30.0)), world_video)
     out = workdir / name
-    subprocess.run([find_ffmpeg().ffmpeg, "-v", "error", "-y", "-stream_loop", "-1", "-i", str(world_video),
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-stream_loop", "-1", "-i", str(world_video),
                     "-t", f"{minutes * 60:.3f}", "-vf", "scale=1280:720:flags=bicubic,fps=25", "-c:v", "libx264",
                     "-preset", "veryfast", "-pix_fmt", "yuv420p", "-an", str(out)], check=True)
     return out

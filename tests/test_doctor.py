@@ -13,18 +13,15 @@ from agent.cli import app
 from index.schema import CURRENT_VERSION
 from sa2va_engine import hub, memory_check
 from tests.hub_standin import HubStandIn, StandInRepo
-from tools.ffmpeg_binary import find_ffmpeg
 
 CHECKS = ["python", "ffmpeg", "torch", "model", "memory", "index", "chromium"]
 
 
 @pytest.fixture
 def doctor(monkeypatch):
-    for name in ("SVA_MODEL", "SVA_DB", "SVA_DTYPE", "SVA_FFMPEG"):
+    for name in ("SVA_MODEL", "SVA_DB", "SVA_DTYPE"):
         monkeypatch.delenv(name, raising=False)
-    find_ffmpeg.cache_clear()
     yield lambda *args: CliRunner().invoke(app, ["doctor", *args])
-    find_ffmpeg.cache_clear()
 
 
 def _lines(result) -> dict[str, tuple[str, str]]:
@@ -47,11 +44,13 @@ def test_a_working_installation_is_all_ok(doctor, tmp_path):
     assert not (tmp_path / "new.duckdb").exists()
 
 
-def test_a_missing_ffmpeg_is_a_problem_with_a_fix(doctor, tmp_path, monkeypatch):
-    monkeypatch.setenv("SVA_FFMPEG", str(tmp_path / "no-ffmpeg"))
+def test_a_missing_h264_encoder_is_a_problem_with_a_fix(doctor, tmp_path, monkeypatch):
+    from tools import overlay_video
+
+    monkeypatch.setattr(overlay_video, "H264_ENCODER", "no-such-h264-encoder")
     result = doctor("--model", "demo", "--db", str(tmp_path / "i.duckdb"))
     status, text = _lines(result)["ffmpeg"]
-    assert status == "problem" and "no-ffmpeg" in text and "to fix:" in text and result.exit_code == 1
+    assert status == "problem" and "no-such-h264-encoder" in text and "to fix:" in text and result.exit_code == 1
 
 
 def test_a_missing_or_broken_checkpoint_is_a_problem(doctor, tmp_path, tiny_checkpoints):

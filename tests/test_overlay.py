@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from sa2va_engine.masklet import Masklet, TrackPoint
-from tools.ffmpeg_binary import FfmpegBinary
 from tools.overlay_draw import PALETTE, draw_tracks, label_colour, thumbnail
 from tools.overlay_video import (
     OverlayReport,
@@ -281,26 +280,22 @@ def test_no_frames(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def _fake_ffmpeg(tmp_path: Path) -> FfmpegBinary:
-    script = tmp_path / "bad_ffmpeg"
-    script.write_text("#!/bin/sh\nhead -c 100 >/dev/null\necho 'Unknown encoder: it broke' >&2\nexit 1\n")
-    script.chmod(0o755)
-    return FfmpegBinary(ffmpeg=str(script), ffprobe=None, source="SVA_FFMPEG", version="fake")
+def test_encoder_failure_keeps_the_old_file_and_leaves_no_part(tmp_path, monkeypatch) -> None:
+    from tools import overlay_video
 
-
-def test_ffmpeg_failure_keeps_the_old_file_and_leaves_no_part(tmp_path) -> None:
     folder = tmp_path / "videos"
     folder.mkdir()
     out = folder / "overlay.mp4"
     out.write_bytes(b"the previous overlay")
+    monkeypatch.setattr(overlay_video, "H264_ENCODER", "no-such-h264-encoder")
     with pytest.raises(VideoError) as exc:
-        write_overlay_video(_synthetic(30, 64, 48), [], out, fps=5, binary=_fake_ffmpeg(tmp_path))
-    _assert_one_line(exc, out, "Unknown encoder: it broke")
+        write_overlay_video(_synthetic(30, 64, 48), [], out, fps=5)
+    _assert_one_line(exc, out, "no-such-h264-encoder")
     assert out.read_bytes() == b"the previous overlay"
     assert [p.name for p in folder.iterdir()] == ["overlay.mp4"]
 
 
-def test_error_while_decoding_stops_ffmpeg_and_leaves_nothing(tmp_path) -> None:
+def test_error_while_decoding_stops_the_encoder_and_leaves_nothing(tmp_path) -> None:
     def frames():
         yield from _synthetic(3, 64, 48)
         raise VideoError("in.mp4", "no frame could be decoded (broken)")

@@ -17,7 +17,7 @@ CUT_S = 230 / 24  # the first clip of two_scenes is 230 frames at 24 fps
 
 def _probe(duration: float) -> VideoProbe:
     return VideoProbe(path="x.mp4", container="mp4", codec="h264", video_stream=0, width=64, height=36,
-                      duration_s=duration, avg_fps=24.0, real_fps=24.0, has_audio=False, probed_with="ffmpeg")
+                      duration_s=duration, avg_fps=24.0, real_fps=24.0, has_audio=False)
 
 
 @pytest.mark.parametrize("duration", [0.04, 3.0, 9.9, 10.0, 10.5, 11.2, 25.0, 3600.0])

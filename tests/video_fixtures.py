@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tools.ffmpeg_binary import find_ffmpeg
-
 SHARED_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "videos"
 CLIP = "06_pingpong.mp4"  # 1280x720, 24 fps, 9.58 s, stereo AAC, index (moov) at the front
 SECOND_CLIP = "11_polevault.mp4"  # 1280x720, 25 fps, 10 s, no audio
@@ -28,19 +26,23 @@ def shared(name: str) -> Path:
     return path
 
 
-def _builder() -> str:
-    """The pip-shipped ffmpeg when there is one: media is then built the same way everywhere (a system
-    ffmpeg may be too old for ``-display_rotation``); the code under test still uses ``find_ffmpeg()``."""
+def ffmpeg_exe() -> str:
+    """The ffmpeg command that builds test media: the pip-shipped one (imageio-ffmpeg, a test dependency), so
+    media is built the same way everywhere (a system ffmpeg may be too old for ``-display_rotation``), else
+    ``ffmpeg`` on PATH. The code under test runs no ffmpeg command: it reads and writes video with PyAV."""
     try:
         import imageio_ffmpeg
 
         return imageio_ffmpeg.get_ffmpeg_exe()
     except (ImportError, RuntimeError):
-        return find_ffmpeg().ffmpeg
+        found = shutil.which("ffmpeg")
+        if found is None:
+            pytest.fail("no ffmpeg to build test media: pip install imageio-ffmpeg (install.sh does)")
+        return found
 
 
 def ffmpeg(*args: str | Path) -> None:
-    cmd = [_builder(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *map(str, args)]
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *map(str, args)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"building test media failed: {' '.join(cmd)}\n{done.stderr}")

@@ -1,15 +1,17 @@
 """An overlay video: decoded frames with mask tracks drawn on, encoded so a browser can play it.
 
 Why these choices:
-- Streaming. Frames go one at a time into an ffmpeg process's stdin as raw RGB, so memory does not grow
-  with the video's length.
-- Browser-playable. H.264 (libx264), yuv420p, even width and height, ``+faststart`` (the index at the
-  front, so playback starts before the download ends), colours tagged BT.709: what Chromium's HTML5
-  <video> plays without plugins. An odd side loses its last pixel row/column (a 1-pixel side is doubled).
+- Streaming. Frames are drawn, converted and encoded one at a time in this process (PyAV: FFmpeg's
+  libraries and the libx264 its wheel ships), so memory does not grow with the video's length.
+- Browser-playable. H.264 (libx264), yuv420p, even width and height, ``faststart`` (the index at the
+  front, so playback starts before the download ends), colours converted and tagged BT.709 (limited
+  range): what Chromium's HTML5 <video> plays without plugins. An odd side loses its last pixel
+  row/column (a 1-pixel side is doubled).
 - Constant rate. The output plays at ``fps`` frames per second whatever the input times were: a gap in
   the decoded frames (a variable-rate recording) is closed up, not held on screen.
-- All or nothing. ffmpeg writes a hidden ``.<name>.<random>.part`` file next to ``out`` which is renamed
-  onto ``out`` only after ffmpeg succeeded, so a failure never leaves a half-written file at ``out``.
+- All or nothing. The encoder writes a hidden ``.<name>.<random>.part`` file next to ``out`` which is
+  renamed onto ``out`` only after the last packet is written, so a failure never leaves a half-written
+  file at ``out``.
 
 Which track point goes on which frame: the point of each masklet nearest the frame's time (seconds), if
 it is within half of that masklet's own point spacing (the median gap between its points) plus 1 ms for
@@ -22,23 +24,21 @@ a single point has no spacing; it gets half the output frame interval (``0.5 / f
 from __future__ import annotations
 
 import bisect
-import contextlib
 import itertools
 import math
 import os
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
+from av.video.reformatter import ColorRange, Colorspace
 from pydantic import BaseModel, Field
 
 from sa2va_engine.masklet import Masklet, TrackPoint
-from tools.ffmpeg_binary import FfmpegBinary, find_ffmpeg
 from tools.overlay_draw import draw_tracks
 from tools.video_decode import DecodedFrame
 from tools.video_error import VideoError
@@ -46,6 +46,8 @@ from tools.video_error import VideoError
 # Slack added to every tolerance: decoded times are rounded to the stream's time base.
 _TIME_SLACK_S = 1e-3
 _CRF = 20  # x264 quality: visually clean at small sizes; masks and text stay crisp
+H264_ENCODER = "libx264"
+_BT709 = 1  # ITU-T H.273 code of BT.709 primaries, transfer and matrix
 
 
 class OverlayReport(BaseModel):
@@ -107,12 +109,10 @@ def write_overlay_video(
     masklets: Sequence[Masklet],
     out: Path,
     fps: float,
-    *,
-    binary: FfmpegBinary | None = None,
 ) -> OverlayReport:
     """Draw ``masklets`` on ``frames`` and encode them as an H.264 mp4 at ``out`` playing at ``fps``
     frames per second. Raises VideoError naming ``out`` when the destination is unusable, there is no
-    frame, or ffmpeg fails; nothing is left at ``out`` then (an existing file there is kept as it was)."""
+    frame, or encoding fails; nothing is left at ``out`` then (an existing file there is kept as it was)."""
     if not (math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number, got {fps}")
     out = Path(out)
@@ -124,52 +124,71 @@ def write_overlay_video(
     tracks = [_Track(m, track_tolerance_s(m, 0.5 / fps)) for m in masklets]
     source_h, source_w = first.image.shape[:2]
     width, height = _even(source_w), _even(source_h)
-    binary = binary or find_ffmpeg()
-    # Absolute, so that no folder name can read as an ffmpeg protocol ("rtmp:...").
     part = out.absolute().with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.part")
     done = False
-    with tempfile.TemporaryFile() as errors:
+    count = 0
+    try:
         try:
-            proc = subprocess.Popen(
-                _command(binary, width, height, fps, part),
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors,
-            )
-        except OSError as exc:
-            raise VideoError(out, f"cannot start ffmpeg ({exc.strerror or exc})") from None
+            container = av.open(str(part), mode="w", format="mp4", options={"movflags": "+faststart"})
+        except (av.error.FFmpegError, OSError) as exc:
+            raise VideoError(out, f"cannot write the file ({getattr(exc, 'strerror', None) or exc})") from None
         try:
-            count, broken = 0, False
-            assert proc.stdin is not None
+            video = _add_h264_stream(container, out, width, height, fps)
             for image in _drawn(itertools.chain([first], stream), tracks):
-                try:
-                    proc.stdin.write(_fit(image, source_w, source_h, width, height).tobytes())
-                except BrokenPipeError:
-                    broken = True  # ffmpeg died; its own message says why
-                    break
+                frame = av.VideoFrame.from_ndarray(_fit(image, source_w, source_h, width, height), format="rgb24")
+                frame = frame.reformat(format="yuv420p", src_colorspace=Colorspace.ITU709,
+                                       dst_colorspace=Colorspace.ITU709)
+                frame.pts = count
+                for packet in video.encode(frame):
+                    container.mux(packet)
                 count += 1
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
-            returncode = proc.wait()
-            if broken or returncode != 0 or not part.is_file():
-                raise VideoError(out, f"ffmpeg could not encode the video ({_last_line(errors, returncode)})")
-            try:
-                os.replace(part, out)
-            except OSError as exc:
-                raise VideoError(out, f"cannot write the file ({exc.strerror or exc})") from None
-            done = True
+            for packet in video.encode(None):  # what the encoder still holds
+                container.mux(packet)
+        except av.error.FFmpegError as exc:
+            raise VideoError(out, f"the video could not be encoded ({exc.strerror or exc})") from None
         finally:
-            if proc.poll() is None:  # an error in the frames or the drawing: ffmpeg is not needed any more
-                proc.kill()
-                proc.wait()
-            if proc.stdin and not proc.stdin.closed:
-                with contextlib.suppress(OSError):
-                    proc.stdin.close()
-            if not done:
-                part.unlink(missing_ok=True)
-                # A decoding generator stopped early runs its own cleanup (its ffmpeg) now, not at GC.
-                close = getattr(stream, "close", None)
-                if close is not None:
-                    close()
+            try:
+                container.close()
+            except av.error.FFmpegError as exc:
+                if not done:
+                    raise VideoError(out, f"the video could not be written ({exc.strerror or exc})") from None
+        try:
+            os.replace(part, out)
+        except OSError as exc:
+            raise VideoError(out, f"cannot write the file ({exc.strerror or exc})") from None
+        done = True
+    finally:
+        if not done:
+            part.unlink(missing_ok=True)
+            # A decoding generator stopped early releases its file now, not at GC.
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
     return OverlayReport(path=str(out), frames=count, duration_s=count / fps, width=width, height=height)
+
+
+def encoder_problem() -> str | None:
+    """Why overlays cannot be written here (PyAV's FFmpeg has no H.264 encoder), or None when they can."""
+    try:
+        av.codec.Codec(H264_ENCODER, "w")
+    except (av.error.FFmpegError, ValueError) as exc:
+        return f"PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info}) has no {H264_ENCODER} encoder ({exc})"
+    return None
+
+
+def _add_h264_stream(container, out: Path, width: int, height: int, fps: float):
+    problem = encoder_problem()
+    if problem is not None:
+        raise VideoError(out, f"cannot encode H.264: {problem}")
+    rate = Fraction(fps).limit_denominator(100_000)
+    video = container.add_stream(H264_ENCODER, rate=rate)
+    video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+    video.time_base = 1 / rate
+    video.options = {"crf": str(_CRF), "preset": "veryfast"}
+    context = video.codec_context
+    context.color_range = ColorRange.MPEG
+    context.colorspace = context.color_primaries = context.color_trc = _BT709
+    return video
 
 
 def _drawn(frames: Iterable[DecodedFrame], tracks: Sequence[_Track]) -> Iterator[np.ndarray]:
@@ -205,23 +224,3 @@ def _fit(image: np.ndarray, source_w: int, source_h: int, width: int, height: in
     if image.shape[:2] != (height, width):
         image = np.pad(image, ((0, height - image.shape[0]), (0, width - image.shape[1]), (0, 0)), mode="edge")
     return image
-
-
-def _command(binary: FfmpegBinary, width: int, height: int, fps: float, part: Path) -> list[str]:
-    rate = Fraction(fps).limit_denominator(100_000)
-    return [
-        binary.ffmpeg, "-hide_banner", "-nostats", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-        "-framerate", f"{rate.numerator}/{rate.denominator}", "-i", "pipe:0",
-        "-an", "-vf", "scale=out_color_matrix=bt709:out_range=tv",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", str(_CRF), "-pix_fmt", "yuv420p",
-        "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
-        "-movflags", "+faststart", "-f", "mp4", str(part),
-    ]
-
-
-def _last_line(errors, returncode: int) -> str:
-    """ffmpeg's last two stderr lines: the cause usually comes just before a generic "Conversion failed!"."""
-    errors.seek(0)
-    lines = [line.strip() for line in errors.read().decode("utf-8", "replace").splitlines() if line.strip()]
-    return "; ".join(lines[-2:]) if lines else f"exit code {returncode}"

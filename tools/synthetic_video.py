@@ -2,7 +2,7 @@
 
 Why: the demo and the accuracy test generate a fresh world from an unseen seed, index the mp4 like any
 user video, and compare what the pipeline found with what the world knows. The video goes through the
-same encoder as overlay videos (``write_overlay_video`` with no tracks: streamed raw RGB into ffmpeg,
+same encoder as overlay videos (``write_overlay_video`` with no tracks: RGB frames encoded in process by PyAV,
 libx264, yuv420p, all-or-nothing write), at the world's own frame rate, so frame ``i`` of the file is
 frame ``i`` of the world, shown at ``i / fps`` seconds. World sizes are even, so no pixel is cropped.
 

@@ -6,14 +6,12 @@ clockwise to be shown upright (0, 90, 180 or 270), whatever convention the conta
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field, computed_field
 
 
 class VideoProbe(BaseModel):
     path: str
-    container: str = Field(description="ffmpeg's demuxer name, e.g. 'mov,mp4,m4a,3gp,3g2,mj2'")
+    container: str = Field(description="FFmpeg's demuxer name, e.g. 'mov,mp4,m4a,3gp,3g2,mj2'")
     codec: str = Field(description="codec of the video stream, e.g. 'h264', 'vp9', 'gif', 'mjpeg'")
     video_stream: int = Field(description="absolute index of the chosen video stream in the file")
     width: int = Field(description="stored width in pixels, before rotation")
@@ -24,11 +22,11 @@ class VideoProbe(BaseModel):
     start_s: float = Field(default=0.0, description="the container's own start time; for information only, "
                            "decoded times count from the first frame's clock (see video_decode)")
     avg_fps: float | None = Field(description="frames per second averaged over the stream")
-    real_fps: float | None = Field(description="ffmpeg's guess of the base rate (r_frame_rate / tbr)")
+    real_fps: float | None = Field(description="the stream's base rate (FFmpeg's r_frame_rate, the lowest rate "
+                                   "that represents all its timestamps)")
     frame_count: int | None = Field(default=None, description="frames in the video stream where known")
     has_audio: bool
     is_image: bool = False
-    probed_with: Literal["ffprobe", "ffmpeg"]
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -1,4 +1,5 @@
-"""Probing files: the checks a path must pass before ffmpeg sees it, then ffprobe or ``ffmpeg -i``.
+"""Probing files with PyAV: what the container and its video stream say (duration, rate, size, codec,
+audio), plus the rotation carried by the first picture's display matrix.
 
 Every failure a user can cause (missing file, directory, empty or foreign file, audio only, ...) comes
 out as one VideoError; ``probe_many`` returns those beside the good probes so a batch never stops on one.
@@ -6,88 +7,97 @@ out as one VideoError; ``probe_many`` returns those beside the good probes so a 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections.abc import Iterable
+from fractions import Fraction
 from pathlib import Path
 
-from tools.ffmpeg_binary import FfmpegBinary, find_ffmpeg
+import av
+from av.container import InputContainer
+from av.video.stream import VideoStream
+
 from tools.video_error import VideoError
+from tools.video_file import IMAGE_CONTAINERS, check_readable_file, open_container, video_stream
 from tools.video_probe import VideoProbe
-from tools.video_probe_parse import open_failure, parse_ffmpeg_banner, parse_ffprobe_json, parse_frame_count
 
-PROBE_TIMEOUT_S = 120.0
-
-
-def check_readable_file(path: str | Path) -> Path:
-    """The absolute path ffmpeg will be given, or the VideoError that saves starting it."""
-    given = str(path)
-    if given.strip() == "":
-        raise VideoError("''", "empty path")
-    file = Path(path).expanduser()
-    if not file.exists():
-        raise VideoError(given, "no such file")
-    if file.is_dir():
-        raise VideoError(given, "is a directory, not a video file")
-    if not file.is_file():
-        raise VideoError(given, "not a regular file")
-    if not os.access(file, os.R_OK):
-        raise VideoError(given, "not readable (permission denied)")
-    if file.stat().st_size == 0:
-        raise VideoError(given, "empty file (0 bytes)")
-    # Absolute, so that a name like "-x.mp4" or "rtmp:x.mp4" can never read as an option or a protocol.
-    return file.resolve()
+# Packets read looking for the first picture (its display matrix says how to turn the video upright).
+_FIRST_PICTURE_PACKETS = 64
 
 
-def _run(cmd: list[str], path: str, what: str) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=PROBE_TIMEOUT_S,
-        )
-    except subprocess.TimeoutExpired:
-        raise VideoError(path, f"{what} took longer than {PROBE_TIMEOUT_S:.0f} s (unreadable or stalled input)") from None
-
-
-def probe_video(path: str | Path, *, count_frames: bool = False, binary: FfmpegBinary | None = None) -> VideoProbe:
+def probe_video(path: str | Path, *, count_frames: bool = False) -> VideoProbe:
     """Facts about one video or image; raises VideoError naming the file when it cannot be used.
 
-    ``count_frames`` reads the whole file (no decoding) when the container does not state the count.
-    ``VideoProbe.path`` keeps the path as given, so messages name the file the way the user did.
+    ``count_frames`` reads the whole file (packets only, nothing decoded) when the container does not
+    state the count. ``VideoProbe.path`` keeps the path as given, so messages name the file the way the
+    user did.
     """
     given = str(path)
     file = check_readable_file(path)
-    binary = binary or find_ffmpeg()
-    if binary.ffprobe:
-        # -v warning, not error: "detected only with low score" (a foreign file) is a warning.
-        cmd = [binary.ffprobe, "-v", "warning", "-print_format", "json", "-show_format", "-show_streams", str(file)]
-        done = _run(cmd, given, "ffprobe")
-        if done.returncode != 0:
-            raise open_failure(given, done.stderr)
-        try:
-            data = json.loads(done.stdout or "{}")
-        except json.JSONDecodeError:
-            raise VideoError(given, "ffprobe printed something that is not JSON") from None
-        probe = parse_ffprobe_json(given, data)
-    else:
-        done = _run([binary.ffmpeg, "-hide_banner", "-nostdin", "-i", str(file)], given, "ffmpeg -i")
-        probe = parse_ffmpeg_banner(given, done.stderr)
-    if count_frames and probe.frame_count is None:
-        probe = probe.model_copy(update={"frame_count": count_video_frames(file, probe, binary)})
-    return probe
+    with open_container(file, given) as container:
+        stream = video_stream(container, given)
+        is_image = container.format.name in IMAGE_CONTAINERS
+        rotation = _rotation(container, stream)
+        frames = 1 if is_image else (stream.frames or None)
+        if count_frames and frames is None:
+            with open_container(file, given) as again:  # from the start again: finding the rotation read on
+                frames = _count_packets(again, again.streams[stream.index])
+        return VideoProbe(
+            path=given,
+            container=container.format.name,
+            codec=stream.codec_context.codec.canonical_name or stream.codec_context.codec.name,
+            video_stream=stream.index,
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            sample_aspect_ratio=float(stream.sample_aspect_ratio or 1) or 1.0,
+            rotation_deg=rotation,
+            duration_s=0.0 if is_image else _duration_s(container, stream),
+            start_s=float(Fraction(container.start_time, av.time_base)) if container.start_time is not None else 0.0,
+            avg_fps=None if is_image else _rate(stream.average_rate),
+            real_fps=None if is_image else _rate(stream.base_rate),
+            frame_count=frames,
+            has_audio=bool(container.streams.audio),
+            is_image=is_image,
+        )
 
 
-def count_video_frames(file: Path, probe: VideoProbe, binary: FfmpegBinary) -> int | None:
-    """Frames in the video stream, counted by copying its packets to nowhere (fast: nothing is decoded)."""
-    cmd = [binary.ffmpeg, "-hide_banner", "-nostdin", "-i", str(file), "-map", f"0:{probe.video_stream}",
-           "-c", "copy", "-f", "null", "-"]
-    done = _run(cmd, probe.path, "counting frames")
-    return parse_frame_count(done.stderr)
+def _duration_s(container: InputContainer, stream: VideoStream) -> float | None:
+    if container.duration is not None and container.duration > 0:
+        return float(Fraction(container.duration, av.time_base))
+    if stream.duration is not None and stream.duration > 0:
+        return float(stream.duration * stream.time_base)
+    return None
+
+
+def _rate(rate: Fraction | None) -> float | None:
+    return float(rate) if rate else None
+
+
+def _rotation(container: InputContainer, stream: VideoStream) -> int:
+    """Clockwise turn (0/90/180/270) that shows the picture upright. FFmpeg attaches the container's display
+    matrix to every decoded picture and reports it counterclockwise; a file whose first picture cannot be
+    decoded gets 0 here (decoding it says what is wrong)."""
+    packets = 0
+    try:
+        for packet in container.demux(stream):
+            for frame in packet.decode():
+                return int(round(-frame.rotation / 90.0)) * 90 % 360
+            packets += 1
+            if packets >= _FIRST_PICTURE_PACKETS:
+                break
+    except av.error.FFmpegError:
+        pass
+    return 0
+
+
+def _count_packets(container: InputContainer, stream: VideoStream) -> int | None:
+    """Frames in the video stream, counted as its packets (one picture each); nothing is decoded."""
+    count = 0
+    try:
+        for packet in container.demux(stream):
+            if packet.size:  # the empty packet at the end only flushes the decoder
+                count += 1
+    except av.error.FFmpegError:
+        return None
+    return count
 
 
 def probe_many(paths: Iterable[str | Path], *, count_frames: bool = False) -> list[VideoProbe | VideoError]:

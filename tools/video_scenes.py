@@ -1,34 +1,24 @@
-"""Scene cuts: the times at which the picture changes abruptly, by ffmpeg's scene score.
+"""Scene cuts: the times at which the picture changes abruptly, by FFmpeg's scene score.
 
 This decodes the whole video once more (every frame, since a cut can fall between two samples), on
-frames shrunk to ``max_side`` px first because the score does not need detail. For chunk planning only.
+frames shrunk to ``max_side`` px first because the score does not need detail. The score is FFmpeg's own
+(its ``select`` filter's ``scene``), run in process through a PyAV filter graph: the frames that come out of
+the graph are the cuts, with their timestamps. For chunk planning only.
 """
 
 from __future__ import annotations
 
-import io
-import subprocess
 from pathlib import Path
 
-import ffmpeg
+import av
+import av.filter
 
-from tools.ffmpeg_binary import FfmpegBinary, find_ffmpeg
 from tools.video_error import VideoError
-from tools.video_ffmpeg_log import FfmpegLog
+from tools.video_file import check_readable_file, clock_origin, open_container
 from tools.video_probe import VideoProbe
-from tools.video_prober import check_readable_file, probe_video
+from tools.video_prober import probe_video
 
 DEFAULT_SCENE_THRESHOLD = 0.4
-
-
-def scene_cut_command(file: Path, probe: VideoProbe, binary: FfmpegBinary, threshold: float, max_side: int) -> list[str]:
-    scale = min(1.0, max_side / max(probe.width, probe.height))
-    width, height = max(2, round(probe.width * scale / 2) * 2), max(2, round(probe.height * scale / 2) * 2)
-    stream = ffmpeg.input(str(file), noautorotate=None)[str(probe.video_stream)]
-    stream = stream.filter("scale", width, height, flags="fast_bilinear")
-    stream = stream.filter("select", f"gt(scene,{threshold:.4f})").filter("showinfo")
-    out = stream.output("-", format="null", **{binary.fps_mode_option: "passthrough"})
-    return [binary.ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", binary.loglevel, *out.get_args()]
 
 
 def detect_scene_cuts(
@@ -40,34 +30,62 @@ def detect_scene_cuts(
 ) -> list[float]:
     """Times (seconds from the start of the video) of the first frame of each new scene, ascending.
 
-    ``threshold`` is ffmpeg's scene score in [0, 1]; 0.4 finds hard cuts and ignores camera motion.
+    ``threshold`` is FFmpeg's scene score in [0, 1]; 0.4 finds hard cuts and ignores camera motion.
     A damaged file gives the cuts found in what could be decoded; an unusable one raises VideoError."""
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
     file = check_readable_file(path)
-    binary = find_ffmpeg()
-    probe = probe or probe_video(path, binary=binary)
+    probe = probe or probe_video(path)
     if probe.is_image:
         return []
-    proc = subprocess.Popen(
-        scene_cut_command(file, probe, binary, threshold, max_side),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    ffmpeg_log = FfmpegLog(io.TextIOWrapper(proc.stderr, encoding="utf-8", errors="replace"))
-    # No frames come through a pipe here, so reading stderr in this thread is enough.
-    ffmpeg_log.run()
-    returncode = proc.wait()
+    scale = min(1.0, max_side / max(probe.width, probe.height))
+    width, height = max(2, round(probe.width * scale / 2) * 2), max(2, round(probe.height * scale / 2) * 2)
     cuts: list[float] = []
-    while True:
-        item = ffmpeg_log.times.get_nowait()
-        if item is FfmpegLog.END:
-            break
-        if isinstance(item, float):
-            cuts.append(item)
-    if returncode != 0 and not cuts:
-        reason = ffmpeg_log.problems[0].message if ffmpeg_log.problems else f"ffmpeg exit code {returncode}"
-        raise VideoError(str(path), f"scene detection failed ({reason})")
-    return cuts
+    decoded = 0
+    first_error: str | None = None
+    with open_container(file, str(path)) as container:
+        stream = container.streams[probe.video_stream]
+        stream.thread_type = "AUTO"
+        origin = clock_origin(container, stream)
+        graph = av.filter.Graph()
+        source = graph.add_buffer(template=stream)
+        shrink = graph.add("scale", f"{width}:{height}:flags=fast_bilinear")
+        select = graph.add("select", f"gt(scene\\,{threshold:.4f})")
+        sink = graph.add("buffersink")
+        source.link_to(shrink)
+        shrink.link_to(select)
+        select.link_to(sink)
+        graph.configure()
+
+        def drain() -> None:
+            while True:
+                try:
+                    cut = sink.pull()
+                except (av.error.BlockingIOError, av.error.EOFError):
+                    return
+                if cut.pts is not None:
+                    cuts.append(float(cut.pts * cut.time_base - origin))
+
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as exc:
+                first_error = first_error or (exc.strerror or str(exc))
+                break
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError as exc:
+                first_error = first_error or (exc.strerror or str(exc))
+                continue
+            for frame in frames:
+                decoded += 1
+                source.push(frame)
+                drain()
+        source.push(None)  # end of stream: the graph hands out what it still holds
+        drain()
+    if decoded == 0:
+        raise VideoError(str(path), f"scene detection failed (no frame could be decoded: {first_error or 'no picture'})")
+    return sorted(cuts)

@@ -77,7 +77,7 @@ def _frame_at(video: IndexedVideo, time_s: float) -> np.ndarray:
         try:
             first = next(frames, None)
         finally:
-            frames.close()  # stops ffmpeg now rather than when the generator is collected
+            frames.close()  # releases the decoder now rather than when the generator is collected
         if first is not None:
             return first.image
     raise VideoError(str(video.path), f"no frame near {time_s:.1f} s")
