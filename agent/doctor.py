@@ -103,11 +103,12 @@ def _model(db: Path, model: str | None, revision: str | None, dtype: str | None,
     from sa2va_engine import hub
     from sa2va_engine.memory_check import available_bytes, needed_bytes, parameter_count
     from sa2va_engine.sa2va import Sa2VA
+    from sa2va_engine.settings import settings
     from sa2va_engine.user_error import UserError
     from tools.engine_session import model_name, parse_dtype
 
     try:
-        name = hub.with_revision(model_name(model or os.environ.get("SVA_MODEL") or _indexed_model(db)), revision)
+        name = hub.with_revision(model_name(model or settings().model or _indexed_model(db)), revision)
         chosen = parse_dtype(dtype) or (torch.bfloat16 if device.startswith("cuda") else torch.float32)
     except UserError as exc:
         return [Finding(check="model", status="problem", detail=str(exc), fix="see --help for --model and --dtype")]

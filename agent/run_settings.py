@@ -10,7 +10,6 @@ and more footage indexed into it (`sva index`, the dashboard's "Add a folder") i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from agent.query_answer import QuerySettings
 from index.errors import IndexCorrupt, IndexNotFound
 from index.reader import IndexReader
 from sa2va_engine.hub import with_revision
+from sa2va_engine.settings import settings
 from tools.engine_session import model_name
 from tools.model_preset import load_preset
 
@@ -43,7 +43,7 @@ def index_settings(db: Path, model: str | None = None, revision: str | None = No
 
 def index_model(db: Path, model: str | None = None) -> str:
     """The checkpoint a run on `db` uses: given, else $SVA_MODEL, else the index's own, else the default."""
-    if model or os.environ.get("SVA_MODEL"):
+    if model or settings().model:
         return model_name(model)
     indexed = None
     if Path(db).exists():

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import platformdirs
 
+from sa2va_engine.settings import settings
+
 
 def default_db_path() -> Path:
-    env = os.environ.get("SVA_DB")
-    if env:
-        return Path(env).expanduser()
+    given = settings().db
+    if given is not None:
+        return given.expanduser()
     return Path(platformdirs.user_data_dir("sva")) / "index.duckdb"

@@ -9,7 +9,6 @@ an estimate that is wrong for an unusual checkpoint).
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import torch
@@ -17,6 +16,7 @@ from safetensors import SafetensorError, safe_open
 
 from sa2va_engine.checkpoint import shard_files
 from sa2va_engine.errors import CheckpointError
+from sa2va_engine.settings import settings
 
 GIB = 1024**3
 
@@ -52,7 +52,7 @@ def available_bytes(device: torch.device) -> int:
 
 def check_fits(directory: Path, name: str, device: torch.device, dtype: torch.dtype) -> None:
     """Raise InsufficientMemoryError, naming the checkpoint, the need, what is free and what to do."""
-    if os.environ.get("SVA_SKIP_MEMORY_CHECK", "").strip() in ("1", "true", "yes"):
+    if settings().skip_memory_check:
         return
     parameters = parameter_count(directory)
     need = needed_bytes(parameters, dtype)

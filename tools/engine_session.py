@@ -8,7 +8,6 @@ weights: a checkpoint that cannot be loaded, or does not fit in memory, is a one
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel
 
 from sa2va_engine import hub
 from sa2va_engine.errors import CheckpointError
+from sa2va_engine.settings import settings
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.user_error import UserError
 from sa2va_engine.weights_digest import weights_sha256
@@ -38,12 +38,12 @@ class CheckpointIdentity(BaseModel):
 def model_name(model: str | None = None, revision: str | None = None) -> str:
     """The checkpoint to use: the argument, else $SVA_MODEL, else the official default; `demo` is the shipped
     demo model (tools/model_preset.py); `revision` pins a hub id (`owner/name@revision`)."""
-    return hub.with_revision(resolve_alias(model or os.environ.get("SVA_MODEL") or DEFAULT_MODEL), revision)
+    return hub.with_revision(resolve_alias(model or settings().model or DEFAULT_MODEL), revision)
 
 
 def parse_dtype(name: str | None) -> torch.dtype | None:
     """`--dtype` / $SVA_DTYPE -> a torch dtype; None (and `auto`) leaves it to the device."""
-    name = (name or os.environ.get("SVA_DTYPE") or "auto").strip().lower()
+    name = (name or settings().dtype or "auto").strip().lower()
     if name == "auto":
         return None
     if name not in DTYPES:

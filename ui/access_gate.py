@@ -10,7 +10,6 @@ gate refuses too if it ever finds itself there without them. Refusals are logged
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import duckdb
 import streamlit as st
 
 from index.access import Account, AccessStore, inside_roots, is_loopback
+from sa2va_engine.settings import settings
 from sa2va_engine.user_error import UserError
 from ui.dashboard_config import dashboard_config
 from ui.user_errors import DashboardError, describe
@@ -29,7 +29,7 @@ FAILED_SIGN_IN_DELAY_S = 1.0  # slows guessing; scrypt already costs ~50 ms a tr
 
 
 def _host() -> str:
-    return os.environ.get("SVA_UI_HOST", "127.0.0.1")
+    return settings().ui_host
 
 
 def signed_in() -> Account:

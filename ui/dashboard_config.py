@@ -8,7 +8,6 @@ and overlay clips; default: the user cache dir).
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from index.db_path import default_db_path
 from index.reader import IndexReader
+from sa2va_engine.settings import settings
 
 
 class DashboardConfig(BaseModel):
@@ -32,11 +32,11 @@ class DashboardConfig(BaseModel):
 
 
 def dashboard_config() -> DashboardConfig:
-    cache = os.environ.get("SVA_CACHE_DIR")
+    given = settings()
     return DashboardConfig(
         db=default_db_path().absolute(),
-        model=os.environ.get("SVA_MODEL") or None,
-        cache_dir=Path(cache).expanduser() if cache else Path(platformdirs.user_cache_dir("sva")) / "ui",
+        model=given.model,
+        cache_dir=given.cache_dir.expanduser() if given.cache_dir else Path(platformdirs.user_cache_dir("sva")) / "ui",
     )
 
 
