@@ -2,10 +2,11 @@
 
 Two indexers on one DB would not corrupt it (every write is a short all-or-nothing transaction), but they
 would analyse the same pending chunks twice and fight over the file's write lock for nothing. So a run
-(`sva index`, a scheduled run, a Ray run's writer) holds an exclusive `flock` on the sidecar
-`<db>.indexer.lock` from start to end; a second one fails at once with a one-line `IndexerRunning` naming
-the DB and the holder (exit code 2). Readers never touch this file, so queries and the dashboard are
-unaffected. The lock dies with its process (also under kill -9): there is nothing stale to clean up.
+(`sva index`, a scheduled run, a Ray run's writer) holds an exclusive lock on the sidecar
+`<db>.indexer.lock` from start to end (the `filelock` package: `flock` on Unix, never its soft fallback, so
+`lock_held` can ask the OS); a second one fails at once with a one-line `IndexerRunning` naming the DB and
+the holder (exit code 2). Readers never touch this file, so queries and the dashboard are unaffected. The
+lock dies with its process (also under kill -9): there is nothing stale to clean up.
 
 The same mechanism keeps a second `sva schedule run` off a DB that already has a scheduler
 (`<db>.scheduler.lock`).
@@ -13,11 +14,12 @@ The same mechanism keeps a second `sva schedule run` off a DB that already has a
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from index.connection import flock_held
 from sa2va_engine.user_error import UserError
@@ -38,21 +40,25 @@ def hold_lock(db: Path, role: str = "indexer", holder: str = "") -> Iterator[Non
     `holder` (e.g. the command line) is written into the file so the loser's message can name it."""
     path = lock_path(db, role)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexerRunning(_busy_message(Path(db), role, _read_holder(fd))) from None
+    record = f"{os.getpid()}\n{holder}\n".encode()
+
+    def claim(fd: int) -> None:
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n{holder}\n".encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.pwrite(fd, record, 0)
+
+    # Not thread-local and a fresh object per hold: a second hold in this process is refused as in another.
+    lock = FileLock(path, thread_local=False, fallback_to_soft=False, on_acquired=claim)
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
+        raise IndexerRunning(_busy_message(Path(db), role, _read_holder(path))) from None
+    try:
+        yield
     finally:
-        os.close(fd)
+        try:
+            os.truncate(path, 0)  # no holder named once it is gone
+        finally:
+            lock.release()
 
 
 def lock_held(db: Path, role: str = "indexer") -> bool:
@@ -61,10 +67,10 @@ def lock_held(db: Path, role: str = "indexer") -> bool:
     return flock_held(lock_path(db, role))
 
 
-def _read_holder(fd: int) -> tuple[str, str]:
+def _read_holder(path: Path) -> tuple[str, str]:
     """(pid, command) the holder wrote; empty strings if it has not written them yet."""
     try:
-        text = os.pread(fd, 4096, 0).decode(errors="replace")
+        text = path.read_bytes()[:4096].decode(errors="replace")
     except OSError:
         text = ""
     pid, _, rest = text.partition("\n")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 
-from agent.index_lock import hold_lock, lock_held, lock_path
+import pytest
+
+from agent.index_lock import IndexerRunning, hold_lock, lock_held, lock_path
 
 
 def test_lock_held_only_while_a_live_process_holds_it(tmp_path):
@@ -39,3 +42,24 @@ def test_a_killed_holder_leaves_no_live_lock(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_second_holder_is_refused_at_once_with_the_first_ones_pid_and_command(tmp_path):
+    db = tmp_path / "index.duckdb"
+    with hold_lock(db, "indexer", "sva index cams/ --db index.duckdb"):
+        refused = subprocess.run([sys.executable, "-c", (
+            "import sys\n"
+            "from agent.index_lock import IndexerRunning, hold_lock\n"
+            "try:\n"
+            f"    with hold_lock({str(db)!r}, 'indexer', 'second'):\n"
+            "        print('held')\n"
+            "except IndexerRunning as exc:\n"
+            "    print(exc)\n")], capture_output=True, text=True, timeout=60)
+        assert refused.stdout.strip() == (f"index {db} is already being indexed (pid {os.getpid()}: sva index cams/ "
+                                          "--db index.duckdb); wait for that run to finish or stop it")
+        with pytest.raises(IndexerRunning, match=f"pid {os.getpid()}"):  # also within this process
+            with hold_lock(db, "indexer", "again"):
+                pass
+    assert lock_path(db).read_text() == ""  # released: no holder is named any more
+    with hold_lock(db, "indexer", "third"):  # and the next run gets it
+        assert lock_held(db)
