@@ -193,7 +193,8 @@ def test_track_streams_with_bounded_memory(engine):
 
 
 def test_prompting_every_frame_reads_each_frame_alone(engine, dog_frames):
-    """The reference's video inference: the [SEG] prompts go to every frame and SAM-2 keeps no memory, so
+    """Every frame prompted (not the reference's video inference, which is the default mode: key frames
+    prompted, the rest carried by SAM-2's memory): the [SEG] prompts go to every frame and SAM-2 keeps no memory, so
     a frame's result depends on that frame alone: frame 3 swapped for a copy of frame 5 gives frame 5's
     result, and every other frame's result is unchanged."""
     expressions, keys = ["the dog", "the grass"], [0, 1]
