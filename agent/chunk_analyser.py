@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.index_settings import IndexSettings
+from agent.stage_clock import StageClock, StageTimes
 from index.errors import IndexDiskFull
 from sa2va_engine.errors import CheckpointError, UnsupportedModelError
 from sa2va_engine.masklet import Masklet
@@ -27,8 +28,8 @@ from sa2va_engine.sa2va import Sa2VA
 from tools.clip import Clip
 from tools.sa2va_chat import CHUNK_CAPTION_QUESTION, ChatRequest, chat_about_clip, chat_about_clips
 from tools.sa2va_ground import GroundRequest, ground_clip, ground_clips
-from tools.sa2va_region import RegionRequest, describe_region
-from tools.sa2va_track import TrackRequest, track_clip
+from tools.sa2va_region import RegionRequest, describe_region, describe_regions
+from tools.sa2va_track import TrackRequest, track_clips
 from tools.video_chunks import Chunk, ChunkFrames
 from tools.video_decode import DecodedFrame
 
@@ -61,6 +62,7 @@ class ChunkWork(BaseModel):
     video_problem: str | None = Field(default=None, description="what the index records for the failed video")
     fatal: Exception | None = None
     worker_pid: int | None = Field(default=None, description="process that did the work (Ray: the actor)")
+    stages: StageTimes | None = Field(default=None, description="where the worker's time went on this chunk")
 
 
 def chunk_error(chunk: Chunk, step: str, exc: BaseException) -> str:
@@ -125,54 +127,100 @@ class ChunkAnalyser:
                 for reply in ground_clips(self._engine(), requests)]
 
     def track(self, clip: Clip, expressions: list[str]) -> list[Masklet]:
-        if not expressions:
-            return []
-        if not self.settings.track or not clip.frames:
-            return [Masklet(expression=e, points=[]) for e in expressions]
-        reply = track_clip(self._engine(), TrackRequest(clip=clip, expressions=expressions,
-                                                        key_frames=self.settings.key_frames,
-                                                        prompt_every_frame=self.settings.prompt_every_frame))
-        return reply.masklets
+        return self.tracks([clip], [expressions])[0]
+
+    def tracks(self, clips: list[Clip], expressions: list[list[str]]) -> list[list[Masklet]]:
+        """`track` of several chunks (``expressions[i]`` for ``clips[i]``), SAM-2's image encoder running over the
+        frames of all of them in batches of `IndexSettings.sam2_frame_batch`."""
+        out: list[list[Masklet] | None] = [None] * len(clips)
+        requests, where = [], []
+        for i, (clip, exprs) in enumerate(zip(clips, expressions)):
+            if not exprs:
+                out[i] = []
+            elif not self.settings.track or not clip.frames:
+                out[i] = [Masklet(expression=e, points=[]) for e in exprs]
+            else:
+                requests.append(TrackRequest(clip=clip, expressions=exprs, key_frames=self.settings.key_frames,
+                                             prompt_every_frame=self.settings.prompt_every_frame))
+                where.append(i)
+        if requests:
+            replies = track_clips(self._engine(), requests, self.settings.sam2_frame_batch())
+            for i, reply in zip(where, replies):
+                out[i] = reply.masklets
+        return out
 
     def describe(self, frames: list[DecodedFrame], masklet: Masklet) -> str | None:
         """A region caption of the object on the frame where its mask is largest; None when it is never
         present (or descriptions are off)."""
+        request = self._region_request(frames, masklet)
+        return None if request is None else describe_region(self._engine(), request).text or None
+
+    def describe_all(self, frames: list[DecodedFrame], masklets: list[Masklet]) -> list[str | None | Exception]:
+        """`describe` of several objects of a chunk (e.g. all its new ones) in one batched generation: each item is
+        the description, None, or the exception describing that object alone raised. If the batch fails (say,
+        out of memory), each object is described alone, so an object fails only for a reason of its own. Errors
+        that would fail every chunk (`FATAL_ERRORS`) are raised."""
+        requests = [self._region_request(frames, m) for m in masklets]
+        wanted = [r for r in requests if r is not None]
+        if len(wanted) > 1:
+            try:
+                replies = iter(describe_regions(self._engine(), wanted))
+                return [None if r is None else next(replies).text or None for r in requests]
+            except FATAL_ERRORS:
+                raise
+            except Exception:  # noqa: BLE001 - retried one by one; an error there is the object's own
+                pass
+        out: list[str | None | Exception] = []
+        for masklet in masklets:
+            try:
+                out.append(self.describe(frames, masklet))
+            except FATAL_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the caller decides what an object's failure means
+                out.append(exc)
+        return out
+
+    def _region_request(self, frames: list[DecodedFrame], masklet: Masklet) -> RegionRequest | None:
         present = [p for p in masklet.points if p.present and p.box]
         if not self.settings.describe or not present:
             return None
         best = max(present, key=lambda p: p.area)
         frame = min(frames, key=lambda f: abs(f.time_s - best.time_s))
-        reply = describe_region(self._engine(), RegionRequest(frame=frame, box=best.box,
-                                                               max_new_tokens=min(48, self.settings.max_new_tokens)))
-        return reply.text or None
+        return RegionRequest(frame=frame, box=best.box, max_new_tokens=min(48, self.settings.max_new_tokens))
 
     # -- all steps (a Ray worker) -------------------------------------------------------------
-    def analyse(self, video_path: str, current: ChunkFrames) -> ChunkWork:
-        """Every step on one decoded chunk, each object described. Never raises for a chunk's failure: it is
-        the returned `error` (or `fatal` for an unusable checkpoint)."""
+    def analyse(self, video_path: str, current: ChunkFrames, clock: StageClock | None = None) -> ChunkWork:
+        """Every step on one decoded chunk, each object described, each step timed on ``clock`` (the graph's
+        stages). Never raises for a chunk's failure: it is the returned `error` (or `fatal` for an unusable
+        checkpoint)."""
+        clock = clock or StageClock()
         chunk = current.chunk
         work = ChunkWork(chunk=chunk)
         if not current.frames:  # a gap in the recording: committed empty, as the graph does
             return work
+        clock.times.chunks += 1
         clip = Clip(video_path=video_path, start_s=chunk.start_s, end_s=chunk.end_s, frames=current.frames)
         step = "caption"
         try:
-            work.caption = self.caption(clip)
+            with clock.stage("caption"):
+                work.caption = self.caption(clip)
             step = "ground"
-            work.grounded_caption, expressions = self.ground(clip)
+            with clock.stage("ground"):
+                work.grounded_caption, expressions = self.ground(clip)
             step = "track"
-            work.masklets = self.track(clip, expressions)
+            with clock.stage("track"):
+                work.masklets = self.track(clip, expressions)
         except FATAL_ERRORS as exc:
             return ChunkWork(chunk=chunk, fatal=exc)
         except Exception as exc:  # noqa: BLE001 - any model or data failure is recorded on the chunk
             return ChunkWork(chunk=chunk, error=chunk_error(chunk, step, exc))
-        for masklet in work.masklets:
-            try:
-                work.descriptions.append(self.describe(current.frames, masklet))
-                work.describe_errors.append(None)
-            except FATAL_ERRORS as exc:
-                return ChunkWork(chunk=chunk, fatal=exc)
-            except Exception as exc:  # noqa: BLE001 - only fails the chunk if this object turns out new
-                work.descriptions.append(None)
-                work.describe_errors.append(chunk_error(chunk, DESCRIBE_STEP, exc))
+        try:
+            with clock.stage("describe"):
+                described = self.describe_all(current.frames, work.masklets)
+        except FATAL_ERRORS as exc:
+            return ChunkWork(chunk=chunk, fatal=exc)
+        for item in described:  # an object's failure fails the chunk only if the object turns out new
+            failed = isinstance(item, Exception)
+            work.descriptions.append(None if failed else item)
+            work.describe_errors.append(chunk_error(chunk, DESCRIBE_STEP, item) if failed else None)
         return work

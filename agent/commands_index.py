@@ -39,7 +39,9 @@ def index(
     decode_ahead: Annotated[Optional[int], typer.Option(
         min=0, help="chunks decoded ahead of the model in the background (default 3; 0: in turn)")] = None,
     batch_chunks: Annotated[Optional[int], typer.Option(
-        min=1, help="chunks captioned and grounded in one batched generation (default: 4 on CUDA, 1 on CPU)")] = None,
+        min=1, help="chunks captioned, grounded and tracked together (default: 4 on CUDA, 1 on CPU)")] = None,
+    frame_batch: Annotated[Optional[int], typer.Option(
+        min=1, help="frames SAM-2's image encoder takes at once (default: 8 on CUDA, 1 on CPU)")] = None,
     ray: Annotated[bool, typer.Option("--ray", help="analyse chunks on Ray engine actors (a local Ray started for the run, or --ray-address)")] = False,
     ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster to use ('auto', HOST:PORT, ray://HOST:PORT); implies --ray")] = None,
     ray_workers: opts.RayWorkers = None,
@@ -63,7 +65,7 @@ def index(
             db or default_db_path(), model, revision, device=device, dtype=dtype, sample_fps=sample_fps, max_side=max_side,
             chunk_s=chunk_s, overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground,
             track=track, describe=describe, watch=watch or [], prompt_every_frame=prompt_every_frame,
-            decode_ahead=decode_ahead, batch_chunks=batch_chunks,
+            decode_ahead=decode_ahead, batch_chunks=batch_chunks, frame_batch=frame_batch,
         )
     if settings.overlap_s >= settings.chunk_s:
         typer.echo(f"sva: --overlap-s ({settings.overlap_s:g}) must be shorter than --chunk-s ({settings.chunk_s:g})",

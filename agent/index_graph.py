@@ -68,6 +68,7 @@ class VideoIndexer:
         self._batch: list[ChunkFrames] = []
         self._captions: dict[int, str] = {}
         self._grounds: dict[int, tuple[str, list[str]]] = {}
+        self._tracks: dict[int, list[Masklet]] = {}
         self.graph = self._build()
 
     # -- graph ------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ class VideoIndexer:
 
     def run(self, path: str) -> VideoReport:
         # Each chunk passes through about eight nodes; the limit only guards against a loop that never ends.
-        self._batch, self._captions, self._grounds = [], {}, {}  # chunk indices are per video
+        self._batch, self._captions, self._grounds, self._tracks = [], {}, {}, {}  # chunk indices are per video
         try:
             final = self.graph.invoke({"path": path, "done": 0, "failed": 0}, {"recursion_limit": 10**9})
         finally:
@@ -151,16 +152,30 @@ class VideoIndexer:
         return {"grounded_caption": raw, "expressions": expressions}
 
     def track(self, state: VideoState) -> VideoState:
-        with self.clock.stage("track"):
-            return {"masklets": self.analyser.track(_clip(state), state["expressions"])}
+        k = state["current"].chunk.index
+        if k not in self._tracks:
+            # This chunk and the batch's later chunks grounded with it (their phrases are known): SAM-2 encodes
+            # their frames in shared batches. Each chunk's masklets are taken by its own node.
+            later = [c for c in self._batch if c.chunk.index > k and c.chunk.index in self._grounds]
+            batch = [state["current"], *later]
+            expressions = [state["expressions"], *(self._grounds[c.chunk.index][1] for c in later)]
+            with self.clock.stage("track"):
+                tracks = _batched_or_alone(lambda clips: self.analyser.tracks(clips, expressions[:len(clips)]),
+                                           state["path"], batch)
+            self._tracks = {c.chunk.index: masklets for c, masklets in zip(batch, tracks)}
+        return {"masklets": self._tracks.pop(k)}
 
     def link(self, state: VideoState) -> VideoState:
         linked = self.videos.link(state["video"], state["current"].chunk, state["masklets"])
-        # Only new objects are described; a continued one keeps the description it got when first seen.
-        frames = state["current"].frames
+        # Only new objects are described (in one batched generation); a continued one keeps the description it
+        # got when first seen.
+        new = [m for m, link in zip(linked.masklets, linked.links) if link is None]
         with self.clock.stage("describe"):
-            descriptions = [self.analyser.describe(frames, m) if link is None else None
-                            for m, link in zip(linked.masklets, linked.links)]
+            described = iter(self.analyser.describe_all(state["current"].frames, new))
+        descriptions = [None if link is not None else next(described) for link in linked.links]
+        failed = next((d for d in descriptions if isinstance(d, Exception)), None)
+        if failed is not None:
+            raise failed  # the chunk fails, as when its first failing object was described alone
         return {"masklets": linked.masklets, "links": linked.links, "descriptions": descriptions}
 
     def commit(self, state: VideoState) -> VideoState:
@@ -222,10 +237,6 @@ def _batched_or_alone(step: Callable[[list[Clip]], list], path: str, batch: list
         raise
     except Exception:  # noqa: BLE001 - retried alone; an error there is the chunk's own
         return step(clips[:1])
-
-
-def _clip(state: VideoState) -> Clip:
-    return _clip_of(state["path"], state["current"])
 
 
 def _clip_of(path: str, current: ChunkFrames) -> Clip:

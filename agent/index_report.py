@@ -23,7 +23,7 @@ class VideoReport(BaseModel):
 class IndexReport(BaseModel):
     job_id: int | None
     videos: list[VideoReport]
-    stages: StageTimes | None = Field(default=None, description="where the run's time went (single-process runs)")
+    stages: StageTimes | None = Field(default=None, description="where the run's time went")
 
     @property
     def failed(self) -> list[VideoReport]:

@@ -33,9 +33,23 @@ class IndexSettings(BaseModel):
     max_new_tokens: int = Field(default=128, ge=1, description="cap on each generated caption, tokens")
     decode_ahead: int = Field(default=3, ge=0, description="chunks decoded ahead of the model in a background "
                               "thread (0: decode in turn); memory grows by this many chunks' frames")
-    batch_chunks: int | None = Field(default=None, ge=1, description="chunks captioned and grounded together in one "
-                                     "batched generation: the current one and those already decoded ahead (1: one "
-                                     "at a time); None: 4 on CUDA, 1 elsewhere (see chunk_batch)")
+    batch_chunks: int | None = Field(default=None, ge=1, description="chunks captioned, grounded and tracked together "
+                                     "(one batched generation each; SAM-2 over their frames in batches): the current "
+                                     "one and those already decoded ahead (1: one at a time); None: 4 on CUDA, 1 "
+                                     "elsewhere (see chunk_batch)")
+
+    frame_batch: int | None = Field(default=None, ge=1, description="frames SAM-2's image encoder takes at once (and "
+                                    "its heads, for frames prompted alone), across the chunks tracked together; "
+                                    "None: 8 on CUDA, 1 elsewhere (see sam2_frame_batch)")
+
+    def sam2_frame_batch(self) -> int:
+        """How many frames SAM-2 encodes in one batch. Results equal one frame at a time up to float rounding, and
+        the batches of a chunk tracked alone are always the same, so a rerun stores the same rows; on CPU batching
+        measured no faster (bench/README.md, #24), so the default there is 1 (one frame at a time, as before)."""
+        if self.frame_batch is not None:
+            return self.frame_batch
+        device = self.device or ("cuda" if _cuda_available() else "cpu")
+        return 8 if device.startswith("cuda") else 1
 
     def chunk_batch(self) -> int:
         """How many chunks share a caption / grounded-caption generation. Batched rows are padded and computed

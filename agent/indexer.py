@@ -184,13 +184,13 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
 
             if pool is None:
                 pool = own_pool = EnginePool(ray, settings)
-            batch = RayBatch(VideoWriter(settings, writer, progress, job_id), pool)
+            batch = RayBatch(VideoWriter(settings, writer, progress, job_id), pool, clock=clock)
             reports += batch.run([str(v) for v in videos], known)
     except BaseException as exc:
         try:
             writer.finish_job(job_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
                               error=(str(exc).splitlines() or [type(exc).__name__])[0],
-                              stages=_stages_json(clock, ray, pool))
+                              stages=clock.times.model_dump_json())
         except UserError:
             pass  # the disk that just failed (say) fails this write too: the run's own error is the one to tell
         raise
@@ -200,9 +200,8 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
     failed = [r for r in reports if r.outcome in ("failed", "partial")]
     status = "done" if not failed else ("failed" if len(failed) == len(reports) else "partial")
     writer.finish_job(job_id, status, error="; ".join(r.error or r.path for r in failed)[:2000] or None,
-                      stages=_stages_json(clock, ray, pool))
-    timed = ray is None and pool is None  # Ray actors analyse on their own clocks: not timed yet
-    return IndexReport(job_id=job_id, videos=reports, stages=clock.times if timed else None)
+                      stages=clock.times.model_dump_json())
+    return IndexReport(job_id=job_id, videos=reports, stages=clock.times)
 
 
 def _identity(settings: IndexSettings, engine: Sa2VA | None, on_ray: bool) -> CheckpointIdentity:
@@ -214,18 +213,17 @@ def _identity(settings: IndexSettings, engine: Sa2VA | None, on_ray: bool) -> Ch
     return checkpoint_identity(name) if on_ray else CheckpointIdentity(model=name)
 
 
-def _stages_json(clock: StageClock, ray, pool) -> str | None:
-    return clock.times.model_dump_json() if ray is None and pool is None else None
-
-
 def _run_here(videos: list[Path], settings: IndexSettings, writer: IndexWriter, progress: IndexProgress,
               engine: Sa2VA | None, job_id: int, known, clock: StageClock) -> list[VideoReport]:
     loaded: list[Sa2VA] = [engine] if engine is not None else []
-    clock.tokens = lambda: loaded[0].generated_tokens if loaded else None
+    # Tokens since the engine was loaded: the process's engine (load_engine keeps one) may have generated before.
+    at_load = [engine.generated_tokens if engine is not None else 0]
+    clock.tokens = lambda: loaded[0].generated_tokens - at_load[0] if loaded else None
 
     def get_engine() -> Sa2VA:
         if not loaded:
             loaded.append(load_engine(settings.model, settings.device, settings.dtype))
+            at_load[0] = loaded[0].generated_tokens
         return loaded[0]
 
     indexer = VideoIndexer(settings, writer, get_engine, progress, job_id, clock)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from agent.chunk_analyser import FATAL_ERRORS, ChunkWork, chunk_error
 from agent.index_report import VideoReport
 from agent.ray_pool import ChunkTask, EnginePool
+from agent.stage_clock import StageClock
 from agent.video_writer import PlannedVideo, VideoWriter
 
 
@@ -44,10 +45,14 @@ class _VideoRun:
 
 
 class RayBatch:
-    def __init__(self, videos: VideoWriter, pool: EnginePool, window: int | None = None):
+    def __init__(self, videos: VideoWriter, pool: EnginePool, window: int | None = None,
+                 clock: StageClock | None = None):
+        """``clock``: the run's stages; each result adds its worker's (decode and model stages, summed over the
+        actors, which run at once), and this process times embed and commit as the graph does."""
         self.videos = videos
         self.pool = pool
         self._window = window
+        self.clock = clock or StageClock()
 
     def run(self, paths: Sequence[str], known: Callable[[str], VideoReport | None]) -> list[VideoReport]:
         """Index `paths` in order; `known(path)` answers a video that needs no planning (unchanged) with its
@@ -66,6 +71,8 @@ class RayBatch:
             if not self.pool.pending():
                 break
             (position, _), work = self.pool.next_result()
+            if work.stages is not None:
+                self.clock.times.add(work.stages)
             run = runs.get(position)
             if run is None:  # its video failed while this chunk was out
                 continue
@@ -140,7 +147,12 @@ class RayBatch:
                     return work.describe_errors[i]
                 descriptions.append(work.descriptions[i] if link is None else None)
             step = "commit"
-            self.videos.commit(video, chunk, work.caption, work.grounded_caption, linked, descriptions)
+            times = self.clock.times
+            embedded_before = times.seconds["embed"]
+            with self.clock.stage("commit"):
+                self.videos.commit(video, chunk, work.caption, work.grounded_caption, linked, descriptions)
+            # The writer embeds inside its commit; that time is the embed stage's, not the transaction's.
+            times.seconds["commit"] -= times.seconds["embed"] - embedded_before
         except FATAL_ERRORS:
             raise
         except Exception as exc:  # noqa: BLE001 - recorded on the chunk, retried next run

@@ -13,6 +13,7 @@ import os
 from agent.chunk_analyser import ChunkAnalyser, ChunkWork, chunk_error
 from agent.chunk_frames import decode_chunks
 from agent.index_settings import IndexSettings
+from agent.stage_clock import StageClock
 from sa2va_engine.user_error import UserError
 from tools.engine_session import load_engine
 from tools.video_chunks import Chunk
@@ -27,20 +28,38 @@ class EngineWorker:
             # Ray already sets OMP_NUM_THREADS from the actor's CPUs; torch may have read it before that.
             torch.set_num_threads(torch_threads)
         self.settings = settings
-        self.analyser = ChunkAnalyser(settings, lambda: load_engine(settings.model, settings.device, settings.dtype))
+        self._engine = None
+        self._tokens_at_load = 0
+        self.analyser = ChunkAnalyser(settings, self._load)
+
+    def _load(self):
+        if self._engine is None:
+            engine = load_engine(self.settings.model, self.settings.device, self.settings.dtype)
+            self._tokens_at_load = engine.generated_tokens  # the process's engine may have generated before
+            self._engine = engine
+        return self._engine
+
+    def _tokens(self) -> int | None:
+        """Tokens this worker's engine generated since it was loaded here (None: not loaded yet)."""
+        return None if self._engine is None else self._engine.generated_tokens - self._tokens_at_load
 
     def pid(self) -> int:
         return os.getpid()
 
     def analyse(self, path: str, probe: VideoProbe, chunk: Chunk, last_index: int) -> ChunkWork:
-        """One planned chunk of `path` (seconds); `last_index` is the video's last chunk index."""
+        """One planned chunk of `path` (seconds); `last_index` is the video's last chunk index. The work carries
+        the chunk's stage times (decode and the model stages; the writer adds embed and commit)."""
+        clock = StageClock(tokens=self._tokens)
         try:
-            current = next(decode_chunks(path, probe, [chunk], last_index, self.settings))
+            with clock.stage("decode"):
+                current = next(decode_chunks(path, probe, [chunk], last_index, self.settings))
         except UserError as exc:  # the file cannot be decoded: the writer fails the video, as the graph does
             work = ChunkWork(chunk=chunk, video_error=str(exc), video_problem=getattr(exc, "problem", str(exc)))
         except Exception as exc:  # noqa: BLE001 - recorded on the chunk, retried next run
             work = ChunkWork(chunk=chunk, error=chunk_error(chunk, "decode", exc))
         else:
-            work = self.analyser.analyse(path, current)
+            clock.times.frames += len(current.frames)
+            work = self.analyser.analyse(path, current, clock)
         work.worker_pid = os.getpid()
+        work.stages = clock.times
         return work

@@ -4,7 +4,9 @@ Stages: decode (frames of a chunk out of the video), caption, ground (grounded c
 captions of new objects), embed (text vectors of a chunk's captions, phrases and descriptions), commit (the
 chunk's transaction, without the embedding). Model stages count the tokens the engine generated in them.
 `sva index` prints the split at the end (and in --json), the job row keeps it (jobs.stages), and the dashboard's
-Jobs page shows it.
+Jobs page shows it. On Ray (`sva index --ray`) each actor times decode and the model stages of its chunks and sends
+them back with the chunk (`ChunkWork.stages`); the writer adds them up and times embed and commit itself, so the
+model stages are summed over actors that run at once (their sum can exceed the run's wall time).
 """
 
 from __future__ import annotations

@@ -219,11 +219,13 @@ class Sa2VA:
 
         The region is marked on the image with a red box and the model is asked about it: Sa2VA's
         `<vp>` region tokens exist only in the InternVL code path of the reference."""
-        frame = _frames(image)[0]
-        box = _region_box(region, frame.shape[:2])
-        marked = Image.fromarray(frame)
-        ImageDraw.Draw(marked).rectangle(box, outline=(255, 0, 0), width=max(2, frame.shape[1] // 200))
-        return self._generate([marked], prompts.REGION_CAPTION, None, max_new_tokens).text
+        return self._generate([_marked(image, region)], prompts.REGION_CAPTION, None, max_new_tokens).text
+
+    def region_captions(self, regions: Sequence[tuple[object, object]], max_new_tokens: int = 64) -> list[str]:
+        """`region_caption` of several (image, region) pairs in one batched generation where the VLM family
+        batches prompts (Qwen-VL), else one after another. Greedy: each answer is the one `region_caption` gives."""
+        marked = [[_marked(image, region)] for image, region in regions]  # every region checked before generating
+        return [out.text for out in self._generate_many(marked, prompts.REGION_CAPTION, max_new_tokens)]
 
     def track(self, frames: Iterable, expressions: Sequence[str], key_frames: Sequence[int] | None = None,
               frame_times: Sequence[float] | None = None, prompt_every_frame: bool = False,
@@ -418,6 +420,15 @@ def _phrases_before_segs(raw: str) -> list[str]:
         found = re.findall(r"<p>(.*?)</p>", before, flags=re.S)
         phrases.append(found[-1].strip() if found else "")
     return phrases
+
+
+def _marked(image, region) -> Image.Image:
+    """The image with the region drawn on it as a red box (how the model is shown which region is meant)."""
+    frame = _frames(image)[0]
+    box = _region_box(region, frame.shape[:2])
+    marked = Image.fromarray(frame)
+    ImageDraw.Draw(marked).rectangle(box, outline=(255, 0, 0), width=max(2, frame.shape[1] // 200))
+    return marked
 
 
 def _region_box(region, shape: tuple[int, int]) -> tuple[int, int, int, int]:

@@ -1,9 +1,11 @@
-"""Chunks in flight (#24): decoding ahead and captioning / grounding several chunks in one batched generation
-store exactly the rows of one-chunk-at-a-time indexing, and the batches really hold several chunks."""
+"""Chunks in flight (#24): decoding ahead, captioning / grounding several chunks in one batched generation and
+tracking them with SAM-2's image encoder over their frames in shared batches store the rows of one-chunk-at-a-time
+indexing (tracks up to float rounding), and the batches really hold several chunks."""
 
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from agent.index_settings import IndexSettings
 from agent.indexer import run_index
@@ -24,6 +26,13 @@ def _rows(db) -> dict[str, list]:
         return {table: con.execute(sql).fetchall() for table, sql in TABLES.items()}
 
 
+def _same_track_point(a: tuple, b: tuple) -> bool:
+    """Rows (path, chunk, time, score, box, area) equal up to float rounding: a pixel of a box, 1% of an area."""
+    return (a[:3] == b[:3] and a[3] == pytest.approx(b[3], abs=1e-4) and (a[4] is None) == (b[4] is None)
+            and (a[4] is None or (max(abs(x - y) for x, y in zip(a[4:8], b[4:8])) <= 1
+                                  and abs(a[8] - b[8]) <= 0.01 * max(a[8], b[8]) + 2)))
+
+
 def test_batched_and_pipelined_indexing_stores_what_one_chunk_at_a_time_stores(tmp_path, shared_videos,
                                                                                tracking_checkpoint, monkeypatch):
     engine = Sa2VA.from_pretrained(tracking_checkpoint, device="cpu")
@@ -31,20 +40,30 @@ def test_batched_and_pipelined_indexing_stores_what_one_chunk_at_a_time_stores(t
     chat_batch = engine.chat_batch
     monkeypatch.setattr(engine, "chat_batch", lambda visuals, *a, **k: batches.append(len(visuals)) or
                         chat_batch(visuals, *a, **k))
+    encoded: list[int] = []  # frames in each pass of SAM-2's image encoder
+    engine.model.sam2.image_encoder.register_forward_hook(lambda m, args, out: encoded.append(args[0].shape[0]))
     videos = [str(shared_videos / "01_dog.mp4"), str(shared_videos / "06_pingpong.mp4")]
     common = dict(model=str(tracking_checkpoint), chunk_s=2.0, overlap_s=0.5, sample_fps=1.0, max_side=128,
                   max_new_tokens=12, watch=["the dog"], describe=False)
-    reports = {}
-    for name, flow in (("one", dict(batch_chunks=1, decode_ahead=0)), ("batched", dict(batch_chunks=4, decode_ahead=3))):
+    reports, passes = {}, {}
+    for name, flow in (("one", dict(batch_chunks=1, decode_ahead=0, frame_batch=1)),
+                       ("batched", dict(batch_chunks=4, decode_ahead=3, frame_batch=4))):
         settings = IndexSettings(db=tmp_path / f"{name}.duckdb", **common, **flow)
+        encoded.clear()
         reports[name] = run_index(videos, settings, engine=engine)
+        passes[name] = list(encoded)
         if name == "one":
             assert batches == [], "one at a time never batches"
     # Batches of several chunks (a chunk with nothing decoded after it yet goes alone, through `chat`).
     assert max(batches) > 1 and sum(batches) <= reports["batched"].stages.chunks, batches
     one, batched = _rows(tmp_path / "one.duckdb"), _rows(tmp_path / "batched.duckdb")
     assert one["chunks"] and one["track_points"]
-    assert batched == one
+    # SAM-2 encoded the same frames, in passes of more frames than any chunk has: batches that span chunks.
+    assert set(passes["one"]) == {1} and sum(passes["batched"]) == sum(passes["one"])
+    assert max(passes["batched"]) == 4 > max(len(row[7]) for row in one["chunks"]), passes
+    assert batched["chunks"] == one["chunks"] and batched["objects"] == one["objects"]
+    assert len(batched["track_points"]) == len(one["track_points"])
+    assert all(_same_track_point(a, b) for a, b in zip(batched["track_points"], one["track_points"]))
     assert reports["batched"].stages.tokens == reports["one"].stages.tokens
 
 
@@ -54,15 +73,36 @@ def test_a_batch_that_fails_falls_back_to_the_chunk_alone(tmp_path, shared_video
     def out_of_memory(visuals, *a, **k):
         raise RuntimeError("CUDA out of memory (simulated)")
 
+    ground_caption_batch = engine.ground_caption_batch
     monkeypatch.setattr(engine, "ground_caption_batch", out_of_memory)
     settings = IndexSettings(db=tmp_path / "i.duckdb", model=str(tracking_checkpoint), chunk_s=2.0, overlap_s=0.5,
                              sample_fps=1.0, max_side=128, max_new_tokens=8, describe=False, batch_chunks=4,
-                             decode_ahead=3)
+                             decode_ahead=3, watch=["the dog"], frame_batch=4)
     report = run_index([str(shared_videos / "01_dog.mp4")], settings, engine=engine)
     assert report.exit_code == 0 and report.videos[0].chunks_failed == 0
 
+    # The same for tracking several chunks at once (grounded together, so their phrases are known).
+    monkeypatch.setattr(engine, "ground_caption_batch", ground_caption_batch)
+    tracked: list[int] = []
+    track_many = engine.track_many
 
-def test_chunks_are_batched_by_default_on_cuda_only(tmp_path):
+    def track_one_chunk_only(clips, frame_batch=1):
+        tracked.append(len(clips))
+        if len(clips) > 1:
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return track_many(clips, frame_batch)
+
+    monkeypatch.setattr(engine, "track_many", track_one_chunk_only)
+    report = run_index([str(shared_videos / "01_dog.mp4")], settings.model_copy(update={"db": tmp_path / "t.duckdb"}),
+                       engine=engine)
+    assert report.exit_code == 0 and report.videos[0].chunks_failed == 0
+    assert max(tracked) > 1 and tracked.count(1) == report.stages.chunks  # tried together, then each alone
+
+
+def test_chunks_and_frames_are_batched_by_default_on_cuda_only(tmp_path):
     assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu").chunk_batch() == 1
     assert IndexSettings(db=tmp_path / "i.duckdb", device="cuda:0").chunk_batch() == 4
     assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu", batch_chunks=3).chunk_batch() == 3
+    assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu").sam2_frame_batch() == 1
+    assert IndexSettings(db=tmp_path / "i.duckdb", device="cuda:0").sam2_frame_batch() == 8
+    assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu", frame_batch=5).sam2_frame_batch() == 5

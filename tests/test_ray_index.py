@@ -24,6 +24,7 @@ from agent.index_settings import IndexSettings
 from agent.indexer import run_index
 from agent.ray_options import RayOptions
 from agent.ray_worker import EngineWorker
+from agent.stage_clock import StageTimes
 from agent.video_writer import plan_spans
 from index.object_ids import new_object_id
 from index.reader import IndexReader
@@ -100,6 +101,11 @@ def test_worker_windows_decode_the_frames_of_the_single_pass(shared_videos, tmp_
         assert naive[0].time_s < 4.0 and window.frames[0].time_s >= 4.0
 
 
+def _counts(stages: StageTimes) -> tuple:
+    """What a run's stage split counts that does not depend on where chunks were analysed."""
+    return stages.frames, stages.chunks, stages.tokens.get("caption"), stages.tokens.get("ground")
+
+
 class ReversedPool:
     """A pool without Ray that runs the real worker here and hands results back in reverse order."""
 
@@ -131,11 +137,20 @@ def test_writer_commits_out_of_order_results_in_order(shared_videos, tracking_ch
     # later video's results, which arrive first here, must wait for the earlier video.
     video, other = str(shared_videos / "01_dog.mp4"), str(shared_videos / "08_driving.mp4")
     here = settings_like_index_args(tmp_path / "here.duckdb", tracking_checkpoint)
-    assert run_index([video, other], here).exit_code == 0
+    single = run_index([video, other], here)
+    assert single.exit_code == 0
     pooled = here.model_copy(update={"db": tmp_path / "pooled.duckdb"})
     report = run_index([video, other], pooled, pool=ReversedPool(pooled))
     assert report.exit_code == 0 and [v.chunks_done for v in report.videos] == [3, 2]
     assert dump_tables(pooled.db) == dump_tables(here.db)
+    # The workers time decode and the model stages, the writer embed and commit: the run's split counts what the
+    # graph's counts (a worker also describes the objects that turn out continued: more describe tokens), and the
+    # job keeps it.
+    stages = report.stages
+    assert _counts(stages) == _counts(single.stages) and stages.chunks == 5 and stages.tokens["caption"] > 0
+    assert stages.tokens["describe"] >= single.stages.tokens["describe"]
+    assert all(stages.seconds[s] > 0 for s in ("decode", "caption", "ground", "track", "embed", "commit"))
+    assert StageTimes.model_validate_json(IndexReader(pooled.db).jobs()[0].stages) == stages
 
     # A worker describes every object; a failed description fails its chunk only if the object is new (the
     # graph never describes a continued one).
@@ -209,7 +224,13 @@ def test_ray_run_equals_the_single_process_run(single_process_db, shared_videos,
         pool.close()
     assert [v.outcome for v in report.videos] == ["indexed"] * 3
     assert dump_tables(settings.db) == dump_tables(single_process_db)
-    assert [j.status for j in IndexReader(settings.db).jobs()] == ["done"]
+    (job,) = IndexReader(settings.db).jobs()
+    assert job.status == "done"
+    # `sva index --ray` records where the time went too: the actors' stages summed, the same frames and tokens.
+    single = StageTimes.model_validate_json(IndexReader(single_process_db).jobs()[0].stages)
+    stages = StageTimes.model_validate_json(job.stages)
+    assert stages == report.stages and _counts(stages) == _counts(single)
+    assert stages.seconds["track"] > 0 and stages.seconds["commit"] > 0
 
 
 class KillOneWorker(SilentProgress):

@@ -22,6 +22,19 @@ class RegionReply(BaseModel):
 
 
 def describe_region(engine: Sa2VA, request: RegionRequest) -> RegionReply:
-    box = tuple(int(round(v)) for v in request.box)
-    text = engine.region_caption(request.frame.image, box, max_new_tokens=request.max_new_tokens)
+    text = engine.region_caption(request.frame.image, _pixel_box(request), max_new_tokens=request.max_new_tokens)
     return RegionReply(text=text.strip(), time_s=request.frame.time_s)
+
+
+def describe_regions(engine: Sa2VA, requests: list[RegionRequest]) -> list[RegionReply]:
+    """`describe_region` of several regions (e.g. every new object of a chunk) in one batched generation where the
+    engine batches prompts; greedy, so each reply is the one `describe_region` gives (tests/test_region_batch.py)."""
+    if len({r.max_new_tokens for r in requests}) > 1:
+        return [describe_region(engine, r) for r in requests]
+    texts = engine.region_captions([(r.frame.image, _pixel_box(r)) for r in requests],
+                                   max_new_tokens=requests[0].max_new_tokens if requests else 48)
+    return [RegionReply(text=t.strip(), time_s=r.frame.time_s) for t, r in zip(texts, requests)]
+
+
+def _pixel_box(request: RegionRequest) -> tuple[int, int, int, int]:
+    return tuple(int(round(v)) for v in request.box)

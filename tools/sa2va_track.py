@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sa2va_engine.errors import InputError
 from sa2va_engine.key_frames import PROMPT_EVERY_FRAME_HELP
 from sa2va_engine.masklet import Masklet
-from sa2va_engine.sa2va import Sa2VA
+from sa2va_engine.sa2va import Sa2VA, TrackInput
 from tools.clip import LLM_FRAMES, Clip
 from tools.video_decode import DecodedFrame
 
@@ -27,12 +27,18 @@ class TrackReply(BaseModel):
     masklets: list[Masklet] = Field(description="one per expression, in order; one point per clip frame")
 
 
-def track_clip(engine: Sa2VA, request: TrackRequest) -> TrackReply:
-    """All expressions go through one streaming pass, so SAM-2 encodes each frame once for all of them."""
-    clip = request.clip
-    masklets = engine.track(clip.images(), request.expressions, key_frames=clip.key_indices(request.key_frames),
-                            frame_times=clip.times(), prompt_every_frame=request.prompt_every_frame)
-    return TrackReply(masklets=masklets)
+def track_clip(engine: Sa2VA, request: TrackRequest, frame_batch: int = 1) -> TrackReply:
+    """All expressions go through one streaming pass, so SAM-2 encodes each frame once for all of them
+    (``frame_batch`` frames at a time)."""
+    return track_clips(engine, [request], frame_batch)[0]
+
+
+def track_clips(engine: Sa2VA, requests: list[TrackRequest], frame_batch: int = 1) -> list[TrackReply]:
+    """`track_clip` of several clips, SAM-2's image encoder running over ``frame_batch`` frames at a time across
+    the clips (several chunks' frames in one batch); each reply is the clip's own up to float rounding."""
+    inputs = [TrackInput(r.clip.images(), r.expressions, key_frames=r.clip.key_indices(r.key_frames),
+                         frame_times=r.clip.times(), prompt_every_frame=r.prompt_every_frame) for r in requests]
+    return [TrackReply(masklets=masklets) for masklets in engine.track_many(inputs, frame_batch)]
 
 
 def track_stream(engine: Sa2VA, frames: Iterable[DecodedFrame], expressions: Sequence[str],
