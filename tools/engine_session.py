@@ -11,19 +11,23 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import torch
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel
 
 from sa2va_engine import hub
 from sa2va_engine.errors import CheckpointError
 from sa2va_engine.settings import settings
-from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.user_error import UserError
-from sa2va_engine.weights_digest import weights_sha256
 from tools.model_preset import resolve_alias
 
+if TYPE_CHECKING:  # torch and the engine load with the first model, not with the settings that name it
+    import torch
+
+    from sa2va_engine.sa2va import Sa2VA
+
 DEFAULT_MODEL = "ByteDance/Sa2VA-Qwen3-VL-4B"
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES = ("float32", "bfloat16", "float16")  # torch dtype names
 
 
 class CheckpointIdentity(BaseModel):
@@ -41,22 +45,26 @@ def model_name(model: str | None = None, revision: str | None = None) -> str:
     return hub.with_revision(resolve_alias(model or settings().model or DEFAULT_MODEL), revision)
 
 
-def parse_dtype(name: str | None) -> torch.dtype | None:
+def parse_dtype(name: str | None) -> "torch.dtype | None":
     """`--dtype` / $SVA_DTYPE -> a torch dtype; None (and `auto`) leaves it to the device."""
     name = (name or settings().dtype or "auto").strip().lower()
     if name == "auto":
         return None
     if name not in DTYPES:
         raise UserError(f"dtype {name!r}: not one of auto, {', '.join(DTYPES)}; e.g. --dtype bfloat16")
-    return DTYPES[name]
+    import torch
+
+    return getattr(torch, name)
 
 
 @lru_cache(maxsize=2)
-def _load(name: str, device: str | None, dtype: torch.dtype | None) -> Sa2VA:
+def _load(name: str, device: str | None, dtype: "torch.dtype | None") -> "Sa2VA":
+    from sa2va_engine.sa2va import Sa2VA
+
     return Sa2VA.from_pretrained(name, device=device, dtype=dtype)
 
 
-def load_engine(model: str | None = None, device: str | None = None, dtype: str | None = None) -> Sa2VA:
+def load_engine(model: str | None = None, device: str | None = None, dtype: str | None = None) -> "Sa2VA":
     """The engine for `model` (see `model_name`), loaded once per process, device and dtype."""
     return _load(model_name(model), device, parse_dtype(dtype))
 
@@ -68,6 +76,8 @@ def checkpoint_identity(model: str) -> CheckpointIdentity:
     folder = path if path.is_dir() else (hub.cached_snapshot(ref) if ref else None)
     if folder is None:
         return CheckpointIdentity(model=model)
+    from sa2va_engine.weights_digest import weights_sha256  # reads shard indexes with the engine's loader
+
     try:
         digest = weights_sha256(folder)
     except (CheckpointError, OSError):
