@@ -8,6 +8,12 @@ entry; the written label tells them apart.
 Masks are stored at the size of the frame the tracker saw, boxes in that frame's pixels. The image drawn
 on may be smaller or larger (a thumbnail, a decode at another ``max_side``): masks are resized with
 nearest-neighbour and boxes scaled by the same factors, so what is drawn lines up with the picture.
+
+Why not supervision's annotators (MaskAnnotator, BoxAnnotator, LabelAnnotator; its 0.31 API and
+dependencies): they draw one ``Detections`` in the image's own pixels, so the mask resizing, box scaling and
+label-keyed colours above would still be written here around them; their labels are placed and inked their
+own way (not the pictures the thumbnails and overlays show today); and the package brings matplotlib, scipy,
+requests and pydeprecate along. Not simpler, not equal: kept.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Streaming decode: a video's frames sampled at a target rate, scaled down, upright, each with its true
-presentation time in seconds. FFmpeg's libraries decode in this process (PyAV); Python holds one frame at a
-time, so memory does not grow with the video's length.
+presentation time in seconds. FFmpeg's libraries decode in this process (PyAV): a thread decodes and picks
+the frames to keep, handing at most a few ahead to the caller's thread, which scales and converts them, so
+memory does not grow with the video's length.
 
 Sampling: time is cut into slots of ``1 / sample_fps`` seconds counted from the start of the video, and
 the first frame that falls in a slot is kept. Its timestamp is reported as it is in the file: nothing is
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -47,6 +50,8 @@ _SLOT_EPSILON_S = 1e-4
 # Containers whose index lets a seek land on a keyframe before any time; others are decoded from the start.
 _INDEXED_CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi"}
 _KEEP_PROBLEMS = 8
+# Kept frames the decoding thread may hold ready (full-size pictures) while this one converts.
+_FRAMES_AHEAD = 4
 # Clockwise turn -> np.rot90's k (which turns counterclockwise).
 _ROT90_K = {0: 0, 90: -1, 180: 2, 270: 1}
 
@@ -139,55 +144,102 @@ class FrameStream:
         yield from self._run(seek=False)
 
     def _run(self, seek: bool) -> Iterator[DecodedFrame]:
+        """One pass: a thread decodes and picks the frames to keep, this generator scales and yields them, so
+        the conversion of one kept frame overlaps the decoding of the next ones."""
         problems: list[Problem] = []
         count = [0]  # every problem, also those not kept
         container = open_container(self.file, self.path)
+        handoff: queue.Queue = queue.Queue(maxsize=_FRAMES_AHEAD)
+        stop = threading.Event()
+        worker = threading.Thread(target=self._produce, args=(container, seek, problems, count, handoff, stop),
+                                  name="sva-video-decode", daemon=True)
+        worker.start()
         try:
-            stream = container.streams[self.probe.video_stream]
-            stream.thread_type = "AUTO"  # frame and slice threads, as the ffmpeg command line does by default
-            origin = clock_origin(container, stream)
-            rate = self.sample_fps
-            start = self.start_s - _SLOT_EPSILON_S
-            end = None if self.end_s is None else self.end_s - _SLOT_EPSILON_S
-            if seek:
-                try:
-                    container.seek(int((origin + Fraction(self.start_s)) / stream.time_base), stream=stream,
-                                   backward=True)
-                except av.error.FFmpegError:
-                    raise _SeekMissed() from None
             stored_w, stored_h = (self.height, self.width) if self.probe.rotation_deg in (90, 270) else (self.width, self.height)
             turn = _ROT90_K.get(self.probe.rotation_deg, 0)
-            last_slot: int | None = None
-            first = True
-            for time_s, frame in self._decoded(container, stream, origin, problems, count):
-                if first and seek and time_s is not None and time_s > start + 2 * _SLOT_EPSILON_S:
-                    raise _SeekMissed()
-                first = False
-                if time_s is None:
-                    # No timestamp: put it one slot after the last, and say so once.
-                    if not any("without a timestamp" in w for w in self.warnings):
-                        self._warn("some frames came without a timestamp; their times are estimated")
-                    time_s = (self.last_time_s + 1.0 / rate) if self.last_time_s is not None else self.start_s
-                if time_s < start:
-                    continue
-                if end is not None and time_s >= end:
+            while True:
+                kind, time_s, item = handoff.get()
+                if kind == "end":
                     break
-                slot = math.floor((time_s + _SLOT_EPSILON_S) * rate)
-                if last_slot is not None and slot <= last_slot:
-                    continue
-                last_slot = slot
-                image = frame.reformat(stored_w, stored_h, "rgb24", interpolation=Interpolation.AREA).to_ndarray()
+                if kind == "error":
+                    raise item
+                image = item.reformat(stored_w, stored_h, "rgb24", interpolation=Interpolation.AREA).to_ndarray()
                 if turn:
                     image = np.ascontiguousarray(np.rot90(image, k=turn))
                 decoded = DecodedFrame(time_s=time_s, index=self.frames_decoded, image=image)
                 self.frames_decoded += 1
                 self.last_time_s = time_s
                 yield decoded
-            if seek and first:
-                raise _SeekMissed()  # not one picture after the seek: it landed where nothing decodes
         finally:
+            stop.set()  # also when the caller stopped early: the thread ends at its next hand-off
+            while worker.is_alive():
+                try:
+                    handoff.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            worker.join()
             container.close()
         self._judge(problems, count[0])
+
+    def _produce(self, container: InputContainer, seek: bool, problems: list[Problem], count: list[int],
+                 handoff: queue.Queue, stop: threading.Event) -> None:
+        """The decoding thread: hands ("frame", time, av frame) for each kept frame, then ("end", ...), or
+        ("error", None, exception); gives up as soon as ``stop`` is set."""
+
+        def hand(entry: tuple) -> bool:
+            while not stop.is_set():
+                try:
+                    handoff.put(entry, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        try:
+            for time_s, frame in self._kept(container, seek, problems, count):
+                if not hand(("frame", time_s, frame)):
+                    return
+            hand(("end", None, None))
+        except BaseException as exc:  # handed to the caller, raised where it asks for the next frame
+            hand(("error", None, exc))
+
+    def _kept(self, container: InputContainer, seek: bool, problems: list[Problem],
+              count: list[int]) -> Iterator[tuple[float, av.VideoFrame]]:
+        """The frames to keep, with their times (seconds): in the window, the first of each sampling slot."""
+        stream = container.streams[self.probe.video_stream]
+        stream.thread_type = "AUTO"  # frame and slice threads, as the ffmpeg command line does by default
+        origin = clock_origin(container, stream)
+        rate = self.sample_fps
+        start = self.start_s - _SLOT_EPSILON_S
+        end = None if self.end_s is None else self.end_s - _SLOT_EPSILON_S
+        if seek:
+            try:
+                container.seek(int((origin + Fraction(self.start_s)) / stream.time_base), stream=stream, backward=True)
+            except av.error.FFmpegError:
+                raise _SeekMissed() from None
+        last_slot: int | None = None
+        last_time: float | None = None
+        first = True
+        for time_s, frame in self._decoded(container, stream, origin, problems, count):
+            if first and seek and time_s is not None and time_s > start + 2 * _SLOT_EPSILON_S:
+                raise _SeekMissed()
+            first = False
+            if time_s is None:
+                # No timestamp: put it one slot after the last, and say so once.
+                if not any("without a timestamp" in w for w in self.warnings):
+                    self._warn("some frames came without a timestamp; their times are estimated")
+                time_s = (last_time + 1.0 / rate) if last_time is not None else self.start_s
+            if time_s < start:
+                continue
+            if end is not None and time_s >= end:
+                break
+            slot = math.floor((time_s + _SLOT_EPSILON_S) * rate)
+            if last_slot is not None and slot <= last_slot:
+                continue
+            last_slot, last_time = slot, time_s
+            yield time_s, frame
+        if seek and first:
+            raise _SeekMissed()  # not one picture after the seek: it landed where nothing decodes
 
     def _decoded(self, container: InputContainer, stream: VideoStream, origin: Fraction, problems: list[Problem],
                  count: list[int]) -> Iterator[tuple[float | None, av.VideoFrame]]:
