@@ -1,4 +1,4 @@
-"""Ingestion benchmark: `python bench/ingest.py` (CPU; builds its inputs from a shared clip, about 2 min on 2 cores).
+"""Ingestion benchmark: `python bench/ingest.py [--repeats 3]` (CPU; builds its inputs from a shared clip; 5 to 10 min on a busy 2-core VM).
 
 Prints two figures, each a ratio of two measurements taken in this same run:
   1. time to probe + decode + sample (2 fps, long side 1024 px, RGB frames in Python; PyAV, in process)
