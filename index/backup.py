@@ -22,6 +22,9 @@ from index.errors import BackupUnusable, IndexCorrupt
 from index.schema import check_not_newer, schema_version
 from index.set_aside import set_aside
 
+# Rows and an order-free fingerprint of one table, named as a parameter (query_table), never spliced in.
+_COUNT_AND_FINGERPRINT = "SELECT count(*), bit_xor(hash(t)) FROM query_table(?) t"
+
 
 class IndexSummary(BaseModel):
     """What a file holds, read row by row: table -> rows, and table -> fingerprint of its rows (XOR of row
@@ -58,7 +61,7 @@ def summarize(path: Path) -> IndexSummary:
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name").fetchall()]
         rows, fingerprint = {}, {}
         for table in tables:
-            n, fp = con.execute(f'SELECT count(*), bit_xor(hash("{table}")) FROM "{table}"').fetchone()
+            n, fp = con.execute(_COUNT_AND_FINGERPRINT, [table]).fetchone()
             rows[table], fingerprint[table] = int(n), (None if fp is None else int(fp))
     except duckdb.Error as exc:
         raise _unusable(path, exc) from None

@@ -11,6 +11,9 @@ from pathlib import Path
 
 # Rows the operator entered, as opposed to what indexing derives from the videos.
 OPERATOR_TABLES = ("access_accounts", "access_roots", "schedules")
+_COLUMNS = ("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? "
+            "ORDER BY column_index")
+_ALL_ROWS = "SELECT * FROM query_table(?)"
 
 
 def set_aside(db: Path, why: str) -> Path | None:
@@ -44,8 +47,8 @@ def operator_rows(path: Path) -> dict[str, tuple[list[str], list[tuple]]] | None
         out = {}
         for table in OPERATOR_TABLES:
             if table in present:
-                columns = [r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()]
-                out[table] = (columns, con.execute(f'SELECT * FROM "{table}"').fetchall())
+                columns = [r[0] for r in con.execute(_COLUMNS, [table]).fetchall()]
+                out[table] = (columns, con.execute(_ALL_ROWS, [table]).fetchall())
         return out
     except duckdb.Error:
         return None
@@ -62,12 +65,13 @@ def put_operator_rows(db: Path, kept: dict[str, tuple[list[str], list[tuple]]]) 
     n = 0
     with write_transaction(db) as con:
         for table, (columns, rows) in kept.items():
-            have = {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+            have = {r[0] for r in con.execute(_COLUMNS, [table]).fetchall()}
             keep = [i for i, c in enumerate(columns) if c in have and c not in forget]
             if not rows or not keep:
                 continue
             names = ", ".join(f'"{columns[i]}"' for i in keep)
             marks = ", ".join("?" for _ in keep)
+            # Table and column names are the new schema's own (OPERATOR_TABLES, `have`), never the old file's text.
             con.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})',
                             [[row[i] for i in keep] for row in rows])
             n += len(rows)

@@ -146,6 +146,7 @@ def test_refinement_keeps_only_the_windows_that_pass(monkeypatch, tmp_path):
 
     import agent.query_graph as qg
     from tools.clip import Clip
+    from tools import sa2va_verify
     from tools.sa2va_verify import VerifyReply
     from tools.video_decode import DecodedFrame
 
@@ -159,7 +160,9 @@ def test_refinement_keeps_only_the_windows_that_pass(monkeypatch, tmp_path):
         inside = min(12.4, request.clip.end_s) - max(11.2, request.clip.start_s)
         return VerifyReply(p_yes=0.9 if inside >= 0.5 else 0.1, frame_times=request.clip.times())
 
-    monkeypatch.setattr(qg, "verify_clip", fake_verify)
+    # The query graph imports its model tools where it uses them (an event question loads no torch),
+    # so the tool is replaced in its own module.
+    monkeypatch.setattr(sa2va_verify, "verify_clip", fake_verify)
     runner = qg.QueryRunner.__new__(qg.QueryRunner)
     runner.settings = QuerySettings(db=tmp_path / "x.duckdb", refine_window_s=1.0)
     runner._engine = object()
@@ -187,6 +190,7 @@ def _hopping_masklet(clip, hop: tuple[float, float] | None):
 def test_a_jump_is_localized_from_the_track_and_a_grounded_track_gives_no_moment(indexed_library, tracking_checkpoint,
                                                                                  monkeypatch):
     import agent.query_graph as qg
+    from tools import sa2va_track
     from tools.sa2va_track import TrackReply
 
     db, videos, _ = indexed_library
@@ -196,7 +200,7 @@ def test_a_jump_is_localized_from_the_track_and_a_grounded_track_gives_no_moment
     # A subject no stored object is named after: candidates come from text search and the track is made now.
     question = f"find every moment the acrobat jumps in {videos[0].name}"
     hop = (4.0, 5.0)  # seconds of the dog clip
-    monkeypatch.setattr(qg, "track_clip", lambda e, request: TrackReply(masklets=[_hopping_masklet(
+    monkeypatch.setattr(sa2va_track, "track_clip", lambda e, request: TrackReply(masklets=[_hopping_masklet(
         request.clip, hop if request.clip.start_s <= hop[0] and hop[1] <= request.clip.end_s else None)]))
     answer = run_query(question, settings, engine=engine)
     assert answer.verified and answer.moments
@@ -206,6 +210,6 @@ def test_a_jump_is_localized_from_the_track_and_a_grounded_track_gives_no_moment
     assert m.video_path == dog and temporal_iou((m.start_s, m.end_s), hop) >= 0.5
     assert hop[0] - 0.5 < m.start_s < hop[0] and hop[1] - 0.5 < m.end_s < hop[1] + 0.5
 
-    monkeypatch.setattr(qg, "track_clip", lambda e, request: TrackReply(masklets=[_hopping_masklet(request.clip, None)]))
+    monkeypatch.setattr(sa2va_track, "track_clip", lambda e, request: TrackReply(masklets=[_hopping_masklet(request.clip, None)]))
     grounded = run_query(question, settings, engine=engine)
     assert grounded.verified and grounded.candidates and grounded.moments == []
