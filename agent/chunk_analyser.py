@@ -28,7 +28,7 @@ from sa2va_engine.sa2va import Sa2VA
 from tools.clip import Clip
 from tools.sa2va_chat import CHUNK_CAPTION_QUESTION, ChatRequest, chat_about_clip, chat_about_clips
 from tools.sa2va_ground import GroundRequest, ground_clip, ground_clips
-from tools.sa2va_region import RegionRequest, describe_region, describe_regions
+from tools.sa2va_region import RegionRequest, describe_region, describe_regions, name_regions
 from tools.sa2va_track import TrackRequest, track_clips
 from tools.video_chunks import Chunk, ChunkFrames
 from tools.video_decode import DecodedFrame
@@ -149,6 +149,30 @@ class ChunkAnalyser:
                 out[i] = reply.masklets
         return out
 
+    def names(self, clips: list[Clip], tracks: list[list[Masklet]]) -> list[list[Masklet]]:
+        """With `name_objects`: each masklet of ``tracks[i]`` (the objects of ``clips[i]``) that the grounded
+        caption found, not a watched expression, renamed to what the model calls the object seen up close on the
+        frame where its mask is largest (`name_regions`, all of them in one generation). A masklet never
+        present, or whose answer is no name, keeps its phrase. Why: a small model's caption phrase names what it
+        can see at frame scale ("the red ball" for a red dog), and the name is the label the index stores and
+        questions are resolved against."""
+        if not self.settings.name_objects:
+            return tracks
+        watched = {" ".join(w.lower().split()) for w in self.settings.watch}
+        requests, where = [], []
+        for i, (clip, masklets) in enumerate(zip(clips, tracks)):
+            for j, masklet in enumerate(masklets):
+                request = (None if " ".join(masklet.expression.lower().split()) in watched
+                           else _largest_view(clip.frames, masklet, 16))
+                if request is not None:
+                    requests.append(request)
+                    where.append((i, j))
+        out = [list(masklets) for masklets in tracks]
+        for (i, j), name in zip(where, name_regions(self._engine(), requests) if requests else []):
+            if name:
+                out[i][j] = out[i][j].model_copy(update={"expression": name})
+        return out
+
     def describe(self, frames: list[DecodedFrame], masklet: Masklet) -> str | None:
         """A region caption of the object on the frame where its mask is largest; None when it is never
         present (or descriptions are off)."""
@@ -181,12 +205,9 @@ class ChunkAnalyser:
         return out
 
     def _region_request(self, frames: list[DecodedFrame], masklet: Masklet) -> RegionRequest | None:
-        present = [p for p in masklet.points if p.present and p.box]
-        if not self.settings.describe or not present:
+        if not self.settings.describe:
             return None
-        best = max(present, key=lambda p: p.area)
-        frame = min(frames, key=lambda f: abs(f.time_s - best.time_s))
-        return RegionRequest(frame=frame, box=best.box, max_new_tokens=min(48, self.settings.max_new_tokens))
+        return _largest_view(frames, masklet, min(48, self.settings.max_new_tokens))
 
     # -- all steps (a Ray worker) -------------------------------------------------------------
     def analyse(self, video_path: str, current: ChunkFrames, clock: StageClock | None = None) -> ChunkWork:
@@ -210,6 +231,9 @@ class ChunkAnalyser:
             step = "track"
             with clock.stage("track"):
                 work.masklets = self.track(clip, expressions)
+            step = "name"
+            with clock.stage("describe"):
+                work.masklets = self.names([clip], [work.masklets])[0]
         except FATAL_ERRORS as exc:
             return ChunkWork(chunk=chunk, fatal=exc)
         except Exception as exc:  # noqa: BLE001 - any model or data failure is recorded on the chunk
@@ -224,3 +248,13 @@ class ChunkAnalyser:
             work.descriptions.append(None if failed else item)
             work.describe_errors.append(chunk_error(chunk, DESCRIBE_STEP, item) if failed else None)
         return work
+
+
+def _largest_view(frames: list[DecodedFrame], masklet: Masklet, max_new_tokens: int) -> RegionRequest | None:
+    """The object's box on the frame where its mask is largest; None when it is never present."""
+    present = [p for p in masklet.points if p.present and p.box]
+    if not present:
+        return None
+    best = max(present, key=lambda p: p.area)
+    frame = min(frames, key=lambda f: abs(f.time_s - best.time_s))
+    return RegionRequest(frame=frame, box=best.box, max_new_tokens=max_new_tokens)

@@ -22,6 +22,8 @@ Caption = Annotated[bool, typer.Option("--caption/--no-caption", help="caption e
 Ground = Annotated[bool, typer.Option("--ground/--no-ground", help="grounded caption of each chunk")]
 Track = Annotated[bool, typer.Option("--track/--no-track", help="track objects through each chunk")]
 Describe = Annotated[bool, typer.Option("--describe/--no-describe", help="describe each new object")]
+NAME_OBJECTS = typer.Option("--name-objects/--no-name-objects", help="store each object the grounded caption finds "
+                            "under the name the model gives it seen up close (default: the model's preset, else off)")
 DESCRIBE = typer.Option("--describe/--no-describe", help="describe each new object (default: the model's preset, else on)")
 # For models whose SAM-2 memory confuses objects (the demo model's does).
 PromptEveryFrame = Annotated[bool, typer.Option("--prompt-every-frame/--no-prompt-every-frame",

@@ -162,6 +162,8 @@ class VideoIndexer:
             with self.clock.stage("track"):
                 tracks = _batched_or_alone(lambda clips: self.analyser.tracks(clips, expressions[:len(clips)]),
                                            state["path"], batch)
+            with self.clock.stage("describe"):  # naming, like describing, is a region caption
+                tracks = self.analyser.names([_clip_of(state["path"], c) for c in batch[:len(tracks)]], tracks)
             self._tracks = {c.chunk.index: masklets for c, masklets in zip(batch, tracks)}
         return {"masklets": self._tracks.pop(k)}
 

@@ -26,6 +26,9 @@ class IndexSettings(BaseModel):
     ground: bool = Field(default=True, description="grounded caption of each chunk: phrases to track")
     track: bool = Field(default=True, description="track phrases (and watch expressions) through each chunk")
     describe: bool = Field(default=True, description="describe each new object in words (region caption)")
+    name_objects: bool = Field(default=False, description="store each object found by the grounded caption under "
+                               "the name the model gives it seen up close (its box zoomed), not under the caption's "
+                               "phrase; watched expressions keep their words")
     watch: list[str] = Field(default_factory=list, description="expressions tracked in every chunk, e.g. 'a person'")
     key_frames: int = Field(default=LLM_FRAMES, ge=1, description="frames of a chunk the LLM sees")
     prompt_every_frame: bool = Field(default=False, description="tracks: " + PROMPT_EVERY_FRAME_HELP)

@@ -36,6 +36,8 @@ VIDEO_CAPTION = "Describe what happens in this video in one or two sentences."
 YES_NO_SUFFIX = " Answer yes or no."
 
 REGION_CAPTION = "Please give me a short description of the region in the red box."
+# The name an indexed object is stored under, asked of the object seen up close (Sa2VA.region_names).
+REGION_NAME = "What is in the red box? Answer with a short name."
 
 
 def referring_prompt(expression: str) -> str:

@@ -15,7 +15,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from sa2va_engine import checkpoint, prompts
 from sa2va_engine.errors import CheckpointError, InputError
@@ -25,6 +25,7 @@ from sa2va_engine.llm_runner import (forced_seg_states, generate, generate_batch
                                      next_token_logits_batch)
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.model import Sa2VAModel
+from sa2va_engine.region_zoom import DEFAULT_CONTEXT, DEFAULT_SIZE, mark_region, zoom_to_region
 from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, Segmentation
 from sa2va_engine.sam2_config import Sam2Config
 from sa2va_engine.mask_encoding import track_points, upscale
@@ -227,6 +228,14 @@ class Sa2VA:
         marked = [[_marked(image, region)] for image, region in regions]  # every region checked before generating
         return [out.text for out in self._generate_many(marked, prompts.REGION_CAPTION, max_new_tokens)]
 
+    def region_names(self, regions: Sequence[tuple[object, object]], max_new_tokens: int = 12) -> list[str]:
+        """A short name ("the red dog") for each (image, region) pair, region a pixel box or a bool mask: the region
+        seen up close with its box drawn (`region_zoom`, the checkpoint's `sva_region_zoom` context and size),
+        asked `prompts.REGION_NAME`; one batched generation where the family batches prompts. Greedy."""
+        zoom = {"context": DEFAULT_CONTEXT, "size": DEFAULT_SIZE, **self.raw_config.get("sva_region_zoom", {})}
+        marked = [[_zoomed_and_marked(image, region, zoom)] for image, region in regions]
+        return [out.text for out in self._generate_many(marked, prompts.REGION_NAME, max_new_tokens)]
+
     def track(self, frames: Iterable, expressions: Sequence[str], key_frames: Sequence[int] | None = None,
               frame_times: Sequence[float] | None = None, prompt_every_frame: bool = False,
               frame_batch: int = 1) -> list[Masklet]:
@@ -425,10 +434,14 @@ def _phrases_before_segs(raw: str) -> list[str]:
 def _marked(image, region) -> Image.Image:
     """The image with the region drawn on it as a red box (how the model is shown which region is meant)."""
     frame = _frames(image)[0]
-    box = _region_box(region, frame.shape[:2])
-    marked = Image.fromarray(frame)
-    ImageDraw.Draw(marked).rectangle(box, outline=(255, 0, 0), width=max(2, frame.shape[1] // 200))
-    return marked
+    return mark_region(frame, _region_box(region, frame.shape[:2]))
+
+
+def _zoomed_and_marked(image, region, zoom: dict) -> Image.Image:
+    """The region up close (sa2va_engine/region_zoom.py) with its box drawn on the zoomed image."""
+    frame = _frames(image)[0]
+    zoomed, box = zoom_to_region(frame, _region_box(region, frame.shape[:2]), **zoom)
+    return mark_region(zoomed, box)
 
 
 def _region_box(region, shape: tuple[int, int]) -> tuple[int, int, int, int]:

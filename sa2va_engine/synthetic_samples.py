@@ -22,6 +22,7 @@ import numpy as np
 
 from sa2va_engine import prompts
 from sa2va_engine.key_frames import key_frame_indices
+from sa2va_engine.region_zoom import mark_region, zoom_to_region
 from sa2va_engine.synthetic_language import (absent_names, caption, grounded_caption, object_phrase,
                                              referring_expressions, visible_objects)
 from sa2va_engine.synthetic_world import World, WorldConfig, generate_world
@@ -184,6 +185,39 @@ class SampleSource:
                            answer=f"a {obj.name}", task="region")
 
 
+class RegionNames:
+    """Naming an object seen up close (`Sa2VA.region_names`): one object of a frame, its box jittered as a
+    tracked mask's box would be (each side moved by up to ``jitter`` of the box's size), zoomed as the engine
+    zooms (`region_zoom.zoom_to_region`, a context factor drawn around the engine's) and marked; the answer is
+    its name, "the red dog". sample(step) depends only on (seed, step)."""
+
+    def __init__(self, seed: int = 0, n_worlds: int = 400, config: WorldConfig | None = None, size: int = 160,
+                 context: tuple[float, float] = (1.6, 2.6), jitter: float = 0.15):
+        self.source = SampleSource(seed=seed, n_worlds=n_worlds, config=config or WorldConfig(duration_s=3.0))
+        self.seed, self.size, self.context, self.jitter = seed, size, context, jitter
+
+    def __call__(self, step: int) -> TrainSample:
+        rng = random.Random(self.seed * 1_000_003 + step)
+        while True:
+            world = self.source.world(rng.randrange(self.source.n_worlds))
+            index = rng.randrange(world.n_frames)
+            states = [s for s in world.truth(index).objects if s.visible and s.box and s.area_px >= MIN_IMAGE_AREA]
+            if states:
+                break
+        state = rng.choice(states)
+        h, w = world.config.height, world.config.width
+        x0, y0, x1, y1 = state.box
+        bw, bh = x1 - x0, y1 - y0
+        box = (max(0.0, x0 + rng.uniform(-1, 1) * self.jitter * bw), max(0.0, y0 + rng.uniform(-1, 1) * self.jitter * bh),
+               min(float(w), x1 + rng.uniform(-1, 1) * self.jitter * bw), min(float(h), y1 + rng.uniform(-1, 1) * self.jitter * bh))
+        if box[2] - box[0] < 2 or box[3] - box[1] < 2:
+            box = tuple(float(v) for v in state.box)
+        zoomed, inside = zoom_to_region(world.frame(index), box, context=rng.uniform(*self.context), size=self.size)
+        image = np.asarray(mark_region(zoomed, inside))
+        return TrainSample(frames=[image], key_frames=[0], question=prompts.REGION_NAME,
+                           answer=object_phrase(world.object(state.object_id)), task="name")
+
+
 class ReferImageGroups:
     """Referring on single frames, every nameable object of a frame in turn: example ``i`` is member
     ``i % per_image`` of frame ``i // per_image``, and the members share one frames object, so a batch of
@@ -234,10 +268,15 @@ class MixedSource:
     """Each example from one of ``sources``, picked by (seed, step): a curriculum keeps easy worlds in the mix
     while the real ones come in."""
 
-    def __init__(self, sources: list, seed: int = 0):
+    def __init__(self, sources: list, seed: int = 0, weights: list[float] | None = None):
         self.sources = sources
         self.seed = seed
+        self.weights = weights
 
     def __call__(self, step: int) -> TrainSample:
-        pick = random.Random(self.seed * 7_919 + step).randrange(len(self.sources))
+        rng = random.Random(self.seed * 7_919 + step)
+        if self.weights is None:
+            pick = rng.randrange(len(self.sources))
+        else:
+            pick = rng.choices(range(len(self.sources)), weights=self.weights)[0]
         return self.sources[pick](step)

@@ -19,7 +19,7 @@ from sa2va_engine.sa2va import Sa2VA
 
 @pytest.fixture
 def few_steps(monkeypatch):
-    for name in ("PICK_STEPS", "REFER_STEPS", "POLISH_STEPS"):
+    for name in ("PICK_STEPS", "REFER_STEPS", "POLISH_STEPS", "NAME_STEPS"):
         monkeypatch.setattr(demo_model, name, 2)
     threads = torch.get_num_threads()
     yield {"steps": 2, "text_steps": 2, "easy_steps": 2, "log": None}
@@ -40,6 +40,22 @@ def test_resuming_from_a_saved_text_stage_gives_the_same_weights(tmp_path, few_s
     assert json.loads((tmp_path / "whole" / "training.json").read_text())["polish_steps"] == 2
     engine = Sa2VA.from_pretrained(tmp_path / "resumed")
     assert engine.segment(np.zeros((96, 128, 3), np.uint8), "the red box").masks.shape == (1, 96, 128)
+
+
+def test_the_naming_stage_alone_from_a_saved_model_gives_the_same_weights(tmp_path, few_steps):
+    whole = demo_model.build_and_train(tmp_path / "whole", save_before_names=tmp_path / "masks", **few_steps)
+    alone = demo_model.build_and_train(tmp_path / "alone", before_names=tmp_path / "masks", **few_steps)
+    assert whole["name_steps"] == alone["name_steps"] == 2
+    a = load_file(tmp_path / "whole" / "model.safetensors")
+    b = load_file(tmp_path / "alone" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    before = load_file(tmp_path / "masks" / "model.safetensors")
+    assert any(not torch.equal(a[k], before[k]) for k in a if k.startswith("model."))  # the stage trained the LLM
+    config = json.loads((tmp_path / "alone" / "config.json").read_text())
+    assert config["sva_region_zoom"] == demo_model.DEMO_ZOOM
+    assert json.loads((tmp_path / "alone" / "sva_preset.json").read_text())["index"]["name_objects"] is True
+    engine = Sa2VA.from_pretrained(tmp_path / "alone")
+    assert len(engine.region_names([(np.zeros((96, 128, 3), np.uint8), (10, 10, 40, 40))], max_new_tokens=3)) == 1
 
 
 @pytest.mark.parametrize("args, message", [

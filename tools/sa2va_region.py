@@ -1,9 +1,12 @@
-"""Tool: describe one region (an object's box on one frame) in words."""
+"""Tool: describe one region (an object's box on one frame) in words, or name it in a few."""
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from sa2va_engine.prompts import SA2VA_SPECIAL_TOKENS
 from sa2va_engine.sa2va import Sa2VA
 from tools.video_decode import DecodedFrame
 
@@ -38,3 +41,31 @@ def describe_regions(engine: Sa2VA, requests: list[RegionRequest]) -> list[Regio
 
 def _pixel_box(request: RegionRequest) -> tuple[int, int, int, int]:
     return tuple(int(round(v)) for v in request.box)
+
+
+# A name is a short noun phrase; anything longer is the model describing, not naming, and keeps the phrase.
+MAX_NAME_WORDS = 6
+_ARTICLE = re.compile(r"^(a|an|the)\s+", re.IGNORECASE)
+
+
+def name_regions(engine: Sa2VA, requests: list[RegionRequest]) -> list[str | None]:
+    """A short name for each region ("the red dog"), seen up close (`Sa2VA.region_names`), in one batched
+    generation; None where the answer is not a usable name (see `object_name`)."""
+    if not requests:
+        return []
+    texts = engine.region_names([(r.frame.image, _pixel_box(r)) for r in requests],
+                                max_new_tokens=min(16, requests[0].max_new_tokens))
+    return [object_name(t) for t in texts]
+
+
+def object_name(text: str) -> str | None:
+    """The model's answer as an object's label: its first line without end punctuation, with "the" for its
+    article ("A red dog." -> "the red dog"); None when empty, longer than MAX_NAME_WORDS words, or holding Sa2VA's
+    markup (a model that never learnt the question answers "Sure, [SEG].")."""
+    line = (text.strip().splitlines() or [""])[0].strip().strip(".!,;:\"'").strip()
+    if any(token in line for token in SA2VA_SPECIAL_TOKENS):
+        return None
+    words = _ARTICLE.sub("", line).split()
+    if not words or len(words) > MAX_NAME_WORDS:
+        return None
+    return "the " + " ".join(words)
