@@ -19,8 +19,9 @@ from sa2va_engine.sa2va import Sa2VA
 
 @pytest.fixture
 def few_steps(monkeypatch):
-    for name in ("PICK_STEPS", "REFER_STEPS", "POLISH_STEPS", "NAME_STEPS"):
+    for name in ("PICK_STEPS", "REFER_STEPS", "POLISH_STEPS"):
         monkeypatch.setattr(demo_model, name, 2)
+    monkeypatch.setattr(demo_model, "NAME_STAGES", [(2, lr, weights) for _, lr, weights in demo_model.NAME_STAGES])
     threads = torch.get_num_threads()
     yield {"steps": 2, "text_steps": 2, "easy_steps": 2, "log": None}
     torch.set_num_threads(threads)
@@ -45,7 +46,7 @@ def test_resuming_from_a_saved_text_stage_gives_the_same_weights(tmp_path, few_s
 def test_the_naming_stage_alone_from_a_saved_model_gives_the_same_weights(tmp_path, few_steps):
     whole = demo_model.build_and_train(tmp_path / "whole", save_before_names=tmp_path / "masks", **few_steps)
     alone = demo_model.build_and_train(tmp_path / "alone", before_names=tmp_path / "masks", **few_steps)
-    assert whole["name_steps"] == alone["name_steps"] == 2
+    assert whole["name_stages"] == alone["name_stages"] and [p[0] for p in alone["name_stages"]] == [2, 2]
     a = load_file(tmp_path / "whole" / "model.safetensors")
     b = load_file(tmp_path / "alone" / "model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
