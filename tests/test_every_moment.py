@@ -23,6 +23,10 @@ SEEDS = [UNSEEN_SEEDS + 40_000 + 1000 * k for k in range(3)]
 # held to 0.6 here: it tracks some worlds poorly (bench/README.md, "Every moment"), and three videos is a small
 # sample.
 JUMP_RECALL_FLOOR = 0.6
+# Labels naming the right colour and kind, of the stored objects that follow a world's object: most of them. The
+# model before it named objects up close had 0.20 on bench.every_moment's worlds (nearly everything "a ball");
+# the issue's goal is 0.9, which the shipped model does not reach yet (bench/README.md, "Every moment").
+LABEL_FLOOR = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +84,18 @@ def test_jump_questions_are_answered_from_stored_events(jump_library):
     print(f"jumps: found {found} of {total}, {matched} of {returned} moments match")
     assert total >= 3 and routes.count("events") >= 2
     assert found / total >= JUMP_RECALL_FLOOR
+
+
+def test_stored_objects_are_named_with_their_colour_and_kind(jump_library):
+    """#20 item 0: every stored object that follows a world's object (mask IoU > 0.3 on at least half its frames,
+    bench.every_moment's matcher) is labelled with that object's colour and kind ("the red dog"), at a rate."""
+    from bench.every_moment import score_objects
+
+    db, worlds, videos = jump_library
+    totals = score_objects(worlds, [v.resolve() for v in videos], db)
+    print(f"labels: {totals['labels_right']} of {totals['stored_matched']} right, colours {totals['colours_right']}")
+    assert totals["stored_matched"] >= 4
+    assert totals["labels_right"] / totals["stored_matched"] >= LABEL_FLOOR
 
 
 def test_an_event_question_loads_no_model_stack(jump_library):
