@@ -75,7 +75,7 @@ def test_a_path_is_served_only_if_the_index_holds_it_and_the_file_is_there(tmp_p
 
 
 def test_sva_ui_runs_streamlit_headless_without_telemetry_or_file_watcher(tmp_path):
-    from agent.commands_ui import app_script, dashboard_env, streamlit_command
+    from agent.cli.commands_ui import app_script, dashboard_env, streamlit_command
 
     script = app_script()
     assert script == REPO / "ui" / "app.py"
@@ -89,7 +89,7 @@ def test_sva_ui_runs_streamlit_headless_without_telemetry_or_file_watcher(tmp_pa
 
 
 def test_sva_ui_refuses_a_folder_as_the_index(tmp_path):
-    from agent.cli import app
+    from agent.cli.main import app
 
     result = CliRunner().invoke(app, ["ui", "--db", str(tmp_path)])
     assert result.exit_code == 2
@@ -149,7 +149,7 @@ def test_an_indexer_started_from_the_dashboard_is_sva_index_with_the_operators_i
     import typer.main
 
     import ui.indexer_launch
-    from agent.cli import app
+    from agent.cli.main import app
 
     commands = []
 
