@@ -17,7 +17,7 @@ Each index run is a fresh subprocess on a fresh DB, alternating single / Ray, `-
 - ray: `run_index(..., ray=RayOptions(workers=N))`, a local Ray started for the run (`num_cpus` = cores),
   N CPU actors with one torch thread each, this process the one writer.
 Then, without Ray, the CPU work per chunk of each path (one thread, sequential): the single process's vs a
-worker's (it decodes its own chunk window and describes every object, see agent/indexing/ray_indexer.py).
+worker's (it decodes its own chunk window and describes every object, see agent/indexing/ray_analysis.py).
 "chunks/s" is chunks committed / wall time of the whole run (start-up included: Ray, actor imports, model
 loads); "steady" is chunks/s between the first and the last commit. Both runs must end with identical DBs.
 

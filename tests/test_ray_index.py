@@ -1,6 +1,6 @@
 """`sva index --ray`: chunks analysed on Ray engine actors, committed by the one writer, give the same DB as the
 single-process run, also when a worker is killed mid-run. One local Ray (2 CPUs) serves the module; the
-writer-side ordering is also checked without Ray, on a pool that answers out of order.
+order in which the graph takes results is also checked without Ray, on a pool that answers out of order.
 
 The reference is a single-process run made here, with this process's torch thread count: the writer embeds
 texts with MiniLM, whose vectors differ in the last bits with the thread count, and the Ray run's writer is

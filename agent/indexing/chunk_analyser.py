@@ -4,8 +4,8 @@ per node) and inside a Ray engine actor (`agent/indexing/ray_worker.py`, `analys
 
 What stays out of here is everything sequential: linking a chunk's tracks to the previous chunk's *stored*
 tracks, trimming the overlap, committing (`agent/indexing/chunk_committer.py`). A worker therefore cannot know which
-objects will be linked; `analyse` describes every object and the writer keeps only the descriptions of
-objects that turn out new. Descriptions depend only on the untrimmed masklet and the chunk's frames, so the
+objects will be linked; `analyse` describes every object and the graph's link node keeps only the
+descriptions of objects that turn out new. Descriptions depend only on the untrimmed masklet and the chunk's frames, so the
 kept ones are exactly what the graph computes for the same objects.
 
 Failures inside a chunk become one-line errors naming the chunk and the step, in the same words on both

@@ -1,7 +1,7 @@
 """The sequential side of indexing one video, in the one process that writes the index: probe and plan it,
 link each analysed chunk to the previous chunk's stored tracks, commit it (or record why it failed), and
-report. The single-process graph (`agent/indexing/index_graph.py`) and the Ray batch (`agent/indexing/ray_indexer.py`) both
-call these, in chunk order, so the two write the same rows.
+report. The index graph's nodes (`agent/indexing/index_graph.py`) call these, in chunk order, wherever the chunk was
+analysed (here or on a Ray actor), so both ways of indexing write the same rows.
 
 Linking reads the previous chunk's tracks back from the index (`IndexWriter.chunk_tracks`), so a resumed run,
 an uninterrupted one and one whose chunks were analysed out of order on several workers link the same.

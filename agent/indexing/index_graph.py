@@ -1,11 +1,14 @@
-"""The indexing graph for one video, as LangGraph nodes:
+"""The indexing graph for one video, as LangGraph nodes; the one driver of indexing, in this process or on Ray:
 
-    probe -> plan -> next_chunk -> caption -> ground -> track -> link -> commit -> next_chunk ... -> finish
+    plan -> next_chunk -> caption -> ground -> track -> link -> commit -> next_chunk ... -> finish
+    on Ray: plan -> next_chunk (the chunk's analysis, from an actor) -> link -> commit -> next_chunk ...
 
-Each chunk's frames come from one streaming decode of the video's pending chunks (`agent/indexing/chunk_frames.py`),
-so a long video is never held in memory. The nodes are thin: the model calls live in `ChunkAnalyser`
-(shared with the Ray workers) and the sequential index work in `ChunkCommitter` (shared with the Ray writer),
-so both ways of indexing write the same rows.
+Where a chunk's analysis runs is the graph's choice: here, node by node (caption, ground, track; new objects
+described in `link`), each chunk's frames coming from one streaming decode of the video's pending chunks
+(`agent/indexing/chunk_frames.py`), so a long video is never held in memory; or, with a Ray pool, on an actor
+that decodes its chunk and runs the same `ChunkAnalyser` steps (`agent/indexing/ray_analysis.py`), whose
+`ChunkWork` the `next_chunk` node takes in chunk order. Planning, linking, committing, failing and reporting
+are the same nodes either way, calling `ChunkCommitter`, so both ways of indexing write the same rows.
 
 The DB's chunk status is the source of truth for resume: `plan` asks the writer which chunks are pending and
 only those are analysed; linking reads the previous chunk's tracks back, so a resumed run links exactly as
@@ -17,23 +20,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import wraps
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agent.indexing.chunk_analyser import FATAL_ERRORS, ChunkAnalyser, chunk_error
+from agent.indexing.chunk_analyser import FATAL_ERRORS, ChunkAnalyser, ChunkWork, chunk_error
+from agent.indexing.chunk_committer import ChunkCommitter, LinkedChunk, PlannedVideo
 from agent.indexing.chunk_frames import decode_chunks
 from agent.indexing.decode_ahead import DecodeAhead, decode_ahead
 from agent.indexing.index_report import IndexProgress, VideoReport
 from agent.indexing.index_settings import IndexSettings
 from agent.indexing.stage_clock import StageClock
-from agent.indexing.chunk_committer import LinkedChunk, PlannedVideo, ChunkCommitter
 from index.writer import IndexWriter
 from sa2va_engine.masklet import Masklet
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.user_error import UserError
 from tools.clip import Clip
 from tools.video_chunks import ChunkFrames
+
+if TYPE_CHECKING:
+    from agent.indexing.ray_pool import EnginePool
 
 
 class VideoState(TypedDict, total=False):
@@ -46,6 +52,9 @@ class VideoState(TypedDict, total=False):
     masklets: list[Masklet]
     links: list[int | None]
     descriptions: list[str | None]
+    # On Ray: the actor's descriptions of every object and the one-line error of each it failed to describe.
+    described: list[str | None] | None
+    describe_errors: list[str | None]
     chunk_error: str | None
     done: int
     failed: int
@@ -54,14 +63,21 @@ class VideoState(TypedDict, total=False):
 
 class VideoIndexer:
     """Runs the indexing graph on one video at a time; holds what must not live in graph state (the writer,
-    the lazily loaded engine, the open frame stream)."""
+    the lazily loaded engine, the open frame stream, the Ray pool's analyses). With `pool`, chunks are analysed
+    on its actors (`run_all` lets it look ahead over the run's videos) and `engine` is never called."""
 
     def __init__(self, settings: IndexSettings, writer: IndexWriter, engine: Callable[[], Sa2VA],
-                 progress: IndexProgress, job_id: int | None = None, clock: StageClock | None = None):
+                 progress: IndexProgress, job_id: int | None = None, clock: StageClock | None = None,
+                 pool: "EnginePool | None" = None):
         self.settings = settings
         self.clock = clock or StageClock()
         self.videos = ChunkCommitter(settings, writer, progress, job_id)
         self.analyser = ChunkAnalyser(settings, engine)
+        self.remote = None
+        if pool is not None:
+            from agent.indexing.ray_analysis import RayAnalysis
+
+            self.remote = RayAnalysis(pool, self.videos.plan, self.clock)
         self._frames: DecodeAhead[ChunkFrames] | None = None
         # Captions and grounded captions computed in one batch with the current chunk's, for the chunks decoded
         # ahead of it; taken by those chunks' own nodes. A crash loses them with the chunks in flight.
@@ -91,6 +107,14 @@ class VideoIndexer:
         g.add_edge("finish", END)
         return g.compile()
 
+    def run_all(self, paths: list[str], known: Callable[[str], VideoReport | None],
+                skip: Callable[[str], bool]) -> list[VideoReport]:
+        """Index `paths` in order; `known(path)` answers a video that needs no indexing (unchanged) with its
+        report, `skip(path)` says so without reporting (what the Ray look-ahead must not plan)."""
+        if self.remote is not None:
+            self.remote.expect([p for p in paths if not skip(p)])
+        return [known(path) or self.run(path) for path in paths]
+
     def run(self, path: str) -> VideoReport:
         # Each chunk passes through about eight nodes; the limit only guards against a loop that never ends.
         self._batch, self._captions, self._grounds, self._tracks = [], {}, {}, {}  # chunk indices are per video
@@ -104,10 +128,13 @@ class VideoIndexer:
 
     # -- nodes ------------------------------------------------------------------------------
     def plan(self, state: VideoState) -> VideoState:
-        """Probe, plan and register the video (one node: `ChunkCommitter.plan` does all three)."""
-        planned = self.videos.plan(state["path"])
+        """Probe, plan and register the video (one node: `ChunkCommitter.plan` does all three; on Ray the look-ahead
+        may have called it already)."""
+        planned = (self.remote.plan if self.remote is not None else self.videos.plan)(state["path"])
         if isinstance(planned, VideoReport):
             return {"report": planned}
+        if self.remote is not None:
+            return {"video": planned}
         self._frames = decode_ahead(
             decode_chunks(planned.path, planned.probe, planned.pending, planned.last_index, self.settings),
             self.settings.decode_ahead)
@@ -115,7 +142,10 @@ class VideoIndexer:
 
     def next_chunk(self, state: VideoState) -> VideoState:
         fresh: VideoState = {"caption": "", "grounded_caption": "", "expressions": [], "masklets": [],
-                             "links": [], "descriptions": [], "chunk_error": None}
+                             "links": [], "descriptions": [], "described": None, "describe_errors": [],
+                             "chunk_error": None}
+        if self.remote is not None:
+            return fresh | self._analysed_remotely(state)
         try:
             with self.clock.stage("decode"):
                 current = next(self._frames, None)
@@ -126,6 +156,25 @@ class VideoIndexer:
         if current is not None:
             self.clock.times.frames += len(current.frames)
         return fresh | {"current": current}
+
+    def _analysed_remotely(self, state: VideoState) -> VideoState:
+        """The next chunk's analysis from an actor, as the caption, ground and track nodes would leave it."""
+        work: ChunkWork | None = self.remote.next_work()
+        if work is None:
+            return {"current": None}
+        current = ChunkFrames(chunk=work.chunk, frames=[])  # the frames stayed on the actor
+        if work.fatal is not None:
+            raise work.fatal
+        if work.video_error is not None:  # the file broke part way: what is committed stays, the rest is retried
+            self.remote.drop_video()
+            video = state["video"]
+            return {"current": None, "report": self.videos.video_failed(
+                state["path"], work.video_error, len(video.chunks), state["done"], state["failed"],
+                problem=work.video_problem)}
+        if work.error is not None:
+            return {"current": current, "chunk_error": work.error}
+        return {"current": current, "caption": work.caption, "grounded_caption": work.grounded_caption,
+                "masklets": work.masklets, "described": work.descriptions, "describe_errors": work.describe_errors}
 
     def caption(self, state: VideoState) -> VideoState:
         self.clock.times.chunks += 1  # a chunk with frames starts its analysis here
@@ -167,6 +216,13 @@ class VideoIndexer:
 
     def link(self, state: VideoState) -> VideoState:
         linked = self.videos.link(state["video"], state["current"].chunk, state["masklets"])
+        if state.get("described") is not None:
+            # On Ray the actor described every object: keep the new ones' (failing as describing it here would).
+            for link, error in zip(linked.links, state["describe_errors"]):
+                if link is None and error is not None:
+                    return {"chunk_error": error}
+            descriptions = [d if link is None else None for d, link in zip(state["described"], linked.links)]
+            return {"masklets": linked.masklets, "links": linked.links, "descriptions": descriptions}
         # Only new objects are described (in one batched generation); a continued one keeps the description it
         # got when first seen.
         new = [m for m, link in zip(linked.masklets, linked.links) if link is None]
@@ -202,6 +258,10 @@ def _after_next_chunk(state: VideoState) -> str:
     current = state["current"]
     if current is None:
         return "finish"
+    if state.get("chunk_error"):  # the actor's analysis of the chunk failed
+        return "fail_chunk"
+    if state.get("described") is not None:  # analysed on an actor: on to the steps after the analysis
+        return "link"
     # A stretch with no frames (a gap in the recording) is committed empty: nothing to analyse, nothing to retry.
     return "caption" if current.frames else "commit"
 

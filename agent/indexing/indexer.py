@@ -2,8 +2,9 @@
 
 One bad video never stops the batch: it is recorded as failed (with its one-line error) and the next video
 goes on. The engine is loaded once, on the first chunk that needs it, so re-running over an indexed library
-never loads a model. Videos run through the single-process graph (`VideoIndexer`) or, with `ray=`, on a pool
-of Ray engine actors with this process as the only writer (`RayBatch`); both write the same rows.
+never loads a model. Videos run through the one index graph (`VideoIndexer`), whose chunk analysis runs in this
+process or, with `ray=` (or `pool=`), on a pool of Ray engine actors, this process staying the only writer;
+both write the same rows.
 
 A run holds the index's indexer lock from start to end (`agent/indexing/index_lock.py`): a second indexer on the
 same DB fails at once with a one-line message (exit 2) instead of redoing the same chunks.
@@ -22,13 +23,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.indexing.chunk_committer import plan_spans
 from agent.indexing.index_graph import VideoIndexer
 from agent.indexing.index_lock import hold_lock
 from agent.indexing.index_report import IndexProgress, IndexReport, Rebuilt, SilentProgress, VideoReport
 from agent.indexing.index_settings import IndexSettings
 from agent.indexing.ray_options import RayOptions
 from agent.indexing.stage_clock import StageClock, TimedEmbedder
-from agent.indexing.chunk_committer import ChunkCommitter, plan_spans
 from index.connection import open_read
 from index.embedder import default_embedder
 from index.errors import IndexCorrupt, IndexNotFound
@@ -176,16 +177,12 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
     reports = list(missing)
     own_pool = None
     try:
-        if ray is None and pool is None:
-            reports += _run_here(videos, settings, writer, progress, engine, job_id, known, clock)
-        else:
-            from agent.indexing.ray_indexer import RayBatch
+        if ray is not None and pool is None:
             from agent.indexing.ray_pool import EnginePool
 
-            if pool is None:
-                pool = own_pool = EnginePool(ray, settings)
-            batch = RayBatch(ChunkCommitter(settings, writer, progress, job_id), pool, clock=clock)
-            reports += batch.run([str(v) for v in videos], known)
+            pool = own_pool = EnginePool(ray, settings)
+        indexer = _video_indexer(settings, writer, progress, engine, job_id, clock, pool)
+        reports += indexer.run_all([str(v) for v in videos], known, skip=lambda path: path in unchanged)
     except BaseException as exc:
         try:
             writer.finish_job(job_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
@@ -213,8 +210,12 @@ def _identity(settings: IndexSettings, engine: Sa2VA | None, on_ray: bool) -> Ch
     return checkpoint_identity(name) if on_ray else CheckpointIdentity(model=name)
 
 
-def _run_here(videos: list[Path], settings: IndexSettings, writer: IndexWriter, progress: IndexProgress,
-              engine: Sa2VA | None, job_id: int, known, clock: StageClock) -> list[VideoReport]:
+def _video_indexer(settings: IndexSettings, writer: IndexWriter, progress: IndexProgress, engine: Sa2VA | None,
+                   job_id: int, clock: StageClock, pool: "EnginePool | None") -> VideoIndexer:
+    """The one graph that indexes the run's videos: analysing chunks here (the engine loaded when a chunk first
+    needs it) or, with `pool`, on its Ray actors (which time their model stages and count their tokens)."""
+    if pool is not None:
+        return VideoIndexer(settings, writer, _engine_on_the_pool, progress, job_id, clock, pool=pool)
     loaded: list[Sa2VA] = [engine] if engine is not None else []
     # Tokens since the engine was loaded: the process's engine (load_engine keeps one) may have generated before.
     at_load = [engine.generated_tokens if engine is not None else 0]
@@ -226,5 +227,8 @@ def _run_here(videos: list[Path], settings: IndexSettings, writer: IndexWriter, 
             at_load[0] = loaded[0].generated_tokens
         return loaded[0]
 
-    indexer = VideoIndexer(settings, writer, get_engine, progress, job_id, clock)
-    return [known(str(video)) or indexer.run(str(video)) for video in videos]
+    return VideoIndexer(settings, writer, get_engine, progress, job_id, clock)
+
+
+def _engine_on_the_pool() -> Sa2VA:
+    raise RuntimeError("chunks of a Ray run are analysed on the pool's actors, not in this process")
