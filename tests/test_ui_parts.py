@@ -113,7 +113,7 @@ def test_the_dashboard_only_reads_and_nothing_below_it_imports_it():
         found = _imports(path)
         assert not any(n.startswith("index.writer") or n.endswith("IndexWriter") for n in found), path
     for package in ("agent", "tools", "index", "sa2va_engine"):
-        for path in sorted((REPO / package).glob("*.py")):
+        for path in sorted((REPO / package).rglob("*.py")):
             assert not any(n == "ui" or n.startswith("ui.") for n in _imports(path)), path
 
 
