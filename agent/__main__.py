@@ -1,5 +1,5 @@
-"""`python -m agent` runs the `sva` CLI (the command modules attach to the one `agent.cli` module)."""
+"""`python -m agent` runs the `sva` CLI, as `python -m agent.cli` does."""
 
-from agent.cli import main
+from agent.cli.main import main
 
 main()

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.index_settings import IndexSettings
-from agent.query_answer import QuerySettings
+from agent.indexing.index_settings import IndexSettings
+from agent.query.query_answer import QuerySettings
 from index.errors import IndexCorrupt, IndexNotFound
 from index.reader import IndexReader
 from sa2va_engine.hub import with_revision

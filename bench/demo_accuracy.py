@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from agent.demo import evaluate
-from sa2va_engine.demo_model import demo_model_path
+from agent.demo.demo_run import evaluate
+from sa2va_engine.demo_checkpoint import demo_model_path
 from sa2va_engine.user_error import UserError
 from sa2va_engine.sa2va import Sa2VA
 

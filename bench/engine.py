@@ -36,7 +36,7 @@ VIDEO = REPO.parent / "shared" / "videos" / "01_dog.mp4"
 
 def small_checkpoint(directory: Path) -> Path:
     from sa2va_engine.sam2_config import Sam2Config
-    from sa2va_engine.testing import write_tiny_checkpoint
+    from sa2va_engine.testing.tiny_checkpoint import write_tiny_checkpoint
 
     # SAM-2 hiera-T-sized trunk at 512 px with the official memory attention (4 layers, d=256); a
     # 4-layer 256-wide LLM; 64 LLM tokens per image.

@@ -80,8 +80,8 @@ def run_sva(args: list[str], threads: int, timeout: float | None = None) -> subp
 
 # -- 1. footage and index ---------------------------------------------------------------------------------------
 def make_worlds(n: int, world_s: float, video_dir: Path):
-    from agent.demo import UNSEEN_SEEDS
-    from sa2va_engine.synthetic_world import WorldConfig, generate_world
+    from agent.demo.demo_run import UNSEEN_SEEDS
+    from sa2va_engine.synthetic.world import WorldConfig, generate_world
     from tools.synthetic_video import write_world_video
 
     video_dir.mkdir(parents=True, exist_ok=True)
@@ -108,8 +108,8 @@ def moment_spans(moments) -> list[tuple[str, float, float]]:
 
 
 def ask_everything(worlds, videos, db: Path, log) -> tuple[dict, list[dict]]:
-    from agent.demo_metrics import match_events, temporal_iou
-    from agent.query_graph import run_query
+    from agent.demo.metrics import match_events, temporal_iou
+    from agent.query.query_graph import run_query
     from agent.run_settings import query_settings
 
     fields = ("questions", "events", "found", "moments", "matching", "other_route", "other_route_moments")
@@ -327,7 +327,7 @@ def latency_question(db: Path, log) -> tuple[str, str]:
     the stored label that has the most jump events (the timing is of an event query that finds something, not
     of the model verifying chunks). Returns it and a video it finds a moment in (the copies start there, so the
     smallest index holds one too)."""
-    from agent.query_graph import run_query
+    from agent.query.query_graph import run_query
     from agent.run_settings import query_settings
     from index.connection import open_read
 
@@ -349,7 +349,7 @@ def latency_question(db: Path, log) -> tuple[str, str]:
 
 
 def time_queries(db: Path, question: str) -> dict:
-    from agent.query_graph import QueryRunner
+    from agent.query.query_graph import QueryRunner
     from agent.run_settings import query_settings
     from index.embedder import default_embedder
     from index.reader import IndexReader

@@ -19,7 +19,7 @@ run on the short video, for memory. Real-time factor = seconds of footage / wall
 included). Peak memory: the largest RSS of the `sva` process plus its children, sampled every 0.2 s (and on CUDA
 the GPU memory nvidia-smi reports for the machine, sampled every second). CPU seconds: user + system time of the
 process and its children (less sensitive than wall time to other processes on a shared machine, blind to overlap).
-The stage split is the runs' own report (agent/stage_clock.py).
+The stage split is the runs' own report (agent/indexing/stage_clock.py).
 
 Models (`--size`): `demo`, the shipped demo model with its preset (4 fps, 3-s chunks, frames prompted on every frame,
 no descriptions); `real`, random weights at the real Sa2VA-Qwen3-VL-4B size (bench/real_size.py), written on the
@@ -71,7 +71,7 @@ def _ffmpeg() -> str:
 
 def make_footage(workdir: Path, minutes: float, name: str) -> Path:
     """A `minutes`-long 1280x720 25-fps H.264 video: one synthetic world, encoded once, looped by stream copy."""
-    from sa2va_engine.synthetic_world import WorldConfig, generate_world
+    from sa2va_engine.synthetic.world import WorldConfig, generate_world
     from tools.synthetic_video import write_world_video
 
     segment = workdir / "world_720p.mp4"
@@ -165,7 +165,7 @@ def model_flags(size: str, device: str, workdir: Path) -> tuple[str, ...]:
 
         write_real_size_checkpoint(directory, device=device)
     else:
-        from sa2va_engine.testing import write_tiny_checkpoint
+        from sa2va_engine.testing.tiny_checkpoint import write_tiny_checkpoint
 
         write_tiny_checkpoint(directory, "qwen3_vl", seed=0, objects_present=True)
     watch = [flag for expression in WATCH for flag in ("--watch", expression)]

@@ -56,8 +56,8 @@ def _pct(samples: list[float]) -> dict:
 
 
 def _query_client(db: str, seconds: float, seed: int, start_at: float) -> dict:
-    from agent.query_answer import QuerySettings
-    from agent.query_graph import run_query
+    from agent.query.query_answer import QuerySettings
+    from agent.query.query_graph import run_query
 
     rng = random.Random(seed)
     settings = QuerySettings(db=Path(db), verify=False, model_parser=False)

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import torch
 
-from sa2va_engine import checkpoint
+from sa2va_engine import checkpoint, families
 from sa2va_engine.model import Sa2VAModel
 from sa2va_engine.sam2_config import Sam2Config
-from sa2va_engine.testing import _qwen_config, _qwen_processor, _qwen_tokenizer
+from sa2va_engine.testing.tiny_checkpoint import _qwen_config, _qwen_processor
+from sa2va_engine.testing.tiny_parts import qwen_tokenizer
 
 # Published Qwen3-VL-4B shapes (the LLM and vision tower of ByteDance/Sa2VA-Qwen3-VL-4B).
 QWEN3_VL_4B_TEXT = dict(
@@ -44,14 +45,14 @@ def write_real_size_checkpoint(directory: str | Path, device: str = "cuda", llm_
     on a CPU, never for reported figures)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tokenizer = _qwen_tokenizer()
+    tokenizer = qwen_tokenizer()
     processor = _qwen_processor("qwen3_vl", tokenizer, QWEN3_VL_TOKENS)
     raw = _qwen_config("qwen3_vl", tokenizer, 64, 2)
     text = dict(raw["text_config"], **QWEN3_VL_4B_TEXT)
     if llm_layers is not None:
         text["num_hidden_layers"] = llm_layers
     raw.update(text_config=text, vision_config=dict(raw["vision_config"], **QWEN3_VL_4B_VISION), tie_word_embeddings=True)
-    family = checkpoint.detect_family(raw, directory)
+    family = families.detect_family(raw, directory)
     torch.manual_seed(seed)
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.bfloat16)

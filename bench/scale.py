@@ -17,7 +17,7 @@ Each index run is a fresh subprocess on a fresh DB, alternating single / Ray, `-
 - ray: `run_index(..., ray=RayOptions(workers=N))`, a local Ray started for the run (`num_cpus` = cores),
   N CPU actors with one torch thread each, this process the one writer.
 Then, without Ray, the CPU work per chunk of each path (one thread, sequential): the single process's vs a
-worker's (it decodes its own chunk window and describes every object, see agent/ray_indexer.py).
+worker's (it decodes its own chunk window and describes every object, see agent/indexing/ray_analysis.py).
 "chunks/s" is chunks committed / wall time of the whole run (start-up included: Ray, actor imports, model
 loads); "steady" is chunks/s between the first and the last commit. Both runs must end with identical DBs.
 
@@ -59,10 +59,10 @@ def _one_run(mode: str, db: Path, model: Path, folder: Path, workers: int, threa
         torch.set_num_threads(threads)
     if mode == "per-chunk":
         return _per_chunk_cost(model, folder)
-    from agent.index_report import SilentProgress
-    from agent.index_settings import IndexSettings
-    from agent.indexer import run_index
-    from agent.ray_options import RayOptions
+    from agent.indexing.index_report import SilentProgress
+    from agent.indexing.index_settings import IndexSettings
+    from agent.indexing.indexer import run_index
+    from agent.indexing.ray_options import RayOptions
 
     commits: list[float] = []
 
@@ -86,11 +86,11 @@ def _per_chunk_cost(model: Path, folder: Path) -> dict:
     """CPU work per chunk on each path, one thread, one process, engine loaded: the single-process run
     (`run_index`: one decode pass per video, analysis, link, embed, commit) vs what a Ray worker does per chunk
     (decode its own window, analyse, describe every object), without any Ray."""
-    from agent.chunk_frames import decode_chunks
-    from agent.index_settings import IndexSettings
-    from agent.indexer import run_index
-    from agent.ray_worker import EngineWorker
-    from agent.video_writer import plan_spans
+    from agent.indexing.chunk_frames import decode_chunks
+    from agent.indexing.index_settings import IndexSettings
+    from agent.indexing.indexer import run_index
+    from agent.indexing.ray_worker import EngineWorker
+    from agent.indexing.chunk_committer import plan_spans
     from tools.engine_session import load_engine
     from tools.video_prober import probe_video
 
@@ -134,10 +134,10 @@ def _cpu_of(cmd: list[str]) -> tuple[float, float]:
 
 
 def bench_scheduler(work: Path, db: Path, folder: Path, model: Path, ticks: int) -> dict:
-    from agent.index_settings import IndexSettings
-    from agent.schedule_runner import ScheduleRunner
-    from agent.schedule_spec import ScheduledRun
-    from agent.schedule_store import ScheduleStore
+    from agent.indexing.index_settings import IndexSettings
+    from agent.schedule.schedule_runner import ScheduleRunner
+    from agent.schedule.schedule_spec import ScheduledRun
+    from agent.schedule.schedule_store import ScheduleStore
 
     sched_db = work / "schedules.duckdb"
     shutil.copy(db, sched_db)
@@ -205,7 +205,7 @@ def main() -> None:
         print(json.dumps(_one_run(mode, Path(db), Path(model), Path(folder), int(workers), int(threads))))
         return
 
-    from sa2va_engine.testing import write_tiny_checkpoint
+    from sa2va_engine.testing.tiny_checkpoint import write_tiny_checkpoint
     from tests.index_fixtures import dump_tables
 
     work = args.workdir

@@ -36,7 +36,7 @@ def fix_token_counts() -> None:
 
 if __name__ == "__main__":
     fix_token_counts()
-    from agent.cli import main
+    from agent.cli.main import main
 
     sys.argv[0] = "sva"
     main()

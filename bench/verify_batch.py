@@ -15,9 +15,9 @@ import time
 
 import torch
 
-from agent.demo import UNSEEN_SEEDS
+from agent.demo.demo_run import UNSEEN_SEEDS
 from sa2va_engine.sa2va import Sa2VA
-from sa2va_engine.synthetic_world import WorldConfig, generate_world
+from sa2va_engine.synthetic.world import WorldConfig, generate_world
 from tools.engine_session import model_name
 
 QUESTION = "In this video, does the following happen: the red ball jumps?"

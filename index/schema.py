@@ -135,7 +135,7 @@ FROM text_embeddings ORDER BY video_id, chunk_index, kind, ordinal;
 DROP TABLE text_embeddings;
 """
 
-# v3: indexing schedules (`sva schedule add/list/remove/run`, agent/schedule_store.py). A schedule is due every
+# v3: indexing schedules (`sva schedule add/list/remove/run`, agent/schedule/schedule_store.py). A schedule is due every
 # `every_s` seconds or on a five-field `cron` line (exactly one of them); `settings_json` holds the indexing
 # settings of its runs (IndexSettings without the db, plus Ray options). Times are naive UTC like `jobs`.
 # `last_job_id` is the `jobs` row of its last run; `last_status` is that run's status, or `busy` when another
@@ -235,7 +235,7 @@ CREATE TABLE access_roots (
 """
 
 
-# v8: where an indexing run's time went (agent/stage_clock.py): JSON of seconds per stage, tokens generated per
+# v8: where an indexing run's time went (agent/indexing/stage_clock.py): JSON of seconds per stage, tokens generated per
 # model stage, frames decoded and chunks analysed; null for runs that recorded none (older, Ray).
 _V8 = """
 ALTER TABLE jobs ADD COLUMN stages VARCHAR;

@@ -58,7 +58,7 @@ class JobSummary(BaseModel):
     chunks_done: int
     chunks_failed: int
     error: str | None
-    stages: str | None = None  # JSON: seconds per stage, tokens, frames, chunks (agent/stage_clock.py)
+    stages: str | None = None  # JSON: seconds per stage, tokens, frames, chunks (agent/indexing/stage_clock.py)
 
 
 class LastSeen(BaseModel):

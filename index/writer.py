@@ -122,7 +122,7 @@ class IndexWriter:
         return int(job_id)
 
     def finish_job(self, job_id: int, status: JobStatus, error: str | None = None, stages: str | None = None) -> None:
-        """`stages`: JSON of where the run's time went (agent/stage_clock.py), kept as given."""
+        """`stages`: JSON of where the run's time went (agent/indexing/stage_clock.py), kept as given."""
         with self._tx() as con:
             con.execute(
                 "UPDATE jobs SET status = ?, error = ?, finished_at = ?, updated_at = ?, stages = ? WHERE job_id = ?",

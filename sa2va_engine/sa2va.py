@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sa2va_engine import checkpoint, prompts
+from sa2va_engine import checkpoint, families, prompts
 from sa2va_engine.errors import CheckpointError, InputError
 from sa2va_engine.input_handling import handling_of
 from sa2va_engine.key_frames import LLM_FRAMES
@@ -74,7 +74,7 @@ class Sa2VA:
         """Load an official Sa2VA checkpoint (hub id or directory). CPU defaults to float32, CUDA to bf16."""
         directory = checkpoint.resolve(path_or_id)
         raw = checkpoint.read_config(directory)
-        family = checkpoint.detect_family(raw, directory)
+        family = families.detect_family(raw, directory)
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
         check_fits(directory, str(path_or_id), device, dtype)
@@ -91,7 +91,7 @@ class Sa2VA:
         shapes from the shards' headers). Returns the number of stored tensors; raises what loading would."""
         directory = Path(directory)
         raw = checkpoint.read_config(directory)
-        family = checkpoint.detect_family(raw, directory)
+        family = families.detect_family(raw, directory)
         config, sam2_config, _ = _configs(raw, family, directory)
         from accelerate import init_empty_weights  # parameters on meta; SAM-2's build needs real small tensors
 

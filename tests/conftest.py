@@ -26,7 +26,7 @@ def shared_videos() -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory):
     """family -> directory of a seeded tiny checkpoint in the official layout (written once per session)."""
-    from sa2va_engine.testing import write_tiny_checkpoint
+    from sa2va_engine.testing.tiny_checkpoint import write_tiny_checkpoint
 
     cache: dict[str, Path] = {}
 
@@ -51,7 +51,7 @@ def checkpoint_copy(tmp_path):
 @pytest.fixture(scope="session")
 def tracking_checkpoint(tmp_path_factory) -> Path:
     """A tiny Qwen3-VL checkpoint whose SAM-2 scores every object present, so pipelines have tracks to store."""
-    from sa2va_engine.testing import write_tiny_checkpoint
+    from sa2va_engine.testing.tiny_checkpoint import write_tiny_checkpoint
 
     return write_tiny_checkpoint(tmp_path_factory.mktemp("ckpt_tracking"), "qwen3_vl", seed=0, objects_present=True)
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.cli.main import app
 from tests.agent_fixtures import run_sva
 from tools.video_prober import probe_video
 
@@ -73,14 +73,14 @@ class _Captured(Exception):
 @pytest.mark.parametrize("flag, expected", [([], False), (["--prompt-every-frame"], True),
                                             (["--no-prompt-every-frame"], False)])
 def test_index_and_query_hand_prompt_every_frame_to_their_settings(monkeypatch, tmp_path, flag, expected):
-    import agent.indexer
-    import agent.query_graph
+    import agent.indexing.indexer
+    import agent.query.query_graph
 
     def capture(_inputs, settings, *args, **kwargs):
         raise _Captured(settings)
 
-    monkeypatch.setattr(agent.indexer, "run_index", capture)
-    monkeypatch.setattr(agent.query_graph, "run_query", capture)
+    monkeypatch.setattr(agent.indexing.indexer, "run_index", capture)
+    monkeypatch.setattr(agent.query.query_graph, "run_query", capture)
     db = str(tmp_path / "index.duckdb")
     for args in (["index", str(tmp_path), "--db", db], ["query", "find every moment the dog jumps", "--db", db]):
         result = CliRunner().invoke(app, [*args, *flag])

@@ -8,8 +8,8 @@ import shutil
 
 import pytest
 
-from agent.index_settings import IndexSettings
-from agent.indexer import expand_inputs, run_index
+from agent.indexing.index_settings import IndexSettings
+from agent.indexing.indexer import expand_inputs, run_index
 from index.reader import IndexReader
 from sa2va_engine.sa2va import Sa2VA
 from tests.agent_fixtures import index_args, run_sva

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from agent.demo_metrics import temporal_iou
-from agent.query_answer import QuerySettings
-from agent.query_graph import QueryRunner, run_query
+from agent.demo.metrics import temporal_iou
+from agent.query.query_answer import QuerySettings
+from agent.query.query_graph import QueryRunner, run_query
 from index.reader import IndexReader
 from sa2va_engine.sa2va import Sa2VA
 from tests.agent_fixtures import run_sva
@@ -144,7 +144,7 @@ def test_unparseable_question_is_a_usage_error(indexed_library, question):
 def test_refinement_keeps_only_the_windows_that_pass(monkeypatch, tmp_path):
     import numpy as np
 
-    import agent.query_graph as qg
+    import agent.query.query_graph as qg
     from tools.clip import Clip
     from tools import sa2va_verify
     from tools.sa2va_verify import VerifyReply
@@ -189,7 +189,7 @@ def _hopping_masklet(clip, hop: tuple[float, float] | None):
 
 def test_a_jump_is_localized_from_the_track_and_a_grounded_track_gives_no_moment(indexed_library, tracking_checkpoint,
                                                                                  monkeypatch):
-    import agent.query_graph as qg
+    import agent.query.query_graph as qg
     from tools import sa2va_track
     from tools.sa2va_track import TrackReply
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from agent.index_settings import IndexSettings
-from agent.indexer import run_index
+from agent.indexing.index_settings import IndexSettings
+from agent.indexing.indexer import run_index
 from sa2va_engine.sa2va import Sa2VA
 
 TABLES = {

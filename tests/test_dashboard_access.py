@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.cli.main import app
 from index.access import AccessError, AccessStore, Account, inside_roots, is_loopback
 from tests.agent_fixtures import REPO, run_sva
 from tests.ui_fixtures import build_ui_index

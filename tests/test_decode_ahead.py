@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from agent.decode_ahead import decode_ahead
+from agent.indexing.decode_ahead import decode_ahead
 
 
 def _source(n: int, produced: list[int], closed: threading.Event, fail_at: int | None = None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.demo_metrics import (balanced_accuracy, boundary_f, keyword_accuracy, mask_iou, match_events,
+from agent.demo.metrics import (balanced_accuracy, boundary_f, keyword_accuracy, mask_iou, match_events,
                                 picks_own_object, temporal_iou)
 
 
@@ -53,7 +53,7 @@ def test_keyword_and_balanced_accuracy():
 
 
 def test_roc_auc_ranks_true_items_above_false_ones():
-    from agent.demo_metrics import roc_auc
+    from agent.demo.metrics import roc_auc
 
     assert roc_auc([0.9, 0.8, 0.1, 0.2], [True, True, False, False]) == 1.0
     assert roc_auc([0.1, 0.2, 0.9, 0.8], [True, True, False, False]) == 0.0

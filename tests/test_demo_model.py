@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from agent.demo import evaluate
-from sa2va_engine.demo_model import DEMO_DIR, demo_model_path
+from agent.demo.demo_run import evaluate
+from sa2va_engine.demo_checkpoint import DEMO_DIR, demo_model_path
 from sa2va_engine.sa2va import Sa2VA
 from tests.agent_fixtures import run_sva
 
@@ -41,8 +41,8 @@ def test_shipped_model_is_small_and_in_the_official_layout():
 
 
 def test_masks_on_unseen_worlds_beat_floors_and_the_untrained_model(demo_engine, tmp_path):
-    from sa2va_engine.demo_model import DEMO_SAM2, language_corpus
-    from sa2va_engine.testing import write_tiny_checkpoint
+    from sa2va_engine.synthetic.demo_recipe import DEMO_SAM2, language_corpus
+    from sa2va_engine.testing.tiny_checkpoint import write_tiny_checkpoint
 
     scores = evaluate(demo_engine, str(DEMO_DIR), tmp_path, n_worlds=10, n_event_worlds=0)
     measured = {"refer_miou": scores.refer_miou, "track_jf": scores.track_jf,

@@ -13,23 +13,23 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from sa2va_engine import demo_model
+from sa2va_engine.synthetic import demo_recipe
 from sa2va_engine.sa2va import Sa2VA
 
 
 @pytest.fixture
 def few_steps(monkeypatch):
     for name in ("PICK_STEPS", "REFER_STEPS", "POLISH_STEPS"):
-        monkeypatch.setattr(demo_model, name, 2)
-    monkeypatch.setattr(demo_model, "NAME_STAGES", [(2, lr, weights) for _, lr, weights in demo_model.NAME_STAGES])
+        monkeypatch.setattr(demo_recipe, name, 2)
+    monkeypatch.setattr(demo_recipe, "NAME_STAGES", [(2, lr, weights) for _, lr, weights in demo_recipe.NAME_STAGES])
     threads = torch.get_num_threads()
     yield {"steps": 2, "text_steps": 2, "easy_steps": 2, "log": None}
     torch.set_num_threads(threads)
 
 
 def test_resuming_from_a_saved_text_stage_gives_the_same_weights(tmp_path, few_steps):
-    whole = demo_model.build_and_train(tmp_path / "whole", save_text_stage=tmp_path / "text", **few_steps)
-    resumed = demo_model.build_and_train(tmp_path / "resumed", text_stage=tmp_path / "text", **few_steps)
+    whole = demo_recipe.build_and_train(tmp_path / "whole", save_text_stage=tmp_path / "text", **few_steps)
+    resumed = demo_recipe.build_and_train(tmp_path / "resumed", text_stage=tmp_path / "text", **few_steps)
     assert not whole["text_stage_loaded"] and resumed["text_stage_loaded"]
     a = load_file(tmp_path / "whole" / "model.safetensors")
     b = load_file(tmp_path / "resumed" / "model.safetensors")
@@ -44,8 +44,8 @@ def test_resuming_from_a_saved_text_stage_gives_the_same_weights(tmp_path, few_s
 
 
 def test_the_naming_stage_alone_from_a_saved_model_gives_the_same_weights(tmp_path, few_steps):
-    whole = demo_model.build_and_train(tmp_path / "whole", save_before_names=tmp_path / "masks", **few_steps)
-    alone = demo_model.build_and_train(tmp_path / "alone", before_names=tmp_path / "masks", **few_steps)
+    whole = demo_recipe.build_and_train(tmp_path / "whole", save_before_names=tmp_path / "masks", **few_steps)
+    alone = demo_recipe.build_and_train(tmp_path / "alone", before_names=tmp_path / "masks", **few_steps)
     assert whole["name_stages"] == alone["name_stages"] and [p[0] for p in alone["name_stages"]] == [2, 2]
     a = load_file(tmp_path / "whole" / "model.safetensors")
     b = load_file(tmp_path / "alone" / "model.safetensors")
@@ -53,7 +53,7 @@ def test_the_naming_stage_alone_from_a_saved_model_gives_the_same_weights(tmp_pa
     before = load_file(tmp_path / "masks" / "model.safetensors")
     assert any(not torch.equal(a[k], before[k]) for k in a if k.startswith("model."))  # the stage trained the LLM
     config = json.loads((tmp_path / "alone" / "config.json").read_text())
-    assert config["sva_region_zoom"] == demo_model.DEMO_ZOOM
+    assert config["sva_region_zoom"] == demo_recipe.DEMO_ZOOM
     assert json.loads((tmp_path / "alone" / "sva_preset.json").read_text())["index"]["name_objects"] is True
     engine = Sa2VA.from_pretrained(tmp_path / "alone")
     assert len(engine.region_names([(np.zeros((96, 128, 3), np.uint8), (10, 10, 40, 40))], max_new_tokens=3)) == 1
@@ -67,7 +67,7 @@ def test_bad_folders_are_one_line_errors_before_any_training(tmp_path, args, mes
     argv = [a.format(tmp=tmp_path) for a in args]
     if "--out" not in argv:
         argv += ["--out", str(tmp_path / "out")]
-    result = subprocess.run([sys.executable, "-m", "sa2va_engine.demo_model", *argv], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "sa2va_engine.synthetic.demo_recipe", *argv], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.cli.main import app
 from index.schema import CURRENT_VERSION
 from sa2va_engine import hub, memory_check
 from tests.hub_standin import HubStandIn, StandInRepo

@@ -18,7 +18,7 @@ from sa2va_engine.llm_runner import _forced_unshared, forced_seg_states
 from sa2va_engine.sa2va import Sa2VA, _llm_images
 from sa2va_engine.sam2_config import Sam2Config
 from sa2va_engine.sam2_model import LanguageSAM2
-from sa2va_engine.testing import write_tiny_checkpoint
+from sa2va_engine.testing.tiny_checkpoint import write_tiny_checkpoint
 from tests.frames import read_frames
 
 QWEN_FAMILIES = ["qwen3_vl", "qwen2_5_vl"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.event_verbs import EVENT_WORDS, event_kind, event_object
+from agent.query.event_verbs import EVENT_WORDS, event_kind, event_object
 from tools.track_event import EVENT_KINDS
 
 # predicate -> the event kind it asks for, None when it asks for none

@@ -10,14 +10,14 @@ import subprocess
 import duckdb
 import pytest
 
-from agent.demo import UNSEEN_SEEDS, jumping_world
-from agent.demo_metrics import match_events, temporal_iou
+from agent.demo.demo_run import UNSEEN_SEEDS, jumping_world
+from agent.demo.metrics import match_events, temporal_iou
 from index.reader import IndexReader
 from index.schema import CURRENT_VERSION
 from tests.agent_fixtures import REPO, run_sva, sva_cmd, sva_env
 from tools.synthetic_video import write_world_video
 
-# Seeds no other test or bench draws (the demo model's training never does: agent/demo.py).
+# Seeds no other test or bench draws (the demo model's training never does: agent/demo/demo_run.py).
 SEEDS = [UNSEEN_SEEDS + 40_000 + 1000 * k for k in range(3)]
 # Rate over the three videos. The shipped model finds 8 of 9 jumps on bench.demo_accuracy's worlds and is
 # held to 0.6 here: it tracks some worlds poorly (bench/README.md, "Every moment"), and three videos is a small

@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from agent.cli import app
-from agent.event_verbs import event_kind, event_object
-from agent.query_answer import QueryAnswer, QuerySettings
-from agent.query_graph import QueryRunner
-from agent.query_parse import MAX_QUESTION_CHARS, QueryParseError, checked_question, fallback_plan
-from agent.query_plan import QueryPlan
+from agent.cli.main import app
+from agent.query.event_verbs import event_kind, event_object
+from agent.query.query_answer import QueryAnswer, QuerySettings
+from agent.query.query_graph import QueryRunner
+from agent.query.query_parse import MAX_QUESTION_CHARS, QueryParseError, checked_question, fallback_plan
+from agent.query.query_plan import QueryPlan
 from index.reader import IndexReader
 from tests.agent_fixtures import REPO, sva_env
 from tests.index_fixtures import HashEmbedder, dump_tables, make_video_file, run_writer
@@ -62,7 +62,7 @@ QUESTIONS = st.one_of(
 PROPERTY = settings(max_examples=80, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-# The catastrophic case that was: an exponential regex over what follows "leaves" (agent/event_verbs.py).
+# The catastrophic case that was: an exponential regex over what follows "leaves" (agent/query/event_verbs.py).
 BACKTRACKER = "the dog leaves " + "frame " * 300 + "x"
 
 
@@ -236,7 +236,7 @@ def test_sva_query_with_bytes_that_are_not_utf8(tmp_path) -> None:
 def test_sva_chat_and_track_bound_their_text_too(command, tmp_path, shared_videos):
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from agent.cli.main import app
 
     extra = ["--out", str(tmp_path / "o.mp4")] if command == "track" else []
     for text, says in (("x" * 3000, "over the limit of 2,000"), ("the dog\x1b[31m", "control character (U+001B)")):

@@ -8,7 +8,7 @@ from pycocotools import mask as coco_mask
 from pycocotools.coco import COCO
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.cli.main import app
 from index.export import export_index
 from index.writer import IndexWriter
 from tests import index_fixtures as fx

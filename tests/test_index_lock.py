@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from agent.index_lock import IndexerRunning, hold_lock, lock_held, lock_path
+from agent.indexing.index_lock import IndexerRunning, hold_lock, lock_held, lock_path
 
 
 def test_lock_held_only_while_a_live_process_holds_it(tmp_path):
@@ -26,7 +26,7 @@ def test_a_killed_holder_leaves_no_live_lock(tmp_path):
     db = tmp_path / "index.duckdb"
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time\n"
-        "from agent.index_lock import hold_lock\n"
+        "from agent.indexing.index_lock import hold_lock\n"
         f"with hold_lock({str(db)!r}, 'indexer', 'sva index (test)'):\n"
         "    print('held', flush=True)\n"
         "    time.sleep(120)\n")], stdout=subprocess.PIPE, text=True)
@@ -49,7 +49,7 @@ def test_a_second_holder_is_refused_at_once_with_the_first_ones_pid_and_command(
     with hold_lock(db, "indexer", "sva index cams/ --db index.duckdb"):
         refused = subprocess.run([sys.executable, "-c", (
             "import sys\n"
-            "from agent.index_lock import IndexerRunning, hold_lock\n"
+            "from agent.indexing.index_lock import IndexerRunning, hold_lock\n"
             "try:\n"
             f"    with hold_lock({str(db)!r}, 'indexer', 'second'):\n"
             "        print('held')\n"

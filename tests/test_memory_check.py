@@ -7,7 +7,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.cli.main import app
 from sa2va_engine import memory_check
 from sa2va_engine.memory_check import InsufficientMemoryError, needed_bytes, parameter_count
 from sa2va_engine.sa2va import Sa2VA

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agent.object_links import link_objects, track_iou
+from agent.indexing.object_links import link_objects, track_iou
 from sa2va_engine.masklet import Masklet, TrackPoint
 
 
@@ -59,7 +59,7 @@ def _last(oid: int, label: str, t: float, x: int, size: int = 20) -> "LastSeen":
 
 
 def test_reidentify_joins_a_track_that_began_after_a_same_named_object_was_lost():
-    from agent.object_links import reidentify
+    from agent.indexing.object_links import reidentify
 
     new = [track("the red ball", {6.0: None, 6.5: 30, 7.0: 32}), track("the white ball", {6.0: 60, 6.5: 60})]
     recent = [_last(1, "a red ball", 4.5, 28), _last(2, "the red dog", 5.5, 30), _last(3, "the white ball", 5.0, 10),
@@ -69,7 +69,7 @@ def test_reidentify_joins_a_track_that_began_after_a_same_named_object_was_lost(
 
 
 def test_reidentify_leaves_alone_what_the_overlap_linked_and_what_does_not_fit():
-    from agent.object_links import REID_GAP_S, reidentify
+    from agent.indexing.object_links import REID_GAP_S, reidentify
 
     new = [track("the red ball", {20.0: 30}), track("the red ball", {20.0: 30})]
     recent = [_last(1, "the red ball", 20.0 - REID_GAP_S - 0.5, 30),  # lost too long ago
@@ -80,7 +80,7 @@ def test_reidentify_leaves_alone_what_the_overlap_linked_and_what_does_not_fit()
 
 
 def test_a_phrase_never_seen_in_its_chunk_names_the_object_seen_last():
-    from agent.object_links import reidentify
+    from agent.indexing.object_links import reidentify
 
     unseen = [track("the red ball", {6.0: None, 6.5: None})]
     assert reidentify(unseen, [None], [_last(1, "the red ball", 3.0, 30), _last(2, "the red ball", 5.0, 60)]) == [2]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.event_verbs import event_kind
-from agent.query_parse import QueryParseError, fallback_plan
+from agent.query.event_verbs import event_kind
+from agent.query.query_parse import QueryParseError, fallback_plan
 from tests.test_query_parse import expected_plan
 
 # question -> (subject, predicate, video, start_s, end_s)

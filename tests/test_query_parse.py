@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from agent.query_parse import QueryParseError, fallback_plan, parse_time, plan_from_model_text, plan_prompt
-from agent.query_plan import QueryPlan
+from agent.query.query_parse import QueryParseError, fallback_plan, parse_time, plan_from_model_text, plan_prompt
+from agent.query.query_plan import QueryPlan
 from sa2va_engine.user_error import UserError
 
 # question -> (subject, predicate, video, start_s, end_s)

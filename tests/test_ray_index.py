@@ -1,6 +1,6 @@
 """`sva index --ray`: chunks analysed on Ray engine actors, committed by the one writer, give the same DB as the
 single-process run, also when a worker is killed mid-run. One local Ray (2 CPUs) serves the module; the
-writer-side ordering is also checked without Ray, on a pool that answers out of order.
+order in which the graph takes results is also checked without Ray, on a pool that answers out of order.
 
 The reference is a single-process run made here, with this process's torch thread count: the writer embeds
 texts with MiniLM, whose vectors differ in the last bits with the thread count, and the Ray run's writer is
@@ -17,15 +17,15 @@ import signal
 import numpy as np
 import pytest
 
-from agent.chunk_analyser import ChunkWork
-from agent.chunk_frames import decode_chunks
-from agent.index_report import SilentProgress
-from agent.index_settings import IndexSettings
-from agent.indexer import run_index
-from agent.ray_options import RayOptions
-from agent.ray_worker import EngineWorker
-from agent.stage_clock import StageTimes
-from agent.video_writer import plan_spans
+from agent.indexing.chunk_analyser import ChunkWork
+from agent.indexing.chunk_frames import decode_chunks
+from agent.indexing.index_report import SilentProgress
+from agent.indexing.index_settings import IndexSettings
+from agent.indexing.indexer import run_index
+from agent.indexing.ray_options import RayOptions
+from agent.indexing.ray_worker import EngineWorker
+from agent.indexing.stage_clock import StageTimes
+from agent.indexing.chunk_committer import plan_spans
 from index.object_ids import new_object_id
 from index.reader import IndexReader
 from sa2va_engine.user_error import UserError
@@ -212,7 +212,7 @@ def test_chunk_and_video_failures_from_workers(shared_videos, tracking_checkpoin
 
 def test_ray_run_equals_the_single_process_run(single_process_db, shared_videos, tracking_checkpoint, local_ray,
                                                 tmp_path):
-    from agent.ray_pool import EnginePool
+    from agent.indexing.ray_pool import EnginePool
 
     videos = [shared_videos / name for name in VIDEOS]
     settings = settings_like_index_args(tmp_path / "ray.duckdb", tracking_checkpoint)
@@ -250,7 +250,7 @@ class KillOneWorker(SilentProgress):
 
 def test_a_worker_killed_mid_run_loses_no_chunk(single_process_db, shared_videos, tracking_checkpoint, local_ray,
                                                 tmp_path):
-    from agent.ray_pool import EnginePool
+    from agent.indexing.ray_pool import EnginePool
 
     videos = [shared_videos / name for name in VIDEOS]
     settings = settings_like_index_args(tmp_path / "ray.duckdb", tracking_checkpoint)

@@ -79,7 +79,7 @@ def ids_record(ids: list[int], pad_id: int) -> dict:
 def golden(request, tmp_path_factory):
     """(engine of the tiny checkpoint handled as an official one, the reference's numbers for it)."""
     from sa2va_engine.sa2va import Sa2VA
-    from sa2va_engine.testing import write_tiny_checkpoint
+    from sa2va_engine.testing.tiny_checkpoint import write_tiny_checkpoint
     from sa2va_engine.weights_digest import weights_sha256
 
     family = request.param
@@ -205,7 +205,7 @@ def test_segment_and_track_give_the_compared_masks(golden):
 def test_an_object_scored_absent_keeps_its_mask_unless_the_handling_empties_it(golden):
     """(b): the reference returns SAM-2's mask whatever the object score; "empty" is the sam2 package's -1024."""
     from sa2va_engine.input_handling import REFERENCE
-    from sa2va_engine.testing import mark_objects_present
+    from sa2va_engine.testing.tiny_parts import mark_objects_present
 
     engine, _ = golden
     sam = engine.model.sam2

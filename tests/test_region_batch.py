@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import sa2va_engine.sa2va as sa2va_module
-from agent.chunk_analyser import ChunkAnalyser
-from agent.index_settings import IndexSettings
+from agent.indexing.chunk_analyser import ChunkAnalyser
+from agent.indexing.index_settings import IndexSettings
 from sa2va_engine.errors import CheckpointError
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.sa2va import Sa2VA

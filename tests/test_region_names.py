@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import sa2va_engine.sa2va as sa2va_module
-from agent.chunk_analyser import ChunkAnalyser
-from agent.index_settings import IndexSettings
+from agent.indexing.chunk_analyser import ChunkAnalyser
+from agent.indexing.index_settings import IndexSettings
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.region_zoom import MIN_SIDE_PX, mark_region, zoom_to_region
 from sa2va_engine.sa2va import Sa2VA

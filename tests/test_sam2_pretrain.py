@@ -7,8 +7,8 @@ import numpy as np
 import torch
 
 from sa2va_engine.sa2va import Sa2VA
-from sa2va_engine.sam2_pretrain import MEMORY_PARTS, WordCodes, clip_examples, frame_examples, pretrain_sam2
-from sa2va_engine.synthetic_samples import ReferImageGroups, SampleSource
+from sa2va_engine.training.sam2_pretrain import MEMORY_PARTS, WordCodes, clip_examples, frame_examples, pretrain_sam2
+from sa2va_engine.synthetic.samples import ReferImageGroups, SampleSource
 
 
 def test_word_codes_are_seeded_and_add_up_per_phrase():

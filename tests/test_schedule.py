@@ -14,12 +14,12 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
-from agent.index_lock import hold_lock
-from agent.index_settings import IndexSettings
-from agent.schedule_runner import ScheduleRunner
-from agent.schedule_spec import ScheduledRun, ScheduleError, format_every, parse_every
-from agent.schedule_store import ScheduleStore
+from agent.cli.main import app
+from agent.indexing.index_lock import hold_lock
+from agent.indexing.index_settings import IndexSettings
+from agent.schedule.schedule_runner import ScheduleRunner
+from agent.schedule.schedule_spec import ScheduledRun, ScheduleError, format_every, parse_every
+from agent.schedule.schedule_store import ScheduleStore
 from index.reader import IndexReader
 from tests.agent_fixtures import one_torch_thread as single_torch_thread, REPO, run_sva, sva_cmd, sva_env
 from tests.index_fixtures import dump_tables
@@ -126,9 +126,10 @@ def test_each_run_indexes_new_or_changed_files_only(tmp_path, cams, shared_video
     before = dump_tables(db, skip=("jobs", "schedules"))
 
     # Unchanged files are answered from the index: not even probed.
-    import agent.video_writer
+    import agent.indexing.chunk_committer
 
-    monkeypatch.setattr(agent.video_writer, "probe_video", lambda *a, **k: pytest.fail("an unchanged file was probed"))
+    monkeypatch.setattr(agent.indexing.chunk_committer, "probe_video",
+                        lambda *a, **k: pytest.fail("an unchanged file was probed"))
     second = tick()
     assert (second.status, second.indexed, second.unchanged, second.job_id) == ("done", 0, 1, 2)
     assert dump_tables(db, skip=("jobs", "schedules")) == before

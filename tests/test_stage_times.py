@@ -9,7 +9,7 @@ import time
 import duckdb
 import numpy as np
 
-from agent.stage_clock import STAGES, StageClock, StageTimes, TimedEmbedder
+from agent.indexing.stage_clock import STAGES, StageClock, StageTimes, TimedEmbedder
 
 
 def test_sva_index_reports_the_stage_split_and_the_job_keeps_it(indexed_library):

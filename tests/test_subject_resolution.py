@@ -1,10 +1,10 @@
-"""Subject resolution: which stored objects a question's subject means (agent/subject_resolution.py)."""
+"""Subject resolution: which stored objects a question's subject means (agent/query/subject_resolution.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from agent.subject_resolution import (ACCEPT_COS, AMBIGUOUS_COS, CALIBRATION_PAIRS, calibrate, judge_name,
+from agent.query.subject_resolution import (ACCEPT_COS, AMBIGUOUS_COS, CALIBRATION_PAIRS, calibrate, judge_name,
                                       noun_phrase, resolve_subject, texts_to_embed)
 from index.embedder import default_embedder
 from index.summaries import ObjectNames

@@ -4,8 +4,8 @@ both the event rule and what the LLM's key frames show."""
 from __future__ import annotations
 
 from sa2va_engine import prompts
-from sa2va_engine.synthetic_samples import SEEN_LIFT, VERIFY_TEMPLATE, SampleSource, happens_in, jump_label
-from sa2va_engine.synthetic_world import WorldConfig, generate_world
+from sa2va_engine.synthetic.samples import SEEN_LIFT, VERIFY_TEMPLATE, SampleSource, happens_in, jump_label
+from sa2va_engine.synthetic.world import WorldConfig, generate_world
 
 
 
@@ -48,8 +48,8 @@ def test_jump_labels_are_what_the_key_frames_show():
 
 
 def test_mixed_source_draws_from_every_source_deterministically():
-    from sa2va_engine.demo_model import EASY_WORLDS
-    from sa2va_engine.synthetic_samples import MixedSource
+    from sa2va_engine.synthetic.demo_recipe import EASY_WORLDS
+    from sa2va_engine.synthetic.samples import MixedSource
 
     easy = SampleSource(seed=2, weights={"caption": 1.0}, config=EASY_WORLDS)
     real = SampleSource(seed=1, weights={"caption": 1.0})

@@ -12,14 +12,14 @@ import pytest
 
 from sa2va_engine.masklet import mask_box
 from sa2va_engine.prompts import PHRASE_END, PHRASE_START, SEG_TOKEN
-from sa2va_engine.synthetic_language import (
+from sa2va_engine.synthetic.language import (
     caption,
     corpus,
     grounded_caption,
     referring_expressions,
     yes_no_questions,
 )
-from sa2va_engine.synthetic_world import (
+from sa2va_engine.synthetic.world import (
     BACKGROUND_TONES,
     COLOURS,
     KINDS,

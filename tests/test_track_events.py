@@ -9,8 +9,8 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from agent.demo_metrics import match_events, temporal_iou
-from sa2va_engine.synthetic_world import WorldConfig, generate_world
+from agent.demo.metrics import match_events, temporal_iou
+from sa2va_engine.synthetic.world import WorldConfig, generate_world
 from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
 from tools.track_events import MAX_EVIDENCE, detect_events
 

@@ -11,10 +11,10 @@ import torch
 
 from sa2va_engine.masklet import Rle
 from sa2va_engine.sa2va import Sa2VA
-from sa2va_engine.sam2_pretrain import MEMORY_PARTS
-from sa2va_engine.synthetic_samples import ReferImageGroups, SampleSource
-from sa2va_engine.train import TrainConfig, Trainer, train
-from sa2va_engine.train_sample import TrainSample
+from sa2va_engine.training.sam2_pretrain import MEMORY_PARTS
+from sa2va_engine.synthetic.samples import ReferImageGroups, SampleSource
+from sa2va_engine.training.train import TrainConfig, Trainer, train
+from sa2va_engine.training.train_sample import TrainSample
 from tests.agent_fixtures import run_sva
 from tools.labelled_data import LabelledDataError, read_labelled
 

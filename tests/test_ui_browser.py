@@ -44,7 +44,7 @@ def _sva(*args: str) -> list[str]:
 def indexed(tmp_path_factory, shared_videos):
     """An index of 01_dog.mp4 made by `sva index` with a tiny random checkpoint that sees objects, kept
     small (one 10 s chunk, frames at 0.5 fps) so the run takes seconds on a CPU."""
-    from sa2va_engine.testing import write_tiny_checkpoint
+    from sa2va_engine.testing.tiny_checkpoint import write_tiny_checkpoint
 
     root = tmp_path_factory.mktemp("ui_browser")
     model = write_tiny_checkpoint(root / "tiny", "qwen3_vl", seed=0, objects_present=True)

@@ -103,7 +103,7 @@ def test_an_event_question_is_answered_from_stored_events_as_the_cli_does(dashbo
     events table is the answer at once, with no model."""
     import shutil
 
-    from agent.query_graph import run_query
+    from agent.query.query_graph import run_query
     from agent.run_settings import query_settings
     from index.connection import write_transaction
 
@@ -171,7 +171,7 @@ def test_library_lists_every_video_with_its_state(dashboard, ui_index):
 
 
 def test_library_shows_indexing_only_while_an_indexer_holds_the_index(dashboard, ui_index):
-    from agent.index_lock import hold_lock
+    from agent.indexing.index_lock import hold_lock
 
     with hold_lock(ui_index.db, "indexer", "sva index (test)"):
         at = dashboard(ui_index.db, page="page_library.py")
@@ -365,8 +365,8 @@ def test_pages_keep_reading_while_an_indexer_writes(dashboard, tmp_path):
 def test_jobs_page_lists_schedules(dashboard, ui_index, tmp_path):
     import shutil
 
-    from agent.schedule_spec import ScheduledRun
-    from agent.schedule_store import ScheduleStore
+    from agent.schedule.schedule_spec import ScheduledRun
+    from agent.schedule.schedule_store import ScheduleStore
 
     db = tmp_path / "index.duckdb"
     shutil.copy(ui_index.db, db)

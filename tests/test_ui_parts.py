@@ -75,7 +75,7 @@ def test_a_path_is_served_only_if_the_index_holds_it_and_the_file_is_there(tmp_p
 
 
 def test_sva_ui_runs_streamlit_headless_without_telemetry_or_file_watcher(tmp_path):
-    from agent.commands_ui import app_script, dashboard_env, streamlit_command
+    from agent.cli.commands_ui import app_script, dashboard_env, streamlit_command
 
     script = app_script()
     assert script == REPO / "ui" / "app.py"
@@ -89,7 +89,7 @@ def test_sva_ui_runs_streamlit_headless_without_telemetry_or_file_watcher(tmp_pa
 
 
 def test_sva_ui_refuses_a_folder_as_the_index(tmp_path):
-    from agent.cli import app
+    from agent.cli.main import app
 
     result = CliRunner().invoke(app, ["ui", "--db", str(tmp_path)])
     assert result.exit_code == 2
@@ -113,7 +113,7 @@ def test_the_dashboard_only_reads_and_nothing_below_it_imports_it():
         found = _imports(path)
         assert not any(n.startswith("index.writer") or n.endswith("IndexWriter") for n in found), path
     for package in ("agent", "tools", "index", "sa2va_engine"):
-        for path in sorted((REPO / package).glob("*.py")):
+        for path in sorted((REPO / package).rglob("*.py")):
             assert not any(n == "ui" or n.startswith("ui.") for n in _imports(path)), path
 
 
@@ -149,7 +149,7 @@ def test_an_indexer_started_from_the_dashboard_is_sva_index_with_the_operators_i
     import typer.main
 
     import ui.indexer_launch
-    from agent.cli import app
+    from agent.cli.main import app
 
     commands = []
 

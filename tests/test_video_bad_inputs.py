@@ -113,7 +113,7 @@ def test_cli_names_each_bad_file_without_traceback(tmp_path: Path, clip: Path, z
                                                   text_as_mp4: Path, truncated: Path) -> None:
     """A real process: what a user at a terminal sees."""
     run = subprocess.run(
-        [sys.executable, "-c", "from agent.cli import main; main()", "probe", "--decode",
+        [sys.executable, "-c", "from agent.cli.main import main; main()", "probe", "--decode",
          str(tmp_path / "missing.mp4"), str(zero_bytes), str(clip), str(text_as_mp4), str(truncated)],
         capture_output=True, text=True, timeout=120,
     )

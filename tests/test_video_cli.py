@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.cli.main import app
 from tests.video_fixtures import clip, media, rotated, text_as_mp4  # noqa: F401
 
 runner = CliRunner()

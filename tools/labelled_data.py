@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sa2va_engine.masklet import Rle
 from sa2va_engine.prompts import SEG_TOKEN
 from sa2va_engine.key_frames import key_frame_indices
-from sa2va_engine.train_sample import TrainSample
+from sa2va_engine.training.train_sample import TrainSample
 from sa2va_engine.user_error import UserError
 from tools.video_decode import decode_frames
 

@@ -8,7 +8,7 @@ Official checkpoints have no preset file and run on the project's defaults.
 
     {"index": {"sample_fps": 4.0, "chunk_s": 3.0, ...}, "query": {"threshold": 0.0, ...}}
 
-Keys are IndexSettings / QuerySettings field names (agent/index_settings.py, agent/query_answer.py).
+Keys are IndexSettings / QuerySettings field names (agent/indexing/index_settings.py, agent/query/query_answer.py).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class ModelPreset(BaseModel):
 def resolve_alias(model: str) -> str:
     """`demo` -> the shipped demo model's directory; anything else as given."""
     if model.strip().lower() == DEMO_ALIAS:
-        from sa2va_engine.demo_model import demo_model_path
+        from sa2va_engine.demo_checkpoint import demo_model_path
 
         return str(demo_model_path())
     return model

@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from sa2va_engine.masklet import Masklet
-from sa2va_engine.synthetic_world import Background, Event, Occluder, World, WorldConfig, WorldObject
+from sa2va_engine.synthetic.world import Background, Event, Occluder, World, WorldConfig, WorldObject
 from tools.overlay_video import write_overlay_video
 from tools.video_decode import DecodedFrame
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from agent.query_answer import QueryAnswer, QuerySettings
+from agent.query.query_answer import QueryAnswer, QuerySettings
 from sa2va_engine.user_error import UserError
 from ui.dashboard_config import DashboardConfig, model_worker
 from ui.user_errors import describe
@@ -62,7 +62,7 @@ def _settings(config: DashboardConfig, verify: bool) -> QuerySettings:
 
 def _run_query():
     # Imported on use: the graph pulls in LangGraph, and the pages that do not search should not pay for it.
-    from agent.query_graph import run_query
+    from agent.query.query_graph import run_query
 
     return run_query
 

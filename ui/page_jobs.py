@@ -9,9 +9,9 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from agent.schedule_store import ScheduleStore
+from agent.schedule.schedule_store import ScheduleStore
 from index.summaries import JobSummary
-from agent.stage_clock import StageTimes
+from agent.indexing.stage_clock import StageTimes
 from sa2va_engine.user_error import UserError
 from ui.access_gate import signed_in
 from ui.dashboard_config import dashboard_config, index_reader, indexer_launches

@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from agent.index_lock import lock_held
+from agent.indexing.index_lock import lock_held
 from index.summaries import VideoSummary
 from sa2va_engine.user_error import UserError
 from ui.clock import clock

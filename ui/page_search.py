@@ -120,7 +120,7 @@ if asked:
     if previous is not None and previous.pending is not None:
         previous.pending.cancel()  # still queued behind other work: nobody will look at it any more
     # As typed: the query graph refuses an empty, over-long or control-character question with the one line
-    # `sva query` prints (agent/query_parse.py, checked_question), shown below by `shown_as_error`.
+    # `sva query` prints (agent/query/query_parse.py, checked_question), shown below by `shown_as_error`.
     state.search = SearchRun(question=question, verify=verify)
     state.pop("search_open", None)
     state.pop("search_shown", None)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from agent.query_parse import checked_question
+from agent.query.query_parse import checked_question
 from index.reader import IndexReader
 from index.summaries import VideoSummary
 from sa2va_engine.user_error import UserError

@@ -1,0 +1,260 @@
+"""The model side of indexing one chunk: caption, grounded caption, tracking, descriptions. Nothing here
+touches the index, so the same code runs inside the single-process graph (`agent/indexing/index_graph.py`, one step
+per node) and inside a Ray engine actor (`agent/indexing/ray_worker.py`, `analyse` runs every step).
+
+What stays out of here is everything sequential: linking a chunk's tracks to the previous chunk's *stored*
+tracks, trimming the overlap, committing (`agent/indexing/chunk_committer.py`). A worker therefore cannot know which
+objects will be linked; `analyse` describes every object and the graph's link node keeps only the
+descriptions of objects that turn out new. Descriptions depend only on the untrimmed masklet and the chunk's frames, so the
+kept ones are exactly what the graph computes for the same objects.
+
+Failures inside a chunk become one-line errors naming the chunk and the step, in the same words on both
+paths (`chunk_error`); a checkpoint that cannot load is not a chunk failure and is raised (or, in a worker,
+returned as `fatal` for the writer to raise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agent.indexing.index_settings import IndexSettings
+from agent.indexing.stage_clock import StageClock, StageTimes
+from index.errors import IndexDiskFull
+from sa2va_engine.errors import CheckpointError, UnsupportedModelError
+from sa2va_engine.masklet import Masklet
+from sa2va_engine.sa2va import Sa2VA
+from tools.clip import Clip
+from tools.sa2va_chat import CHUNK_CAPTION_QUESTION, ChatRequest, chat_about_clip, chat_about_clips
+from tools.sa2va_ground import GroundRequest, ground_clip, ground_clips
+from tools.sa2va_region import RegionRequest, describe_region, describe_regions, name_regions
+from tools.sa2va_track import TrackRequest, track_clips
+from tools.video_chunks import Chunk, ChunkFrames
+from tools.video_decode import DecodedFrame
+
+# Errors that would fail every chunk the same way: they stop the batch instead of being recorded per chunk.
+FATAL_ERRORS = (CheckpointError, UnsupportedModelError, IndexDiskFull)
+
+# The step a description failure is reported under: the graph describes new objects inside its `link` node.
+DESCRIBE_STEP = "link"
+
+
+class ChunkWork(BaseModel):
+    """What a worker found in one chunk, before linking. Times are seconds from the video's start.
+
+    `chunk.frame_times` are the true times of the frames analysed. `descriptions[i]` / `describe_errors[i]`
+    belong to `masklets[i]` (a description for every object, linked or not; see the module docstring).
+    Exactly one of the outcomes holds: analysed (`error`, `video_error`, `fatal` all None), the chunk failed
+    (`error`), the video could not be decoded (`video_error`, `video_problem`), or the batch must stop (`fatal`).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    chunk: Chunk
+    caption: str = ""
+    grounded_caption: str = ""
+    masklets: list[Masklet] = Field(default_factory=list)
+    descriptions: list[str | None] = Field(default_factory=list)
+    describe_errors: list[str | None] = Field(default_factory=list)
+    error: str | None = None
+    video_error: str | None = Field(default=None, description="the decode's one-line error (the report's words)")
+    video_problem: str | None = Field(default=None, description="what the index records for the failed video")
+    fatal: Exception | None = None
+    worker_pid: int | None = Field(default=None, description="process that did the work (Ray: the actor)")
+    stages: StageTimes | None = Field(default=None, description="where the worker's time went on this chunk")
+
+
+def chunk_error(chunk: Chunk, step: str, exc: BaseException) -> str:
+    """The one line recorded on a failed chunk, e.g. `chunk 1 (4.0-9.0 s) ground: RuntimeError: CUDA out of memory`."""
+    first_line = (str(exc).splitlines() or [""])[0]
+    return f"chunk {chunk.index} ({chunk.start_s:.1f}-{chunk.end_s:.1f} s) {step}: {type(exc).__name__}: {first_line}"
+
+
+def unique_expressions(expressions: list[str]) -> list[str]:
+    """Phrases in order, each once (case and spacing ignored): the same words would track the same object twice."""
+    seen: set[str] = set()
+    out = []
+    for e in expressions:
+        key = " ".join(e.lower().split())
+        if key and key not in seen:
+            seen.add(key)
+            out.append(e.strip())
+    return out
+
+
+class ChunkAnalyser:
+    """The model calls for one chunk. `engine` is called only when a step needs the model, so a run with
+    nothing to analyse loads none."""
+
+    def __init__(self, settings: IndexSettings, engine: Callable[[], Sa2VA]):
+        self.settings = settings
+        self._engine = engine
+
+    # -- steps (the graph's nodes call these one by one) -------------------------------------
+    def caption(self, clip: Clip) -> str:
+        if not self.settings.caption or not clip.frames:
+            return ""
+        request = ChatRequest(question=CHUNK_CAPTION_QUESTION, clip=clip, frames=self.settings.key_frames,
+                              max_new_tokens=self.settings.max_new_tokens)
+        return chat_about_clip(self._engine(), request).text
+
+    def ground(self, clip: Clip) -> tuple[str, list[str]]:
+        """(grounded caption with its markup, expressions to track: the phrases, then the watch list)."""
+        phrases: list[str] = []
+        raw = ""
+        if self.settings.ground and clip.frames:
+            reply = ground_clip(self._engine(), GroundRequest(clip=clip, frames=self.settings.key_frames,
+                                                              max_new_tokens=self.settings.max_new_tokens))
+            phrases, raw = reply.phrases, reply.raw
+        return raw, unique_expressions(phrases + list(self.settings.watch))
+
+    def captions(self, clips: list[Clip]) -> list[str]:
+        """`caption` of several chunks in one batched generation."""
+        if not self.settings.caption or len(clips) == 1:
+            return [self.caption(c) for c in clips]
+        requests = [ChatRequest(question=CHUNK_CAPTION_QUESTION, clip=c, frames=self.settings.key_frames,
+                                max_new_tokens=self.settings.max_new_tokens) for c in clips]
+        return [reply.text for reply in chat_about_clips(self._engine(), requests)]
+
+    def grounds(self, clips: list[Clip]) -> list[tuple[str, list[str]]]:
+        """`ground` of several chunks in one batched generation."""
+        if not self.settings.ground or len(clips) == 1:
+            return [self.ground(c) for c in clips]
+        requests = [GroundRequest(clip=c, frames=self.settings.key_frames, max_new_tokens=self.settings.max_new_tokens)
+                    for c in clips]
+        return [(reply.raw, unique_expressions(reply.phrases + list(self.settings.watch)))
+                for reply in ground_clips(self._engine(), requests)]
+
+    def track(self, clip: Clip, expressions: list[str]) -> list[Masklet]:
+        return self.tracks([clip], [expressions])[0]
+
+    def tracks(self, clips: list[Clip], expressions: list[list[str]]) -> list[list[Masklet]]:
+        """`track` of several chunks (``expressions[i]`` for ``clips[i]``), SAM-2's image encoder running over the
+        frames of all of them in batches of `IndexSettings.sam2_frame_batch`."""
+        out: list[list[Masklet] | None] = [None] * len(clips)
+        requests, where = [], []
+        for i, (clip, exprs) in enumerate(zip(clips, expressions)):
+            if not exprs:
+                out[i] = []
+            elif not self.settings.track or not clip.frames:
+                out[i] = [Masklet(expression=e, points=[]) for e in exprs]
+            else:
+                requests.append(TrackRequest(clip=clip, expressions=exprs, key_frames=self.settings.key_frames,
+                                             prompt_every_frame=self.settings.prompt_every_frame))
+                where.append(i)
+        if requests:
+            replies = track_clips(self._engine(), requests, self.settings.sam2_frame_batch())
+            for i, reply in zip(where, replies):
+                out[i] = reply.masklets
+        return out
+
+    def names(self, clips: list[Clip], tracks: list[list[Masklet]]) -> list[list[Masklet]]:
+        """With `name_objects`: each masklet of ``tracks[i]`` (the objects of ``clips[i]``) that the grounded
+        caption found, not a watched expression, renamed to what the model calls the object seen up close on the
+        frame where its mask is largest (`name_regions`, all of them in one generation). A masklet never
+        present, or whose answer is no name, keeps its phrase. Why: a small model's caption phrase names what it
+        can see at frame scale ("the red ball" for a red dog), and the name is the label the index stores and
+        questions are resolved against."""
+        if not self.settings.name_objects:
+            return tracks
+        watched = {" ".join(w.lower().split()) for w in self.settings.watch}
+        requests, where = [], []
+        for i, (clip, masklets) in enumerate(zip(clips, tracks)):
+            for j, masklet in enumerate(masklets):
+                request = (None if " ".join(masklet.expression.lower().split()) in watched
+                           else _largest_view(clip.frames, masklet, 16))
+                if request is not None:
+                    requests.append(request)
+                    where.append((i, j))
+        out = [list(masklets) for masklets in tracks]
+        for (i, j), name in zip(where, name_regions(self._engine(), requests) if requests else []):
+            if name:
+                out[i][j] = out[i][j].model_copy(update={"expression": name})
+        return out
+
+    def describe(self, frames: list[DecodedFrame], masklet: Masklet) -> str | None:
+        """A region caption of the object on the frame where its mask is largest; None when it is never
+        present (or descriptions are off)."""
+        request = self._region_request(frames, masklet)
+        return None if request is None else describe_region(self._engine(), request).text or None
+
+    def describe_all(self, frames: list[DecodedFrame], masklets: list[Masklet]) -> list[str | None | Exception]:
+        """`describe` of several objects of a chunk (e.g. all its new ones) in one batched generation: each item is
+        the description, None, or the exception describing that object alone raised. If the batch fails (say,
+        out of memory), each object is described alone, so an object fails only for a reason of its own. Errors
+        that would fail every chunk (`FATAL_ERRORS`) are raised."""
+        requests = [self._region_request(frames, m) for m in masklets]
+        wanted = [r for r in requests if r is not None]
+        if len(wanted) > 1:
+            try:
+                replies = iter(describe_regions(self._engine(), wanted))
+                return [None if r is None else next(replies).text or None for r in requests]
+            except FATAL_ERRORS:
+                raise
+            except Exception:  # noqa: BLE001 - retried one by one; an error there is the object's own
+                pass
+        out: list[str | None | Exception] = []
+        for masklet in masklets:
+            try:
+                out.append(self.describe(frames, masklet))
+            except FATAL_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the caller decides what an object's failure means
+                out.append(exc)
+        return out
+
+    def _region_request(self, frames: list[DecodedFrame], masklet: Masklet) -> RegionRequest | None:
+        if not self.settings.describe:
+            return None
+        return _largest_view(frames, masklet, min(48, self.settings.max_new_tokens))
+
+    # -- all steps (a Ray worker) -------------------------------------------------------------
+    def analyse(self, video_path: str, current: ChunkFrames, clock: StageClock | None = None) -> ChunkWork:
+        """Every step on one decoded chunk, each object described, each step timed on ``clock`` (the graph's
+        stages). Never raises for a chunk's failure: it is the returned `error` (or `fatal` for an unusable
+        checkpoint)."""
+        clock = clock or StageClock()
+        chunk = current.chunk
+        work = ChunkWork(chunk=chunk)
+        if not current.frames:  # a gap in the recording: committed empty, as the graph does
+            return work
+        clock.times.chunks += 1
+        clip = Clip(video_path=video_path, start_s=chunk.start_s, end_s=chunk.end_s, frames=current.frames)
+        step = "caption"
+        try:
+            with clock.stage("caption"):
+                work.caption = self.caption(clip)
+            step = "ground"
+            with clock.stage("ground"):
+                work.grounded_caption, expressions = self.ground(clip)
+            step = "track"
+            with clock.stage("track"):
+                work.masklets = self.track(clip, expressions)
+            step = "name"
+            with clock.stage("describe"):
+                work.masklets = self.names([clip], [work.masklets])[0]
+        except FATAL_ERRORS as exc:
+            return ChunkWork(chunk=chunk, fatal=exc)
+        except Exception as exc:  # noqa: BLE001 - any model or data failure is recorded on the chunk
+            return ChunkWork(chunk=chunk, error=chunk_error(chunk, step, exc))
+        try:
+            with clock.stage("describe"):
+                described = self.describe_all(current.frames, work.masklets)
+        except FATAL_ERRORS as exc:
+            return ChunkWork(chunk=chunk, fatal=exc)
+        for item in described:  # an object's failure fails the chunk only if the object turns out new
+            failed = isinstance(item, Exception)
+            work.descriptions.append(None if failed else item)
+            work.describe_errors.append(chunk_error(chunk, DESCRIBE_STEP, item) if failed else None)
+        return work
+
+
+def _largest_view(frames: list[DecodedFrame], masklet: Masklet, max_new_tokens: int) -> RegionRequest | None:
+    """The object's box on the frame where its mask is largest; None when it is never present."""
+    present = [p for p in masklet.points if p.present and p.box]
+    if not present:
+        return None
+    best = max(present, key=lambda p: p.area)
+    frame = min(frames, key=lambda f: abs(f.time_s - best.time_s))
+    return RegionRequest(frame=frame, box=best.box, max_new_tokens=max_new_tokens)

@@ -1,0 +1,305 @@
+"""The indexing graph for one video, as LangGraph nodes; the one driver of indexing, in this process or on Ray:
+
+    plan -> next_chunk -> caption -> ground -> track -> link -> commit -> next_chunk ... -> finish
+    on Ray: plan -> next_chunk (the chunk's analysis, from an actor) -> link -> commit -> next_chunk ...
+
+Where a chunk's analysis runs is the graph's choice: here, node by node (caption, ground, track; new objects
+described in `link`), each chunk's frames coming from one streaming decode of the video's pending chunks
+(`agent/indexing/chunk_frames.py`), so a long video is never held in memory; or, with a Ray pool, on an actor
+that decodes its chunk and runs the same `ChunkAnalyser` steps (`agent/indexing/ray_analysis.py`), whose
+`ChunkWork` the `next_chunk` node takes in chunk order. Planning, linking, committing, failing and reporting
+are the same nodes either way, calling `ChunkCommitter`, so both ways of indexing write the same rows.
+
+The DB's chunk status is the source of truth for resume: `plan` asks the writer which chunks are pending and
+only those are analysed; linking reads the previous chunk's tracks back, so a resumed run links exactly as
+an uninterrupted one. A chunk whose analysis fails is recorded as failed (retried next run) and the video
+goes on; a checkpoint that cannot load stops the batch (it would fail every chunk the same way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import wraps
+from typing import TYPE_CHECKING, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from agent.indexing.chunk_analyser import FATAL_ERRORS, ChunkAnalyser, ChunkWork, chunk_error
+from agent.indexing.chunk_committer import ChunkCommitter, LinkedChunk, PlannedVideo
+from agent.indexing.chunk_frames import decode_chunks
+from agent.indexing.decode_ahead import DecodeAhead, decode_ahead
+from agent.indexing.index_report import IndexProgress, VideoReport
+from agent.indexing.index_settings import IndexSettings
+from agent.indexing.stage_clock import StageClock
+from index.writer import IndexWriter
+from sa2va_engine.masklet import Masklet
+from sa2va_engine.sa2va import Sa2VA
+from sa2va_engine.user_error import UserError
+from tools.clip import Clip
+from tools.video_chunks import ChunkFrames
+
+if TYPE_CHECKING:
+    from agent.indexing.ray_pool import EnginePool
+
+
+class VideoState(TypedDict, total=False):
+    path: str
+    video: PlannedVideo
+    current: ChunkFrames | None
+    caption: str
+    grounded_caption: str
+    expressions: list[str]
+    masklets: list[Masklet]
+    links: list[int | None]
+    descriptions: list[str | None]
+    # On Ray: the actor's descriptions of every object and the one-line error of each it failed to describe.
+    described: list[str | None] | None
+    describe_errors: list[str | None]
+    chunk_error: str | None
+    done: int
+    failed: int
+    report: VideoReport
+
+
+class VideoIndexer:
+    """Runs the indexing graph on one video at a time; holds what must not live in graph state (the writer,
+    the lazily loaded engine, the open frame stream, the Ray pool's analyses). With `pool`, chunks are analysed
+    on its actors (`run_all` lets it look ahead over the run's videos) and `engine` is never called."""
+
+    def __init__(self, settings: IndexSettings, writer: IndexWriter, engine: Callable[[], Sa2VA],
+                 progress: IndexProgress, job_id: int | None = None, clock: StageClock | None = None,
+                 pool: "EnginePool | None" = None):
+        self.settings = settings
+        self.clock = clock or StageClock()
+        self.videos = ChunkCommitter(settings, writer, progress, job_id)
+        self.analyser = ChunkAnalyser(settings, engine)
+        self.remote = None
+        if pool is not None:
+            from agent.indexing.ray_analysis import RayAnalysis
+
+            self.remote = RayAnalysis(pool, self.videos.plan, self.clock)
+        self._frames: DecodeAhead[ChunkFrames] | None = None
+        # Captions and grounded captions computed in one batch with the current chunk's, for the chunks decoded
+        # ahead of it; taken by those chunks' own nodes. A crash loses them with the chunks in flight.
+        self._batch: list[ChunkFrames] = []
+        self._captions: dict[int, str] = {}
+        self._grounds: dict[int, tuple[str, list[str]]] = {}
+        self._tracks: dict[int, list[Masklet]] = {}
+        self.graph = self._build()
+
+    # -- graph ------------------------------------------------------------------------------
+    def _build(self):
+        g = StateGraph(VideoState)
+        g.add_node("plan", self.plan)
+        g.add_node("next_chunk", self.next_chunk)
+        for name in ("caption", "ground", "track", "link", "commit"):
+            g.add_node(name, _guarded(getattr(self, name)))
+        g.add_node("fail_chunk", self.fail_chunk)
+        g.add_node("finish", self.finish)
+
+        g.add_edge(START, "plan")
+        g.add_conditional_edges("plan", lambda s: END if "report" in s else "next_chunk")
+        g.add_conditional_edges("next_chunk", _after_next_chunk)
+        for step, following in (("caption", "ground"), ("ground", "track"), ("track", "link"), ("link", "commit")):
+            g.add_conditional_edges(step, _or_fail(following))
+        g.add_conditional_edges("commit", _or_fail("next_chunk"))
+        g.add_edge("fail_chunk", "next_chunk")
+        g.add_edge("finish", END)
+        return g.compile()
+
+    def run_all(self, paths: list[str], known: Callable[[str], VideoReport | None],
+                skip: Callable[[str], bool]) -> list[VideoReport]:
+        """Index `paths` in order; `known(path)` answers a video that needs no indexing (unchanged) with its
+        report, `skip(path)` says so without reporting (what the Ray look-ahead must not plan)."""
+        if self.remote is not None:
+            self.remote.expect([p for p in paths if not skip(p)])
+        return [known(path) or self.run(path) for path in paths]
+
+    def run(self, path: str) -> VideoReport:
+        # Each chunk passes through about eight nodes; the limit only guards against a loop that never ends.
+        self._batch, self._captions, self._grounds, self._tracks = [], {}, {}, {}  # chunk indices are per video
+        try:
+            final = self.graph.invoke({"path": path, "done": 0, "failed": 0}, {"recursion_limit": 10**9})
+        finally:
+            if self._frames is not None:
+                self._frames.close()  # stops the decode-ahead thread and the decoder, also after an error
+            self._frames = None
+        return final["report"]
+
+    # -- nodes ------------------------------------------------------------------------------
+    def plan(self, state: VideoState) -> VideoState:
+        """Probe, plan and register the video (one node: `ChunkCommitter.plan` does all three; on Ray the look-ahead
+        may have called it already)."""
+        planned = (self.remote.plan if self.remote is not None else self.videos.plan)(state["path"])
+        if isinstance(planned, VideoReport):
+            return {"report": planned}
+        if self.remote is not None:
+            return {"video": planned}
+        self._frames = decode_ahead(
+            decode_chunks(planned.path, planned.probe, planned.pending, planned.last_index, self.settings),
+            self.settings.decode_ahead)
+        return {"video": planned}
+
+    def next_chunk(self, state: VideoState) -> VideoState:
+        fresh: VideoState = {"caption": "", "grounded_caption": "", "expressions": [], "masklets": [],
+                             "links": [], "descriptions": [], "described": None, "describe_errors": [],
+                             "chunk_error": None}
+        if self.remote is not None:
+            return fresh | self._analysed_remotely(state)
+        try:
+            with self.clock.stage("decode"):
+                current = next(self._frames, None)
+        except UserError as exc:  # the file broke part way: what is committed stays, the rest is retried
+            video = state["video"]
+            return {"current": None, "report": self.videos.video_failed(
+                state["path"], exc, len(video.chunks), state["done"], state["failed"])}
+        if current is not None:
+            self.clock.times.frames += len(current.frames)
+        return fresh | {"current": current}
+
+    def _analysed_remotely(self, state: VideoState) -> VideoState:
+        """The next chunk's analysis from an actor, as the caption, ground and track nodes would leave it."""
+        work: ChunkWork | None = self.remote.next_work()
+        if work is None:
+            return {"current": None}
+        current = ChunkFrames(chunk=work.chunk, frames=[])  # the frames stayed on the actor
+        if work.fatal is not None:
+            raise work.fatal
+        if work.video_error is not None:  # the file broke part way: what is committed stays, the rest is retried
+            self.remote.drop_video()
+            video = state["video"]
+            return {"current": None, "report": self.videos.video_failed(
+                state["path"], work.video_error, len(video.chunks), state["done"], state["failed"],
+                problem=work.video_problem)}
+        if work.error is not None:
+            return {"current": current, "chunk_error": work.error}
+        return {"current": current, "caption": work.caption, "grounded_caption": work.grounded_caption,
+                "masklets": work.masklets, "described": work.descriptions, "describe_errors": work.describe_errors}
+
+    def caption(self, state: VideoState) -> VideoState:
+        self.clock.times.chunks += 1  # a chunk with frames starts its analysis here
+        k = state["current"].chunk.index
+        if k not in self._captions:
+            # This chunk and the ones already decoded after it, captioned in one batched generation.
+            ahead = [c for c in self._frames.ready(self.settings.chunk_batch() - 1) if c.frames]
+            self._batch = [state["current"], *ahead]
+            with self.clock.stage("caption"):
+                captions = _batched_or_alone(self.analyser.captions, state["path"], self._batch)
+            self._captions = {c.chunk.index: text for c, text in zip(self._batch, captions)}
+        return {"caption": self._captions.pop(k)}
+
+    def ground(self, state: VideoState) -> VideoState:
+        k = state["current"].chunk.index
+        if k not in self._grounds:
+            # The caption's batch from this chunk on (those before it are grounded already), else this one alone.
+            batch = ([c for c in self._batch if c.chunk.index >= k]
+                     if any(c.chunk.index == k for c in self._batch) else [state["current"]])
+            with self.clock.stage("ground"):
+                grounds = _batched_or_alone(self.analyser.grounds, state["path"], batch)
+            self._grounds = {c.chunk.index: g for c, g in zip(batch, grounds)}
+        raw, expressions = self._grounds.pop(k)
+        return {"grounded_caption": raw, "expressions": expressions}
+
+    def track(self, state: VideoState) -> VideoState:
+        k = state["current"].chunk.index
+        if k not in self._tracks:
+            # This chunk and the batch's later chunks grounded with it (their phrases are known): SAM-2 encodes
+            # their frames in shared batches. Each chunk's masklets are taken by its own node.
+            later = [c for c in self._batch if c.chunk.index > k and c.chunk.index in self._grounds]
+            batch = [state["current"], *later]
+            expressions = [state["expressions"], *(self._grounds[c.chunk.index][1] for c in later)]
+            with self.clock.stage("track"):
+                tracks = _batched_or_alone(lambda clips: self.analyser.tracks(clips, expressions[:len(clips)]),
+                                           state["path"], batch)
+            with self.clock.stage("describe"):  # naming, like describing, is a region caption
+                tracks = self.analyser.names([_clip_of(state["path"], c) for c in batch[:len(tracks)]], tracks)
+            self._tracks = {c.chunk.index: masklets for c, masklets in zip(batch, tracks)}
+        return {"masklets": self._tracks.pop(k)}
+
+    def link(self, state: VideoState) -> VideoState:
+        linked = self.videos.link(state["video"], state["current"].chunk, state["masklets"])
+        if state.get("described") is not None:
+            # On Ray the actor described every object: keep the new ones' (failing as describing it here would).
+            for link, error in zip(linked.links, state["describe_errors"]):
+                if link is None and error is not None:
+                    return {"chunk_error": error}
+            descriptions = [d if link is None else None for d, link in zip(state["described"], linked.links)]
+            return {"masklets": linked.masklets, "links": linked.links, "descriptions": descriptions}
+        # Only new objects are described (in one batched generation); a continued one keeps the description it
+        # got when first seen.
+        new = [m for m, link in zip(linked.masklets, linked.links) if link is None]
+        with self.clock.stage("describe"):
+            described = iter(self.analyser.describe_all(state["current"].frames, new))
+        descriptions = [None if link is not None else next(described) for link in linked.links]
+        failed = next((d for d in descriptions if isinstance(d, Exception)), None)
+        if failed is not None:
+            raise failed  # the chunk fails, as when its first failing object was described alone
+        return {"masklets": linked.masklets, "links": linked.links, "descriptions": descriptions}
+
+    def commit(self, state: VideoState) -> VideoState:
+        linked = LinkedChunk(masklets=state["masklets"], links=state["links"])
+        embedded_before = self.clock.times.seconds["embed"]
+        with self.clock.stage("commit"):
+            self.videos.commit(state["video"], state["current"].chunk, state["caption"], state["grounded_caption"],
+                               linked, state["descriptions"])
+        # The writer embeds inside its commit; that time is the embed stage's, not the transaction's.
+        self.clock.times.seconds["commit"] -= self.clock.times.seconds["embed"] - embedded_before
+        return {"done": state["done"] + 1}
+
+    def fail_chunk(self, state: VideoState) -> VideoState:
+        self.videos.fail(state["video"], state["current"].chunk, state["chunk_error"])
+        return {"failed": state["failed"] + 1}
+
+    def finish(self, state: VideoState) -> VideoState:
+        return {"report": self.videos.finish(state["video"], state["done"], state["failed"])}
+
+
+def _after_next_chunk(state: VideoState) -> str:
+    if "report" in state:
+        return END
+    current = state["current"]
+    if current is None:
+        return "finish"
+    if state.get("chunk_error"):  # the actor's analysis of the chunk failed
+        return "fail_chunk"
+    if state.get("described") is not None:  # analysed on an actor: on to the steps after the analysis
+        return "link"
+    # A stretch with no frames (a gap in the recording) is committed empty: nothing to analyse, nothing to retry.
+    return "caption" if current.frames else "commit"
+
+
+def _or_fail(following: str) -> Callable[[VideoState], str]:
+    return lambda state: "fail_chunk" if state.get("chunk_error") else following
+
+
+def _guarded(node: Callable[[VideoState], VideoState]) -> Callable[[VideoState], VideoState]:
+    """A failure inside one chunk's analysis becomes that chunk's one-line error instead of ending the batch."""
+
+    @wraps(node)
+    def run(state: VideoState) -> VideoState:
+        try:
+            return node(state)
+        except FATAL_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any model or data failure is recorded on the chunk
+            return {"chunk_error": chunk_error(state["current"].chunk, node.__name__, exc)}
+
+    return run
+
+
+def _batched_or_alone(step: Callable[[list[Clip]], list], path: str, batch: list[ChunkFrames]) -> list:
+    """`step` over the batch's clips; if the batch fails (e.g. out of memory), the first chunk's alone, so a chunk
+    fails only for a reason of its own (the others are analysed when their turn comes)."""
+    clips = [_clip_of(path, c) for c in batch]
+    if len(clips) == 1:
+        return step(clips)
+    try:
+        return step(clips)
+    except FATAL_ERRORS:
+        raise
+    except Exception:  # noqa: BLE001 - retried alone; an error there is the chunk's own
+        return step(clips[:1])
+
+
+def _clip_of(path: str, current: ChunkFrames) -> Clip:
+    return Clip(video_path=path, start_s=current.chunk.start_s, end_s=current.chunk.end_s, frames=current.frames)

@@ -1,0 +1,124 @@
+"""Which stored object each new track continues: by mask IoU on the overlap frames, else by re-identification.
+
+Consecutive chunks share their overlap seconds, so an object seen there was tracked twice on the same
+frames: once at the end of chunk k-1, once at the start of chunk k. Pairs are matched greedily by mean IoU
+over the shared frames (best pair first, each object used once); a pair below `min_iou` is not linked.
+
+Where the overlap says nothing (the tracker lost the object for a moment, or it was hidden or out of frame
+across the chunk boundary), `reidentify` links a new track to an object of the same video that was last seen
+shortly before it began (within `REID_GAP_S`), under the same name (head noun and colours: "the red ball" is
+"a red ball", not "the red dog"), about the same size, and the nearest such one. Without it a one-second
+dropout splits an object in two, and each split reads as a disappearance and an appearance. Assumption: a
+same-named object that is not on screen at the same time as the other, within seconds, is the same one. In
+a crowd of look-alikes ("a person" x 20) that can join two people; a learnt appearance re-id would not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from agent.query.subject_resolution import noun_phrase
+from index.summaries import LastSeen
+from sa2va_engine.masklet import Masklet, TrackPoint
+
+# Stored and re-decoded frame times agree to the decoder's rounding; anything closer is the same frame.
+SAME_FRAME_S = 1e-3
+# How long an object may be unseen and still be re-identified, seconds.
+REID_GAP_S = 15.0
+# Box areas of one object a few seconds apart stay within this factor (it turns, it is partly hidden).
+REID_AREA_RATIO = 2.5
+
+
+def mask_iou(a: TrackPoint, b: TrackPoint) -> float:
+    if not (a.present and b.present and a.mask and b.mask):
+        return 0.0
+    ma, mb = a.mask.decode(), b.mask.decode()
+    if ma.shape != mb.shape:
+        return 0.0
+    union = np.logical_or(ma, mb).sum()
+    return float(np.logical_and(ma, mb).sum() / union) if union else 0.0
+
+
+def track_iou(new: Masklet, old: Sequence[TrackPoint], start_s: float, end_s: float) -> float:
+    """Mean IoU over the frames in [start_s, end_s] where either track is present (absent in one = 0)."""
+    old_by_time = {round(p.time_s / SAME_FRAME_S): p for p in old if start_s <= p.time_s <= end_s}
+    scores = []
+    for point in new.points:
+        if not start_s <= point.time_s <= end_s:
+            continue
+        other = old_by_time.get(round(point.time_s / SAME_FRAME_S))
+        if point.present or (other is not None and other.present):
+            scores.append(mask_iou(point, other) if other is not None else 0.0)
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def link_objects(new: Sequence[Masklet], previous: Mapping[int, Sequence[TrackPoint]],
+                 overlap: tuple[float, float], min_iou: float = 0.5) -> list[int | None]:
+    """For each new masklet, the id of the previous object it continues, or None for a new object.
+
+    `previous` maps object id -> its stored track points (present ones); `overlap` is the shared window, seconds."""
+    start_s, end_s = overlap
+    if end_s < start_s or not previous:
+        return [None] * len(new)
+    pairs = sorted(
+        ((track_iou(m, pts, start_s, end_s), i, oid) for i, m in enumerate(new) for oid, pts in previous.items()),
+        key=lambda x: (-x[0], x[1], x[2]),
+    )
+    links: list[int | None] = [None] * len(new)
+    used: set[int] = set()
+    for iou, i, oid in pairs:
+        if iou < min_iou:
+            break
+        if links[i] is None and oid not in used:
+            links[i] = oid
+            used.add(oid)
+    return links
+
+
+def same_name(a: str, b: str) -> bool:
+    """Same head noun and the same colours ('the red ball' / 'a red ball'; not 'the red dog', 'the white ball')."""
+    head_a, _, colours_a = noun_phrase(a)
+    head_b, _, colours_b = noun_phrase(b)
+    return bool(head_a) and head_a == head_b and colours_a == colours_b
+
+
+def reidentify(new: Sequence[Masklet], links: Sequence[int | None], recent: Sequence[LastSeen]) -> list[int | None]:
+    """`links` with each unlinked new track that has a present point joined to a recently seen object (see the
+    module docstring); each object is used once, and never for an object already linked in this chunk."""
+    out = list(links)
+    used = {link for link in links if link is not None}
+    for i, masklet in enumerate(new):
+        if out[i] is not None:
+            continue
+        first = next((p for p in masklet.points if p.present and p.box is not None), None)
+        if first is None:
+            # Named but never seen in this chunk: the phrase is about the same-named object seen last, if any,
+            # rather than a new object with no track at all.
+            named = [c for c in recent if c.object_id not in used and same_name(masklet.expression, c.label)]
+            if named:
+                out[i] = max(named, key=lambda c: (c.point.time_s, -c.object_id)).object_id
+                used.add(out[i])
+            continue
+        options = []
+        for cand in recent:
+            last = cand.point
+            gap = first.time_s - last.time_s
+            if cand.object_id in used or last.box is None or not 0 < gap <= REID_GAP_S:
+                continue
+            if not same_name(masklet.expression, cand.label):
+                continue
+            ratio = max(first.area, 1) / max(last.area, 1)
+            if not 1 / REID_AREA_RATIO <= ratio <= REID_AREA_RATIO:
+                continue
+            options.append((_centre_distance(first.box, last.box), gap, cand.object_id))
+        if options:
+            _, _, chosen = min(options)
+            out[i] = chosen
+            used.add(chosen)
+    return out
+
+
+def _centre_distance(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    return float(np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2))

@@ -1,0 +1,460 @@
+"""The query graph: a question in, moments with evidence out.
+
+    parse -> scope -> resolve -+-> events --------------------------------> answer   (predicate is an event kind)
+                               +-> present -> verify -> merge -> answer               (subject resolved to objects)
+                               +-> retrieve -> verify -> merge -> answer              (nothing resolved)
+
+parse: the Sa2VA LLM, text only, is asked for a JSON plan; output that does not validate falls back to the
+deterministic parser. resolve: the plan's subject becomes the set of stored objects it refers to, over every
+indexed video (agent/query/subject_resolution.py); ambiguous objects are checked with the model once each, on one key
+frame of their track. events: a predicate that names an event kind (agent/query/event_verbs.py: jumps, leaves,
+meets, ...) is answered by one index query over the stored events of the resolved objects: every occurrence,
+no decoding, no model. present: any other predicate is verified on every chunk where a resolved object is seen
+(at most `max_verify`, and the answer says when that cut). retrieve: when no stored object matches, embedding
+search over captions, phrases and descriptions gives the candidate chunks, the best `top_n` verified.
+verify: each candidate is decoded and Sa2VA is asked the plan's yes/no question, scored from its next-token
+probabilities; a kept candidate is localized by tracking the plan's subject through the chunk (for a jump, the
+events the indexing rules read off that track, tools/track_events.py), and the track is matched to a stored object
+so that the evidence points at rows in the index. merge: verified windows become moments (index/moments.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from pydantic import BaseModel, Field
+
+from agent.query.event_verbs import event_kind, event_object
+from agent.indexing.object_links import mask_iou, track_iou
+from agent.query.query_answer import QueryAnswer, QuerySettings
+from agent.query.query_parse import checked_question, fallback_plan, plan_from_model_text, plan_prompt
+from agent.query.query_plan import QueryPlan
+from agent.query.subject_resolution import Resolution, ResolvedObject, resolve_subject
+from index.moments import Hit, assemble_moments, spread_times
+from index.reader import IndexReader
+from index.search_hit import SearchHit
+from index.search_request import SearchRequest, search_index
+from index.summaries import ChunkSummary
+from sa2va_engine.masklet import Masklet, TrackPoint
+from sa2va_engine.user_error import UserError
+from tools.clip import Clip, decode_clip
+from tools.moment import Evidence, Moment
+from tools.track_events import masklet_events
+from tools.video_decode import DEFAULT_MAX_SIDE
+
+if TYPE_CHECKING:
+    from sa2va_engine.sa2va import Sa2VA
+
+# The model's tools (and torch with them) are imported where the model is used: a question the index answers
+# alone (an event query) then starts in about a second instead of ten.
+
+# A localization track matching a stored one this well is taken to be the same object.
+MATCH_IOU = 0.3
+TRACK_TIMES_SHOWN = 8
+
+
+class Candidate(BaseModel):
+    """A chunk some stored texts matched: where verification looks."""
+
+    video_path: str
+    chunk_index: int
+    start_s: float
+    end_s: float
+    score: float
+    caption: str | None = Field(default=None, description="the chunk's stored caption")
+    hits: list[SearchHit]
+
+
+class QueryState(TypedDict, total=False):
+    question: str
+    plan: QueryPlan
+    videos: list[str] | None
+    hits: list[SearchHit]
+    candidates: list[Candidate]
+    verified: list[Hit]
+    resolution: Resolution
+    event: str | None
+    route: str
+    note: str | None
+    moments: list[Moment]
+    errors: list[str]
+    checked: list[int]
+    answer: str
+
+
+class QueryRunner:
+    def __init__(self, settings: QuerySettings, engine: Sa2VA | None = None, reader: IndexReader | None = None,
+                 progress: Callable[[str], None] | None = None):
+        self.settings = settings
+        self.progress = progress
+        self._engine = engine
+        self.reader = reader or IndexReader(settings.db)
+        self.graph = self._build()
+
+    def engine(self) -> Sa2VA:
+        if self._engine is None:
+            from tools.engine_session import load_engine
+
+            self._engine = load_engine(self.settings.model, dtype=self.settings.dtype)
+        return self._engine
+
+    def _build(self):
+        g = StateGraph(QueryState)
+        for name in ("parse", "scope", "resolve", "events", "present", "retrieve", "verify", "merge", "answer"):
+            g.add_node(name, getattr(self, name))
+        g.add_edge(START, "parse")
+        g.add_edge("parse", "scope")
+        g.add_conditional_edges("scope", lambda s: "answer" if s.get("videos") == [] else "resolve")
+        g.add_conditional_edges("resolve", self._route)
+        g.add_edge("events", "answer")
+        for step in ("present", "retrieve"):
+            g.add_conditional_edges(step, lambda s: "verify" if self.settings.verify and s["candidates"] else "merge")
+        g.add_edge("verify", "merge")
+        g.add_edge("merge", "answer")
+        g.add_edge("answer", END)
+        return g.compile()
+
+    def run(self, question: str) -> QueryAnswer:
+        """Raises QueryParseError (one line) for a question `checked_question` refuses, before the index is
+        opened or the model loaded."""
+        question = checked_question(question)
+        with self.reader.session():
+            state = self.graph.invoke({"question": question, "errors": []})
+        route = state.get("route", "retrieval")
+        resolution = state.get("resolution")
+        return QueryAnswer(
+            question=question, plan=state["plan"], moments=state.get("moments", []), answer=state["answer"],
+            verified=route != "events" and self.settings.verify and bool(state.get("candidates")),
+            candidates=len(state.get("candidates", [])), errors=state["errors"], route=route,
+            event=state.get("event"), objects=resolution.object_ids() if resolution else [],
+            verified_chunks=len(state.get("checked", [])), note=state.get("note"),
+        )
+
+    # -- nodes ------------------------------------------------------------------------------
+    def parse(self, state: QueryState) -> QueryState:
+        question = state["question"]
+        # Retrieval-only answers make no model call at all, parsing included.
+        if self.settings.verify and self.settings.model_parser:
+            from tools.sa2va_chat import ChatRequest, chat_about_clip
+
+            reply = chat_about_clip(self.engine(), ChatRequest(question=plan_prompt(question), max_new_tokens=96))
+            plan = plan_from_model_text(question, reply.text)
+            if plan is not None:
+                return {"plan": plan}
+        return {"plan": fallback_plan(question)}
+
+    def scope(self, state: QueryState) -> QueryState:
+        """The videos a question names ("in cam3.mp4"), matched by file name or path ending; None = all."""
+        wanted = state["plan"].video
+        if wanted is None:
+            return {"videos": None}
+        needle = wanted.lower().replace("\\", "/")
+        paths = [v.path for v in self.reader.library()]
+        matches = [p for p in paths if Path(p).name.lower() == needle or p.lower().endswith("/" + needle.lstrip("/"))]
+        if not matches:
+            matches = [p for p in paths if Path(p).stem.lower() == Path(needle).stem]
+        if not matches:
+            return {"videos": [], "errors": state["errors"] + [f"{wanted}: no indexed video has this name"]}
+        return {"videos": matches}
+
+    def resolve(self, state: QueryState) -> QueryState:
+        """The stored objects the subject means, in the videos in scope; ambiguous ones asked of the model."""
+        plan = state["plan"]
+        objects = self.reader.object_names(state.get("videos"))
+        resolution = resolve_subject(plan.subject, objects, self.reader.embedder)
+        errors = list(state["errors"])
+        if resolution.ambiguous and self.settings.verify:
+            confirmed = self._confirm_ambiguous(plan.subject, resolution.ambiguous, errors)
+            resolution = resolution.model_copy(update={"accepted": resolution.accepted + confirmed, "ambiguous": []})
+        return {"resolution": resolution, "event": event_kind(plan.predicate), "errors": errors}
+
+    def _route(self, state: QueryState) -> str:
+        if state.get("event") and state["resolution"].accepted:
+            return "events"
+        return "present" if state["resolution"].accepted and self.settings.verify else "retrieve"
+
+    def events(self, state: QueryState) -> QueryState:
+        """Every stored occurrence of the event kind by a resolved object: one index query, no model."""
+        plan = state["plan"]
+        resolution, kind = state["resolution"], state["event"]
+        others = None
+        other_text = event_object(plan.predicate)
+        if other_text:
+            others = resolve_subject(other_text, self.reader.object_names(state.get("videos")),
+                                     self.reader.embedder).object_ids()
+        by_id = {o.object_id: o for o in resolution.accepted}
+        hits = []
+        for e in self.reader.events(resolution.object_ids(), [kind], plan.start_s, plan.end_s, others):
+            subject = by_id.get(e.object_id) or by_id.get(e.other_object_id)
+            if subject is None:
+                continue
+            evidence = Evidence(object_id=subject.object_id, phrase=subject.label, track_times=e.evidence_s,
+                                event=e.kind, rule=e.rule)
+            # How clearly the rule fired, times how surely the object is the subject.
+            hits.append(Hit(video_path=e.video_path, start_s=e.start_s, end_s=e.end_s,
+                            score=round(e.score * subject.score, 4), evidence=evidence))
+        durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
+        # Each occurrence is its own moment: only overlapping ones (one event seen as two objects) merge.
+        moments = assemble_moments(hits, gap_s=0.0, min_len_s=0.0, durations=durations)
+        return {"route": "events", "moments": moments, "candidates": []}
+
+    def present(self, state: QueryState) -> QueryState:
+        """Every chunk where a resolved object is seen is a candidate, in time order, up to `max_verify`."""
+        plan, s = state["plan"], self.settings
+        resolution = state["resolution"]
+        chunks = self.reader.object_chunks(resolution.object_ids())
+        candidates = []
+        for video, index, start, end, seen in chunks:
+            if (plan.start_s is not None and end < plan.start_s) or (plan.end_s is not None and start > plan.end_s):
+                continue
+            names = [o for o in resolution.accepted if o.object_id in seen]
+            hits = [SearchHit(video_path=video, video_id=0, chunk_index=index, kind="phrase", object_id=o.object_id,
+                              start_s=start, end_s=end, text=o.label, score=o.score) for o in names]
+            candidates.append(Candidate(video_path=video, chunk_index=index, start_s=start, end_s=end,
+                                        score=max(o.score for o in names), hits=hits))
+        note = None
+        if len(candidates) > s.max_verify:
+            note = (f"verified {s.max_verify} of {len(candidates)} candidate chunks (--max-verify); "
+                    "raise it to check them all")
+            candidates = candidates[: s.max_verify]
+        return {"route": "verify", "candidates": candidates, "note": note}
+
+    def retrieve(self, state: QueryState) -> QueryState:
+        plan, s = state["plan"], self.settings
+        hits: list[SearchHit] = []
+        for video in state["videos"] or [None]:
+            request = SearchRequest(db=s.db, text=plan.search_text(), k=s.retrieve_k, video=video,
+                                    start_s=plan.start_s, end_s=plan.end_s)
+            hits += search_index(request, self.reader).hits
+        hits.sort(key=lambda h: -h.score)
+        candidates = _candidates(self.reader, hits[: s.retrieve_k])
+        note = None
+        if s.verify and len(candidates) > s.top_n:
+            note = f"verified the best {s.top_n} of {len(candidates)} chunks found by text search (--top-n)"
+        return {"route": "retrieval", "hits": hits[: s.retrieve_k], "candidates": candidates[: s.top_n]
+                if s.verify else candidates, "note": note}
+
+    def verify(self, state: QueryState) -> QueryState:
+        """Candidates in batches of `verify_batch`: decoded, asked the yes/no question in one forward pass,
+        then each kept one localized on its own."""
+        from tools.sa2va_verify import VerifyRequest, verify_clips
+
+        plan, batch = state["plan"], self.settings.verify_batch
+        verified: list[Hit] = []
+        errors = list(state["errors"])
+        candidates = state["candidates"]
+        checked = []
+        for first in range(0, len(candidates), batch):
+            group = candidates[first:first + batch]
+            if self.progress:
+                last = group[-1]
+                self.progress(f"verifying chunks {first + 1}-{first + len(group)} of {len(candidates)} "
+                              f"(to {Path(last.video_path).name} {_clock(last.end_s)})")
+            decoded = []
+            for candidate in group:
+                try:
+                    decoded.append((candidate, *self._decode(candidate)))
+                except UserError as exc:  # e.g. the file moved since it was indexed: the other candidates go on
+                    errors.append(str(exc))
+            requests = [VerifyRequest(clip=clip, question=plan.verify_question()) for _, clip, _ in decoded]
+            for (candidate, clip, stored), reply in zip(decoded, verify_clips(self.engine(), requests)):
+                verified += self._localize(plan, candidate, clip, stored, reply.p_yes)
+                checked.append(candidate.chunk_index)
+        return {"verified": verified, "errors": errors, "checked": checked}
+
+    def merge(self, state: QueryState) -> QueryState:
+        s = self.settings
+        if not (self.settings.verify and state.get("candidates")):
+            return {"moments": self.reader.moments_from_hits(state.get("hits", []), s.gap_s, s.min_len_s,
+                                                             TRACK_TIMES_SHOWN)}
+        durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
+        return {"moments": assemble_moments(state.get("verified", []), gap_s=s.gap_s, min_len_s=s.min_len_s,
+                                            durations=durations)}
+
+    def answer(self, state: QueryState) -> QueryState:
+        moments, plan = state.get("moments", []), state["plan"]
+        if not moments:
+            why = ""
+            resolution = state.get("resolution")
+            if state.get("route") == "events":
+                why = (f" {len(resolution.accepted)} stored object(s) match '{plan.subject}'; none has a "
+                       f"'{state['event']}' event.")
+            elif resolution is not None and not resolution.accepted:
+                why = f" No stored object matches '{plan.subject}'."
+            note = f" Note: {state['note']}." if state.get("note") else ""
+            return {"answer": f"No moment found for '{plan.search_text()}'.{why}{note}"}
+        videos = {m.video_path for m in moments}
+        best = moments[0]
+        if state.get("route") == "events":
+            kind = f"'{state['event']}' event"
+        else:
+            kind = "verified" if self.settings.verify and state.get("candidates") else "retrieved (not verified)"
+        note = f" Note: {state['note']}." if state.get("note") else ""
+        return {"answer": f"{len(moments)} {kind} moment(s) of '{plan.search_text()}' in {len(videos)} video(s); "
+                          f"best: {Path(best.video_path).name} {_clock(best.start_s)}-{_clock(best.end_s)} "
+                          f"(score {best.score:.2f}).{note}"}
+
+    # -- verification of one candidate ------------------------------------------------------
+    def _decode(self, candidate: Candidate) -> tuple[Clip, dict[int, list[TrackPoint]]]:
+        """The candidate's frames, at the size the indexer used, and what the index stored over them."""
+        stored = self.reader.tracks_in_range(candidate.video_path, candidate.start_s, candidate.end_s)
+        clip = decode_clip(candidate.video_path, candidate.start_s, candidate.end_s,
+                           sample_fps=self.settings.sample_fps, max_side=_indexed_max_side(stored))
+        return clip, stored
+
+    def _localize(self, plan: QueryPlan, candidate: Candidate, clip: Clip, stored: dict[int, list[TrackPoint]],
+                  p_yes: float) -> list[Hit]:
+        """A candidate the model answered `p_yes` for: nothing below the threshold, else where it happens."""
+        from tools.sa2va_track import TrackRequest, track_clip
+
+        question = plan.verify_question()
+        if p_yes < self.settings.threshold:
+            return []
+        track = TrackRequest(clip=clip, expressions=[plan.track_expression()],
+                             prompt_every_frame=self.settings.prompt_every_frame)
+        masklet = track_clip(self.engine(), track).masklets[0]
+        object_id = _matching_object(masklet, stored, candidate)
+        kind = event_kind(plan.predicate)
+        rules: list[str | None] = []
+        if kind is not None and kind != "meets":
+            # The track says when, by the rules indexing uses (tools/track_events.py): a chunk whose subject
+            # never leaves the ground shows no jump, whatever the yes/no answer was.
+            events = [e for e in masklet_events(masklet, clip.times()) if e.kind == kind]
+            spans = [(e.start_s, e.end_s, p_yes) for e in events]
+            rules = [e.rule for e in events]
+            if not spans:
+                return []
+        else:
+            spans = self._refine(clip, question) if self.settings.refine_window_s else []
+        if not spans:
+            # Where the subject is seen in the chunk; the whole chunk when it is never seen.
+            present = masklet.present_times()
+            spans = [(min(present), max(present), p_yes)] if present else [(candidate.start_s, candidate.end_s, p_yes)]
+        best_text = candidate.hits[0]
+        hits = []
+        for i, (start, end, score) in enumerate(spans):
+            times = [p.time_s for p in stored.get(object_id, []) if start <= p.time_s <= end] if object_id else []
+            evidence = Evidence(
+                chunk_index=candidate.chunk_index, caption=candidate.caption, object_id=object_id,
+                phrase=best_text.text if best_text.kind != "caption" else None, track_times=spread_times(times, TRACK_TIMES_SHOWN),
+                verified=True, verify_score=score, event=kind if i < len(rules) else None,
+                rule=rules[i] if i < len(rules) else None,
+            )
+            hits.append(Hit(video_path=candidate.video_path, start_s=start, end_s=max(start, end), score=score,
+                            evidence=evidence))
+        return hits
+
+    def _refine(self, clip: Clip, question: str) -> list[tuple[float, float, float]]:
+        """Windows of `refine_window_s` seconds, half-overlapping, asked the same question; the passing ones
+        merged into spans (start, end, best score). Frames are the chunk's, already decoded."""
+        from tools.sa2va_verify import VerifyRequest, verify_clip
+
+        length = self.settings.refine_window_s
+        stride = length / 2
+        starts, t = [], clip.start_s
+        while t + length < clip.end_s - 1e-6:
+            starts.append(t)
+            t += stride
+        starts.append(max(clip.start_s, clip.end_s - length))
+        passed: list[tuple[float, float, float]] = []
+        for start in starts:
+            frames = [f for f in clip.frames if start <= f.time_s < start + length]
+            if not frames:
+                continue
+            window = Clip(video_path=clip.video_path, start_s=start, end_s=start + length, frames=frames)
+            p = verify_clip(self.engine(), VerifyRequest(clip=window, question=question)).p_yes
+            if p >= self.settings.threshold:
+                passed.append((start, min(start + length, clip.end_s), p))
+        spans: list[tuple[float, float, float]] = []
+        for start, end, p in passed:
+            if spans and start <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], end), max(spans[-1][2], p))
+            else:
+                spans.append((start, end, p))
+        return spans
+
+
+    # -- ambiguous subjects ------------------------------------------------------------------
+    def _confirm_ambiguous(self, subject: str, objects: list[ResolvedObject], errors: list[str]) -> list[ResolvedObject]:
+        """The ambiguous objects the model also picks: per object one key frame of its stored track (the largest
+        mask), segmented with the subject; kept when the mask overlaps the stored one (mask IoU >= MATCH_IOU).
+        One track call per video, all its key frames together, each frame prompted alone."""
+        keep = []
+        by_video: dict[str, list[tuple[ResolvedObject, TrackPoint]]] = {}
+        for obj in objects:
+            points = [p for p in self.reader.tracks(obj.object_id) if p.mask is not None]
+            if points:
+                by_video.setdefault(obj.video_path, []).append((obj, max(points, key=lambda p: p.area)))
+        for video, items in by_video.items():
+            try:
+                usable = [(item, _frame_at(video, item[1])) for item in items]
+            except UserError as exc:  # the file moved since it was indexed: its objects stay unconfirmed
+                errors.append(str(exc))
+                continue
+            engine = self.engine()
+            masks = engine.track([f.image for _, f in usable], [subject], prompt_every_frame=True,
+                                 frame_times=[f.time_s for _, f in usable])[0].points
+            for ((obj, stored), _), mask in zip(usable, masks):
+                if mask_iou(mask.model_copy(update={"time_s": stored.time_s}), stored) >= MATCH_IOU:
+                    keep.append(obj.model_copy(update={"verdict": "accepted", "how": obj.how + ", confirmed by the model"}))
+        return keep
+
+
+def run_query(question: str, settings: QuerySettings, engine: Sa2VA | None = None,
+              progress: Callable[[str], None] | None = None) -> QueryAnswer:
+    """Answer `question` from the index at settings.db (see the module docstring for the steps); `progress`
+    hears one line per chunk the model verifies."""
+    return QueryRunner(settings, engine, progress=progress).run(question)
+
+
+def _candidates(reader: IndexReader, hits: list[SearchHit]) -> list[Candidate]:
+    """Hits grouped by chunk, best chunk first; each candidate spans its whole chunk."""
+    by_chunk: dict[tuple[str, int], list[SearchHit]] = {}
+    for hit in hits:
+        by_chunk.setdefault((hit.video_path, hit.chunk_index), []).append(hit)
+    chunks: dict[str, dict[int, ChunkSummary]] = {}
+    out = []
+    for (video, index), group in by_chunk.items():
+        if video not in chunks:
+            chunks[video] = {c.chunk_index: c for c in reader.chunks(video)}
+        chunk = chunks[video].get(index)
+        start, end = (chunk.start_s, chunk.end_s) if chunk else (group[0].start_s, group[0].end_s)
+        out.append(Candidate(video_path=video, chunk_index=index, start_s=start, end_s=end,
+                             score=max(h.score for h in group), caption=chunk.caption if chunk else None, hits=group))
+    out.sort(key=lambda c: (-c.score, c.video_path, c.chunk_index))
+    return out
+
+
+def _matching_object(masklet: Masklet, stored: dict, candidate: Candidate) -> int | None:
+    """The stored object the localization track is, by mask IoU; else the object a search hit named."""
+    scored = [(track_iou(masklet, points, candidate.start_s, candidate.end_s), oid) for oid, points in stored.items()]
+    best = max(scored, default=(0.0, None))
+    if best[0] >= MATCH_IOU:
+        return best[1]
+    named = [h.object_id for h in candidate.hits if h.object_id is not None]
+    return named[0] if named else None
+
+
+def _frame_at(video: str, point: TrackPoint):
+    """The decoded frame nearest `point.time_s`, at the size its stored mask was made at."""
+    clip = decode_clip(video, max(0.0, point.time_s - 0.25), point.time_s + 0.25, sample_fps=20.0,
+                       max_side=max(point.mask.size))
+    return min(clip.frames, key=lambda f: abs(f.time_s - point.time_s))
+
+
+def _indexed_max_side(stored: dict) -> int:
+    """Decode at the size the indexer used, so masks compare pixel for pixel with the stored ones."""
+    for points in stored.values():
+        for p in points:
+            if p.mask is not None:
+                return max(p.mask.size)
+    return DEFAULT_MAX_SIDE
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(seconds, 60)
+    h, m = divmod(int(m), 60)
+    return f"{h}:{m:02d}:{s:04.1f}" if h else f"{m}:{s:04.1f}"
