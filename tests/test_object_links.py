@@ -68,6 +68,18 @@ def test_reidentify_joins_a_track_that_began_after_a_same_named_object_was_lost(
     assert reidentify(new, [None, None], recent) == [1, 4]
 
 
+def test_a_name_that_changed_kind_is_joined_by_its_colours_when_no_same_named_object_fits():
+    from agent.indexing.object_links import reidentify
+
+    new = [track("the red dog", {6.0: 30, 6.5: 32})]
+    # Only a red object of another kind was lost just before: the same thing, named up close as something else.
+    assert reidentify(new, [None], [_last(1, "the red ball", 5.0, 28), _last(2, "the blue dog", 5.5, 30)]) == [1]
+    # A same-named one wins over a nearer one of the same colours.
+    assert reidentify(new, [None], [_last(1, "the red ball", 5.5, 30), _last(3, "a red dog", 5.0, 50)]) == [3]
+    # Names without colours must agree on the noun.
+    assert reidentify([track("a man", {6.0: 30})], [None], [_last(4, "a person", 5.5, 30)]) == [None]
+
+
 def test_reidentify_leaves_alone_what_the_overlap_linked_and_what_does_not_fit():
     from agent.indexing.object_links import REID_GAP_S, reidentify
 
