@@ -23,6 +23,21 @@ DEFAULT_SIZE = 448
 MIN_SIDE_PX = 16  # a square smaller than this holds too few pixels to scale up into anything legible
 
 
+def zoom_settings(raw_config: dict) -> dict:
+    """The checkpoint's `sva_region_zoom` over the defaults, as `zoom_to_region` keywords; a value that cannot be
+    one is a CheckpointError naming it (the model's config.json is wrong, not the input)."""
+    from sa2va_engine.errors import CheckpointError
+
+    given = raw_config.get("sva_region_zoom", {})
+    zoom = {"context": DEFAULT_CONTEXT, "size": DEFAULT_SIZE, **(given if isinstance(given, dict) else {})}
+    ok = (isinstance(given, dict) and set(zoom) == {"context", "size"} and isinstance(zoom["size"], int)
+          and isinstance(zoom["context"], (int, float)) and zoom["context"] >= 1 and zoom["size"] >= MIN_SIDE_PX)
+    if not ok:
+        raise CheckpointError(f"config.json: sva_region_zoom {given!r} is not {{\"context\": >= 1, \"size\": pixels "
+                              f">= {MIN_SIDE_PX}}}; fix it or remove it for the defaults")
+    return zoom
+
+
 def zoom_to_region(image: np.ndarray, box: Sequence[float], context: float = DEFAULT_CONTEXT,
                    size: int = DEFAULT_SIZE) -> tuple[np.ndarray, Box]:
     """The square of side ``context`` x the box's longer side around the box's centre (at least MIN_SIDE_PX,

@@ -25,7 +25,7 @@ from sa2va_engine.llm_runner import (forced_seg_states, generate, generate_batch
                                      next_token_logits_batch)
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.model import Sa2VAModel
-from sa2va_engine.region_zoom import DEFAULT_CONTEXT, DEFAULT_SIZE, mark_region, zoom_to_region
+from sa2va_engine.region_zoom import mark_region, zoom_settings, zoom_to_region
 from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, Segmentation
 from sa2va_engine.sam2_config import Sam2Config
 from sa2va_engine.mask_encoding import track_points, upscale
@@ -232,7 +232,7 @@ class Sa2VA:
         """A short name ("the red dog") for each (image, region) pair, region a pixel box or a bool mask: the region
         seen up close with its box drawn (`region_zoom`, the checkpoint's `sva_region_zoom` context and size),
         asked `prompts.REGION_NAME`; one batched generation where the family batches prompts. Greedy."""
-        zoom = {"context": DEFAULT_CONTEXT, "size": DEFAULT_SIZE, **self.raw_config.get("sva_region_zoom", {})}
+        zoom = zoom_settings(self.raw_config)
         marked = [[_zoomed_and_marked(image, region, zoom)] for image, region in regions]
         return [out.text for out in self._generate_many(marked, prompts.REGION_NAME, max_new_tokens)]
 

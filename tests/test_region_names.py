@@ -81,6 +81,17 @@ def engine(tiny_checkpoints):
     return Sa2VA.from_pretrained(tiny_checkpoints("qwen3_vl"), device="cpu")
 
 
+@pytest.mark.parametrize("zoom", [{"size": "big"}, {"context": 0.5}, {"scale": 2}, [2, 160]])
+def test_a_wrong_zoom_in_the_config_is_a_checkpoint_error_naming_it(zoom):
+    from sa2va_engine.errors import CheckpointError
+    from sa2va_engine.region_zoom import zoom_settings
+
+    assert zoom_settings({}) == {"context": 2.0, "size": 448}
+    assert zoom_settings({"sva_region_zoom": {"size": 160}}) == {"context": 2.0, "size": 160}
+    with pytest.raises(CheckpointError, match="sva_region_zoom"):
+        zoom_settings({"sva_region_zoom": zoom})
+
+
 def test_names_in_one_batch_are_the_one_at_a_time_answers(engine, monkeypatch):
     image = _scene()
     regions = [(image, (100, 50, 120, 70)), (image, (10, 10, 40, 30)), (image, (60, 60, 160, 120))]

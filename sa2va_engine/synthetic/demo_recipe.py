@@ -136,11 +136,14 @@ def train_masks(engine: Sa2VA, seed: int, steps: int = DEMO_STEPS, log=print) ->
     return report
 
 
-def train_names(engine: Sa2VA, seed: int, log=print, parts: slice = slice(None)) -> TrainReport:
+def train_names(engine: Sa2VA, seed: int, log=print, parts: slice = slice(None)) -> tuple[Sa2VA, TrainReport]:
     """The naming stage (NAME_STAGES, or the ``parts`` of it); the checkpoint then says how it zooms (config
-    `sva_region_zoom`). Returns the last part's report."""
+    `sva_region_zoom`). Each part starts from the weights as saved (float16), so a run resumed from a part's saved
+    model continues the same. Returns the trained engine and the last part's report."""
     report = None
     for k, (steps, lr, weights) in list(enumerate(NAME_STAGES))[parts]:
+        if k > 0:
+            engine = reloaded(engine)
         s = seed + 10 * k
         mix = MixedSource([RegionNames(seed=s + 31, size=DEMO_ZOOM["size"]), text_sources(s)[1],
                            ReferImageGroups(seed=s + 33, per_image=3), SampleSource(seed=s + 35)],
@@ -148,12 +151,18 @@ def train_names(engine: Sa2VA, seed: int, log=print, parts: slice = slice(None))
         config = TrainConfig(steps=steps, lr=lr, warmup_steps=50, train_sam2=False, seed=s, log_every=100,
                              batch_size=TEXT_BATCH)
         report = train(engine, mix, config, log=log)
-        # As saved and loaded again (float16): a run resumed from a part's saved weights continues the same.
-        with torch.no_grad():
-            for p in engine.model.parameters():
-                p.copy_(p.to(torch.float16).to(p.dtype))
     engine.raw_config["sva_region_zoom"] = dict(DEMO_ZOOM)
-    return report
+    return engine, report
+
+
+def reloaded(engine: Sa2VA, keep: Path | None = None) -> Sa2VA:
+    """The engine saved as the shipped model is (float16, with its preset) and loaded again, into ``keep`` if given.
+    Loading, not only rounding the weights: it also rebuilds what the file does not hold."""
+    with tempfile.TemporaryDirectory() as scratch:
+        saved = keep or Path(scratch)
+        engine.save_pretrained(saved, dtype=torch.float16)
+        write_preset(saved)
+        return Sa2VA.from_pretrained(saved, device="cpu", dtype=torch.float32)
 
 
 def build_and_train(out: Path, seed: int = 0, steps: int = DEMO_STEPS, threads: int = 1, log=print,
@@ -170,13 +179,24 @@ def build_and_train(out: Path, seed: int = 0, steps: int = DEMO_STEPS, threads: 
     began = time.monotonic()
     if before_names is not None:
         engine = Sa2VA.from_pretrained(before_names, device="cpu", dtype=torch.float32)
-        names = train_names(engine, seed, log=log)
-        engine.save_pretrained(out, dtype=torch.float16)
-        summary = {"seed": seed, "started_from": str(before_names), "name_stages": NAME_STAGES, "seconds": round(time.monotonic() - began), "threads": threads,
-                   "final_ce": names.mean("ce")}
-        (out / "training.json").write_text(json.dumps(summary, indent=2))
-        write_preset(out)
-        return summary
+        summary = {"seed": seed, "started_from": str(before_names)}
+    else:
+        engine, summary = _through_mask_stages(seed, steps, log, text_steps, easy_steps, save_text_stage, text_stage)
+        # The naming stage starts from the weights as saved, as it does from a model saved after the mask stages:
+        # one recipe, whichever way it is run.
+        engine = reloaded(engine, save_before_names)
+    engine, names = train_names(engine, seed, log=log)
+    engine.save_pretrained(out, dtype=torch.float16)
+    summary |= {"name_stages": NAME_STAGES, "final_name_ce": names.mean("ce"),
+                "seconds": round(time.monotonic() - began), "threads": threads}
+    (out / "training.json").write_text(json.dumps(summary, indent=2))
+    write_preset(out)
+    return summary
+
+
+def _through_mask_stages(seed: int, steps: int, log, text_steps: int, easy_steps: int, save_text_stage: Path | None,
+                         text_stage: Path | None) -> tuple[Sa2VA, dict]:
+    """The recipe up to the naming stage, from scratch or from a saved text stage; the engine and what it ran."""
     if text_stage is not None:
         engine = Sa2VA.from_pretrained(text_stage, device="cpu", dtype=torch.float32)
     else:
@@ -188,24 +208,10 @@ def build_and_train(out: Path, seed: int = 0, steps: int = DEMO_STEPS, threads: 
         if save_text_stage is not None:
             engine.save_pretrained(save_text_stage, dtype=torch.float32)
     report = train_masks(engine, seed, steps, log)
-    # The naming stage starts from the weights as saved (float16), as it does from a model saved after the mask
-    # stages: one recipe, whichever way it is run.
-    with tempfile.TemporaryDirectory() as scratch:
-        saved = save_before_names or Path(scratch)
-        engine.save_pretrained(saved, dtype=torch.float16)
-        write_preset(saved)
-        engine = Sa2VA.from_pretrained(saved, device="cpu", dtype=torch.float32)
-    torch.manual_seed(seed)  # as a run started from the saved model begins
-    names = train_names(engine, seed, log=log)
-    engine.save_pretrained(out, dtype=torch.float16)
-    summary = {"seed": seed, "easy_steps": easy_steps, "text_steps": text_steps, "text_batch": TEXT_BATCH,
-               "text_stage_loaded": text_stage is not None, "pick_steps": PICK_STEPS, "refer_steps": REFER_STEPS,
-               "steps": report.steps, "polish_steps": POLISH_STEPS, "name_stages": NAME_STAGES,
-               "seconds": round(time.monotonic() - began),
-               "threads": threads, "final_ce": report.mean("ce"), "final_mask_bce": report.mean("mask_bce")}
-    (out / "training.json").write_text(json.dumps(summary, indent=2))
-    write_preset(out)
-    return summary
+    return engine, {"seed": seed, "easy_steps": easy_steps, "text_steps": text_steps, "text_batch": TEXT_BATCH,
+                    "text_stage_loaded": text_stage is not None, "pick_steps": PICK_STEPS, "refer_steps": REFER_STEPS,
+                    "steps": report.steps, "polish_steps": POLISH_STEPS, "final_ce": report.mean("ce"),
+                    "final_mask_bce": report.mean("mask_bce")}
 
 
 def write_preset(out: Path) -> None:
