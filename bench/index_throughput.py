@@ -8,11 +8,14 @@
 Footage: a 30-s synthetic world (the demo model's kind of scene) scaled to 1280x720 H.264 at 25 fps once, then
 looped to each length by stream copy (no re-encode, so a 60-min video costs seconds to make). Each run is
 `sva index VIDEO --db FRESH --json ...` in its own process, with the machine's default torch threads:
-- one chunk at a time: `--decode-ahead 0 --batch-chunks 1 --frame-batch 1`: decode, caption, ground, track (SAM-2
-  one frame at a time), describe (one object at a time), commit, in turn, every model call with batch 1;
-- pipelined: `--decode-ahead 3 --batch-chunks 4 --frame-batch 8`: decoding 3 chunks ahead in a background thread;
-  each chunk captioned, grounded and tracked with the chunks already decoded after it (one batched generation
-  each; SAM-2's image encoder over 8 frames at a time across them); a chunk's new objects described in one batch.
+- one chunk at a time: `--decode-ahead 0 --commit-behind 0 --batch-chunks 1 --frame-batch 1`: decode, caption,
+  ground, track (SAM-2 one frame at a time), describe (one object at a time), link, commit, in turn, every model
+  call with batch 1;
+- pipelined: `--decode-ahead 3 --commit-behind 4 --batch-chunks 4 --frame-batch 8`: decoding 3 chunks ahead in a
+  background thread; each chunk captioned, grounded and tracked with the chunks already decoded after it (one
+  batched generation each; SAM-2's image encoder over 8 frames at a time across them); a chunk's new objects
+  described in one batch; linking and committing (embedding included) in another background thread, in chunk
+  order, up to 4 chunks behind the analysis.
 The two alternate (`--repeats` pairs, the order flipped every pair so a drift in the machine's load favours
 neither); the figure is the ratio of their median wall times, with each pair's ratio shown. Then the pipelined
 run on the short video, for memory. Real-time factor = seconds of footage / wall seconds of the run (start-up
@@ -58,8 +61,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 WORLD_SEED = 91_000  # a world of its own: away from the demo's, the tests' and the other benches' seeds
-ONE_AT_A_TIME = ("--decode-ahead", "0", "--batch-chunks", "1", "--frame-batch", "1")
-PIPELINED = ("--decode-ahead", "3", "--batch-chunks", "4", "--frame-batch", "8")
+ONE_AT_A_TIME = ("--decode-ahead", "0", "--commit-behind", "0", "--batch-chunks", "1", "--frame-batch", "1")
+PIPELINED = ("--decode-ahead", "3", "--commit-behind", "4", "--batch-chunks", "4", "--frame-batch", "8")
 WATCH = ("a person", "a car", "a dog")  # `real` / `tiny`: objects tracked in every chunk
 
 

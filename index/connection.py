@@ -42,6 +42,10 @@ _SAFE_CONFIG = {
     "lock_configuration": True,
 }
 
+# A writer runs one short transaction and closes: one thread does it in ~18 ms of CPU against ~25 ms with
+# DuckDB's worker threads, which on a small machine also take cores from the model the indexer runs beside it.
+_WRITE_CONFIG = {"threads": 1}
+
 
 def _is_lock_conflict(exc: duckdb.Error) -> bool:
     text = str(exc)
@@ -164,7 +168,8 @@ def disk_full_as_user_error(db: Path) -> Iterator[None]:
 def _connect_retrying(db: Path, read_only: bool, backoff: _Backoff) -> duckdb.DuckDBPyConnection:
     while True:
         try:
-            return duckdb.connect(str(db), read_only=read_only, config=dict(_SAFE_CONFIG))
+            config = dict(_SAFE_CONFIG) if read_only else {**_SAFE_CONFIG, **_WRITE_CONFIG}
+            return duckdb.connect(str(db), read_only=read_only, config=config)
         except duckdb.Error as exc:
             damaged = corruption(db, exc)
             if damaged is not None:

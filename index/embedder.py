@@ -7,6 +7,7 @@ Vectors are 384-d float32, L2-normalised, so cosine similarity is a plain inner 
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -50,3 +51,33 @@ class MiniLmEmbedder:
 def default_embedder() -> MiniLmEmbedder:
     """One model per process: loading costs seconds and ~100 MB."""
     return MiniLmEmbedder()
+
+
+class RememberingEmbedder:
+    """An embedder that computes each text once: vectors of the last `max_texts` texts are kept and returned
+    again. Why: an index embeds every chunk's caption, phrases and descriptions, and the same labels ("the red
+    dog", a watched "a person") come back chunk after chunk; the texts table stores each text once anyway, so the
+    repeats' vectors were computed only to be dropped. A vector is a function of the text and the model, so a
+    remembered one is the one computing it again would give (up to float rounding from batch padding)."""
+
+    def __init__(self, inner: TextEmbedder, max_texts: int = 4096):
+        self.inner = inner
+        self.max_texts = max_texts
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @property
+    def model_name(self) -> str:
+        return self.inner.model_name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        new = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if new:
+            for text, vec in zip(new, self.inner.embed(new)):
+                self._vectors[text] = vec
+        out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = self._vectors[text]
+            self._vectors.move_to_end(text)
+        while len(self._vectors) > self.max_texts:
+            self._vectors.popitem(last=False)
+        return out

@@ -1,12 +1,16 @@
-"""Chunks in flight (#24): decoding ahead, captioning / grounding several chunks in one batched generation and
-tracking them with SAM-2's image encoder over their frames in shared batches store the rows of one-chunk-at-a-time
-indexing (tracks up to float rounding), and the batches really hold several chunks."""
+"""Chunks in flight (#24): decoding ahead, captioning / grounding several chunks in one batched generation,
+tracking them with SAM-2's image encoder over their frames in shared batches and linking / committing them behind
+the analysis store the rows of one-chunk-at-a-time indexing (tracks up to float rounding), and the batches really
+hold several chunks."""
 
 from __future__ import annotations
+
+import threading
 
 import duckdb
 import pytest
 
+from agent.indexing.chunk_committer import ChunkCommitter
 from agent.indexing.index_settings import IndexSettings
 from agent.indexing.indexer import run_index
 from sa2va_engine.sa2va import Sa2VA
@@ -45,15 +49,22 @@ def test_batched_and_pipelined_indexing_stores_what_one_chunk_at_a_time_stores(t
     videos = [str(shared_videos / "01_dog.mp4"), str(shared_videos / "06_pingpong.mp4")]
     common = dict(model=str(tracking_checkpoint), chunk_s=2.0, overlap_s=0.5, sample_fps=1.0, max_side=128,
                   max_new_tokens=12, watch=["the dog"], describe=False)
-    reports, passes = {}, {}
-    for name, flow in (("one", dict(batch_chunks=1, decode_ahead=0, frame_batch=1)),
+    committed_on: list[str] = []  # the thread each chunk was committed on
+    commit = ChunkCommitter.commit
+    monkeypatch.setattr(ChunkCommitter, "commit", lambda self, *a: committed_on.append(
+        threading.current_thread().name) or commit(self, *a))
+    reports, passes, threads = {}, {}, {}
+    for name, flow in (("one", dict(batch_chunks=1, decode_ahead=0, frame_batch=1, commit_behind=0)),
                        ("batched", dict(batch_chunks=4, decode_ahead=3, frame_batch=4))):
         settings = IndexSettings(db=tmp_path / f"{name}.duckdb", **common, **flow)
         encoded.clear()
+        committed_on.clear()
         reports[name] = run_index(videos, settings, engine=engine)
-        passes[name] = list(encoded)
+        passes[name], threads[name] = list(encoded), set(committed_on)
         if name == "one":
             assert batches == [], "one at a time never batches"
+    assert threads["one"] == {threading.current_thread().name}
+    assert len(threads["batched"]) == 1 and next(iter(threads["batched"])).startswith("sva-commit-behind")
     # Batches of several chunks (a chunk with nothing decoded after it yet goes alone, through `chat`).
     assert max(batches) > 1 and sum(batches) <= reports["batched"].stages.chunks, batches
     one, batched = _rows(tmp_path / "one.duckdb"), _rows(tmp_path / "batched.duckdb")
@@ -97,6 +108,36 @@ def test_a_batch_that_fails_falls_back_to_the_chunk_alone(tmp_path, shared_video
                        engine=engine)
     assert report.exit_code == 0 and report.videos[0].chunks_failed == 0
     assert max(tracked) > 1 and tracked.count(1) == report.stages.chunks  # tried together, then each alone
+
+
+@pytest.mark.parametrize("step", ["link", "commit"])
+def test_a_chunk_failing_behind_the_analysis_is_recorded_failed_and_retried(tmp_path, shared_videos,
+                                                                            tracking_checkpoint, monkeypatch, step):
+    engine = Sa2VA.from_pretrained(tracking_checkpoint, device="cpu")
+    settings = IndexSettings(db=tmp_path / "i.duckdb", model=str(tracking_checkpoint), chunk_s=2.0, overlap_s=0.5,
+                             sample_fps=1.0, max_side=128, max_new_tokens=8, describe=False, watch=["the dog"])
+    assert settings.commit_behind > 0  # the default: links and commits behind
+    original = getattr(ChunkCommitter, step)
+
+    def failing_on_chunk_1(self, video, chunk, *a):
+        if chunk.index == 1:
+            raise ValueError(f"simulated {step} failure")
+        return original(self, video, chunk, *a)
+
+    monkeypatch.setattr(ChunkCommitter, step, failing_on_chunk_1)
+    report = run_index([str(shared_videos / "01_dog.mp4")], settings, engine=engine)
+    video = report.videos[0]
+    assert video.outcome == "partial" and video.chunks_failed == 1
+    assert video.chunks_done == video.chunks_total - 1
+    with duckdb.connect(str(settings.db), read_only=True) as con:
+        status = dict(con.execute("SELECT chunk_index, status FROM chunks").fetchall())
+        error = con.execute("SELECT error FROM chunks WHERE chunk_index = 1").fetchone()[0]
+    assert status[1] == "failed" and all(s == "done" for k, s in status.items() if k != 1)
+    assert error.startswith("chunk 1 (") and f"{step}: ValueError: simulated {step} failure" in error
+
+    monkeypatch.setattr(ChunkCommitter, step, original)  # the next run retries only that chunk
+    again = run_index([str(shared_videos / "01_dog.mp4")], settings, engine=engine)
+    assert again.videos[0].outcome == "indexed" and again.videos[0].chunks_done == 1
 
 
 def test_chunks_and_frames_are_batched_by_default_on_cuda_only(tmp_path):

@@ -143,3 +143,27 @@ def test_two_pass_search_ranks_exactly_like_a_full_scan(tmp_path):
         assert [h.score for h in hits] == pytest.approx([float(vecs[i] @ q) for i in exact], abs=1e-5)
         everything = np.argsort(-(vecs @ q), kind="stable")[:20]  # no filter: the other SQL path
         assert [h.text for h in reader.search(q, k=20)] == [texts[i] for i in everything]
+
+
+def test_a_remembering_embedder_computes_each_text_once_and_returns_its_vector_again():
+    from index.embedder import RememberingEmbedder
+
+    asked: list[list[str]] = []
+
+    class Counting:
+        model_name = "counting"
+
+        def embed(self, texts):
+            asked.append(list(texts))
+            return default_embedder().embed(texts)
+
+    embedder = RememberingEmbedder(Counting(), max_texts=2)
+    first = embedder.embed(["a red dog", "a white ball"])
+    again = embedder.embed(["a white ball", "a red dog", "a man"])  # one new text: only it is computed
+    assert asked == [["a red dog", "a white ball"], ["a man"]]
+    assert np.allclose(again[0], first[1], atol=1e-6) and np.allclose(again[1], first[0], atol=1e-6)
+    assert np.allclose(again[2], default_embedder().embed(["a man"])[0], atol=1e-6)
+    embedder.embed(["a man", "a red dog"])  # the two used last are kept ...
+    assert len(asked) == 2
+    embedder.embed(["a white ball"])  # ... and the one used longest ago was forgotten
+    assert asked[-1] == ["a white ball"] and embedder.model_name == "counting"

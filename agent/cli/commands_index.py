@@ -39,6 +39,8 @@ def index(
     device: opts.Device = None,
     decode_ahead: Annotated[Optional[int], typer.Option(
         min=0, help="chunks decoded ahead of the model in the background (default 3; 0: in turn)")] = None,
+    commit_behind: Annotated[Optional[int], typer.Option(
+        min=0, help="chunks linked and committed in the background while the next are analysed (default 4; 0: in turn)")] = None,
     batch_chunks: Annotated[Optional[int], typer.Option(
         min=1, help="chunks captioned, grounded and tracked together (default: 4 on CUDA, 1 on CPU)")] = None,
     frame_batch: Annotated[Optional[int], typer.Option(
@@ -66,7 +68,7 @@ def index(
             db or default_db_path(), model, revision, device=device, dtype=dtype, sample_fps=sample_fps, max_side=max_side,
             chunk_s=chunk_s, overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground,
             track=track, describe=describe, name_objects=name_objects, watch=watch or [], prompt_every_frame=prompt_every_frame,
-            decode_ahead=decode_ahead, batch_chunks=batch_chunks, frame_batch=frame_batch,
+            decode_ahead=decode_ahead, commit_behind=commit_behind, batch_chunks=batch_chunks, frame_batch=frame_batch,
         )
     if settings.overlap_s >= settings.chunk_s:
         typer.echo(f"sva: --overlap-s ({settings.overlap_s:g}) must be shorter than --chunk-s ({settings.chunk_s:g})",

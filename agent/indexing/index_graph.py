@@ -10,6 +10,12 @@ that decodes its chunk and runs the same `ChunkAnalyser` steps (`agent/indexing/
 `ChunkWork` the `next_chunk` node takes in chunk order. Planning, linking, committing, failing and reporting
 are the same nodes either way, calling `ChunkCommitter`, so both ways of indexing write the same rows.
 
+Linking and committing run behind the analysis (`agent/indexing/commit_behind.py`, `IndexSettings.commit_behind`):
+the link and commit nodes hand the chunk to one background thread that links and commits chunks in order while
+the graph decodes and analyses the next ones. Where the link node must describe the chunk's new objects with the
+model, it waits for the commits before it (its link reads them) and links here; the commit still goes behind.
+A chunk that fails behind is recorded there, and the video's counts are settled when it finishes.
+
 The DB's chunk status is the source of truth for resume: `plan` asks the writer which chunks are pending and
 only those are analysed; linking reads the previous chunk's tracks back, so a resumed run links exactly as
 an uninterrupted one. A chunk whose analysis fails is recorded as failed (retried next run) and the video
@@ -26,6 +32,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agent.indexing.chunk_analyser import FATAL_ERRORS, ChunkAnalyser, ChunkWork, chunk_error
 from agent.indexing.chunk_committer import ChunkCommitter, LinkedChunk, PlannedVideo
+from agent.indexing.commit_behind import CommitBehind
 from agent.indexing.chunk_frames import decode_chunks
 from agent.indexing.decode_ahead import DecodeAhead, decode_ahead
 from agent.indexing.index_report import IndexProgress, VideoReport
@@ -85,6 +92,11 @@ class VideoIndexer:
         self._captions: dict[int, str] = {}
         self._grounds: dict[int, tuple[str, list[str]]] = {}
         self._tracks: dict[int, list[Masklet]] = {}
+        # Behind the analysis: each chunk's link result (or its one-line error) for its commit job, and how many
+        # chunks failed there after the graph had counted them done.
+        self._behind = CommitBehind(settings.commit_behind)
+        self._linked: dict[int, tuple[LinkedChunk, list[str | None]] | str] = {}
+        self._failed_behind = 0
         self.graph = self._build()
 
     # -- graph ------------------------------------------------------------------------------
@@ -113,13 +125,20 @@ class VideoIndexer:
         report, `skip(path)` says so without reporting (what the Ray look-ahead must not plan)."""
         if self.remote is not None:
             self.remote.expect([p for p in paths if not skip(p)])
-        return [known(path) or self.run(path) for path in paths]
+        try:
+            return [known(path) or self.run(path) for path in paths]
+        finally:
+            self._behind.close()
 
     def run(self, path: str) -> VideoReport:
         # Each chunk passes through about eight nodes; the limit only guards against a loop that never ends.
         self._batch, self._captions, self._grounds, self._tracks = [], {}, {}, {}  # chunk indices are per video
+        self._linked, self._failed_behind = {}, 0
         try:
             final = self.graph.invoke({"path": path, "done": 0, "failed": 0}, {"recursion_limit": 10**9})
+        except BaseException:
+            self._behind.close()  # the chunks analysed before the error are still committed
+            raise
         finally:
             if self._frames is not None:
                 self._frames.close()  # stops the decode-ahead thread and the decoder, also after an error
@@ -152,7 +171,7 @@ class VideoIndexer:
         except UserError as exc:  # the file broke part way: what is committed stays, the rest is retried
             video = state["video"]
             return {"current": None, "report": self.videos.video_failed(
-                state["path"], exc, len(video.chunks), state["done"], state["failed"])}
+                state["path"], exc, len(video.chunks), *self._settled(state))}
         if current is not None:
             self.clock.times.frames += len(current.frames)
         return fresh | {"current": current}
@@ -169,7 +188,7 @@ class VideoIndexer:
             self.remote.drop_video()
             video = state["video"]
             return {"current": None, "report": self.videos.video_failed(
-                state["path"], work.video_error, len(video.chunks), state["done"], state["failed"],
+                state["path"], work.video_error, len(video.chunks), *self._settled(state),
                 problem=work.video_problem)}
         if work.error is not None:
             return {"current": current, "chunk_error": work.error}
@@ -217,41 +236,102 @@ class VideoIndexer:
         return {"masklets": self._tracks.pop(k)}
 
     def link(self, state: VideoState) -> VideoState:
-        linked = self.videos.link(state["video"], state["current"].chunk, state["masklets"])
-        if state.get("described") is not None:
-            # On Ray the actor described every object: keep the new ones' (failing as describing it here would).
-            for link, error in zip(linked.links, state["describe_errors"]):
-                if link is None and error is not None:
-                    return {"chunk_error": error}
-            descriptions = [d if link is None else None for d, link in zip(state["described"], linked.links)]
-            return {"masklets": linked.masklets, "links": linked.links, "descriptions": descriptions}
+        chunk, masklets = state["current"].chunk, state["masklets"]
+        described, errors = state.get("described"), state["describe_errors"]
+        if self._behind.behind and (described is not None or not self.settings.describe):
+            # No model needed to link this chunk: its link goes behind, before its commit.
+            video = state["video"]
+            self._behind.submit(lambda: self._link_behind(video, chunk, masklets, described, errors))
+            return {}
+        self._behind.drain()  # linking reads the previous chunk's stored tracks
+        linked = self.videos.link(state["video"], chunk, masklets)
+        if described is not None:
+            kept = _kept_descriptions(linked, described, errors)
+            if isinstance(kept, str):
+                return {"chunk_error": kept}
+            return {"masklets": linked.masklets, "links": linked.links, "descriptions": kept}
         # Only new objects are described (in one batched generation); a continued one keeps the description it
         # got when first seen.
         new = [m for m, link in zip(linked.masklets, linked.links) if link is None]
         with self.clock.stage("describe"):
-            described = iter(self.analyser.describe_all(state["current"].frames, new))
-        descriptions = [None if link is not None else next(described) for link in linked.links]
+            described_new = iter(self.analyser.describe_all(state["current"].frames, new))
+        descriptions = [None if link is not None else next(described_new) for link in linked.links]
         failed = next((d for d in descriptions if isinstance(d, Exception)), None)
         if failed is not None:
             raise failed  # the chunk fails, as when its first failing object was described alone
         return {"masklets": linked.masklets, "links": linked.links, "descriptions": descriptions}
 
     def commit(self, state: VideoState) -> VideoState:
+        video, chunk = state["video"], state["current"].chunk
         linked = LinkedChunk(masklets=state["masklets"], links=state["links"])
+        caption, grounded, descriptions = state["caption"], state["grounded_caption"], state["descriptions"]
+        if not self._behind.behind:
+            self._commit(video, chunk, caption, grounded, linked, descriptions)
+            return {"done": state["done"] + 1}
+        self._behind.submit(lambda: self._commit_behind(video, chunk, caption, grounded, linked, descriptions))
+        return {"done": state["done"] + 1}  # settled at the video's end if the commit fails behind
+
+    def _commit(self, video: PlannedVideo, chunk, caption: str, grounded: str, linked: LinkedChunk,
+                descriptions: list[str | None]) -> None:
         embedded_before = self.clock.times.seconds["embed"]
         with self.clock.stage("commit"):
-            self.videos.commit(state["video"], state["current"].chunk, state["caption"], state["grounded_caption"],
-                               linked, state["descriptions"])
+            self.videos.commit(video, chunk, caption, grounded, linked, descriptions)
         # The writer embeds inside its commit; that time is the embed stage's, not the transaction's.
         self.clock.times.seconds["commit"] -= self.clock.times.seconds["embed"] - embedded_before
-        return {"done": state["done"] + 1}
+
+    # -- behind the analysis (the CommitBehind thread, in chunk order) -----------------------------
+    def _link_behind(self, video: PlannedVideo, chunk, masklets: list[Masklet], described: list[str | None] | None,
+                     errors: list[str | None]) -> None:
+        try:
+            linked = self.videos.link(video, chunk, masklets)
+        except FATAL_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the chunk's failure, recorded by its commit job
+            self._linked[chunk.index] = chunk_error(chunk, "link", exc)
+            return
+        kept = ([None] * len(linked.masklets) if described is None
+                else _kept_descriptions(linked, described, errors))
+        self._linked[chunk.index] = kept if isinstance(kept, str) else (linked, kept)
+
+    def _commit_behind(self, video: PlannedVideo, chunk, caption: str, grounded: str, linked: LinkedChunk,
+                       descriptions: list[str | None]) -> None:
+        behind = self._linked.pop(chunk.index, None)  # None: linked in the graph's thread (or nothing to link)
+        if isinstance(behind, tuple):
+            linked, descriptions = behind
+        error = behind if isinstance(behind, str) else None
+        if error is None:
+            try:
+                self._commit(video, chunk, caption, grounded, linked, descriptions)
+                return
+            except FATAL_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any data failure is recorded on the chunk
+                error = chunk_error(chunk, "commit", exc)
+        self.videos.fail(video, chunk, error)
+        self._failed_behind += 1
+
+    def _settled(self, state: VideoState) -> tuple[int, int]:
+        """(chunks done, chunks failed) of the video once every chunk handed behind is committed or failed."""
+        self._behind.drain()
+        return state["done"] - self._failed_behind, state["failed"] + self._failed_behind
 
     def fail_chunk(self, state: VideoState) -> VideoState:
-        self.videos.fail(state["video"], state["current"].chunk, state["chunk_error"])
+        video, chunk, error = state["video"], state["current"].chunk, state["chunk_error"]
+        self._behind.submit(lambda: self.videos.fail(video, chunk, error))  # in order with the commits before it
         return {"failed": state["failed"] + 1}
 
     def finish(self, state: VideoState) -> VideoState:
-        return {"report": self.videos.finish(state["video"], state["done"], state["failed"])}
+        return {"report": self.videos.finish(state["video"], *self._settled(state))}
+
+
+def _kept_descriptions(linked: LinkedChunk, described: list[str | None],
+                       errors: list[str | None]) -> list[str | None] | str:
+    """On Ray the actor described every object: the new ones' descriptions, or the one-line error of the first new
+    one it failed to describe (the chunk fails, as describing it here would)."""
+    for link, error in zip(linked.links, errors):
+        if link is None and error is not None:
+            return error
+    return [d if link is None else None for d, link in zip(described, linked.links)]
 
 
 def _after_next_chunk(state: VideoState) -> str:

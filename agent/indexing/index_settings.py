@@ -36,6 +36,9 @@ class IndexSettings(BaseModel):
     max_new_tokens: int = Field(default=128, ge=1, description="cap on each generated caption, tokens")
     decode_ahead: int = Field(default=3, ge=0, description="chunks decoded ahead of the model in a background "
                               "thread (0: decode in turn); memory grows by this many chunks' frames")
+    commit_behind: int = Field(default=4, ge=0, description="chunks whose link and commit (embedding their texts, "
+                               "one transaction) may wait in a background thread while the next chunks are decoded "
+                               "and analysed (0: commit each chunk before the next); a kill -9 loses at most these")
     batch_chunks: int | None = Field(default=None, ge=1, description="chunks captioned, grounded and tracked together "
                                      "(one batched generation each; SAM-2 over their frames in batches): the current "
                                      "one and those already decoded ahead (1: one at a time); None: 4 on CUDA, 1 "

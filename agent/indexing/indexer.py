@@ -31,7 +31,7 @@ from agent.indexing.index_settings import IndexSettings
 from agent.indexing.ray_options import RayOptions
 from agent.indexing.stage_clock import StageClock, TimedEmbedder
 from index.connection import open_read
-from index.embedder import default_embedder
+from index.embedder import RememberingEmbedder, default_embedder
 from index.errors import IndexCorrupt, IndexNotFound
 from index.set_aside import operator_rows, put_operator_rows, set_aside
 from index.writer import IndexWriter
@@ -160,8 +160,9 @@ def start_over(db: Path) -> Rebuilt:
 def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexSettings, progress: IndexProgress,
                 engine: Sa2VA | None, command: str, ray: RayOptions | None, pool: "EnginePool | None") -> IndexReport:
     clock = StageClock()
-    # The writer embeds inside commit_chunk: its embedder is timed as the `embed` stage (loaded on first use).
-    writer = IndexWriter(settings.db, embedder=TimedEmbedder(default_embedder, clock))
+    # The writer embeds inside commit_chunk: its embedder is timed as the `embed` stage (loaded on first use), and
+    # a text seen before in the run (a label, a watched expression) is not embedded again.
+    writer = IndexWriter(settings.db, embedder=TimedEmbedder(lambda: RememberingEmbedder(default_embedder()), clock))
     unchanged = unchanged_videos(settings, videos)
 
     def known(path: str) -> VideoReport | None:

@@ -2,7 +2,9 @@
 
 Stages: decode (frames of a chunk out of the video), caption, ground (grounded caption), track, describe (region
 captions of new objects), embed (text vectors of a chunk's captions, phrases and descriptions), commit (the
-chunk's transaction, without the embedding). Model stages count the tokens the engine generated in them.
+chunk's transaction, without the embedding). Model stages count the tokens the engine generated in them. Embed
+and commit run behind the analysis, in a thread of their own (agent/indexing/commit_behind.py), so their seconds
+overlap the model stages' and the stages can add up to more than the run's wall time.
 `sva index` prints the split at the end (and in --json), the job row keeps it (jobs.stages), and the dashboard's
 Jobs page shows it. On Ray (`sva index --ray`) each actor times decode and the model stages of its chunks and sends
 them back with the chunk (`ChunkWork.stages`); the writer adds them up and times embed and commit itself, so the
@@ -19,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 STAGES = ("decode", "caption", "ground", "track", "describe", "embed", "commit")
+MODEL_STAGES = ("caption", "ground", "track", "describe")
 
 
 class StageTimes(BaseModel):
@@ -58,13 +61,16 @@ class StageClock:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        before_tokens = self.tokens()
+        # Only model stages count tokens: embed and commit run beside the model (agent/indexing/commit_behind.py),
+        # and the engine's count would give them what the model generated meanwhile.
+        counted = name in MODEL_STAGES
+        before_tokens = self.tokens() if counted else None
         start = time.perf_counter()
         try:
             yield
         finally:
             self.times.seconds[name] = self.times.seconds.get(name, 0.0) + time.perf_counter() - start
-            after_tokens = self.tokens()
+            after_tokens = self.tokens() if counted else None
             if after_tokens is not None:
                 generated = after_tokens - (before_tokens or 0)
                 if generated:
