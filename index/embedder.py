@@ -58,7 +58,8 @@ class RememberingEmbedder:
     again. Why: an index embeds every chunk's caption, phrases and descriptions, and the same labels ("the red
     dog", a watched "a person") come back chunk after chunk; the texts table stores each text once anyway, so the
     repeats' vectors were computed only to be dropped. A vector is a function of the text and the model, so a
-    remembered one is the one computing it again would give (up to float rounding from batch padding)."""
+    remembered one is the one computing it again gives: each text is embedded alone, so its bits do not depend on
+    what else was new at the time."""
 
     def __init__(self, inner: TextEmbedder, max_texts: int = 4096):
         self.inner = inner
@@ -70,10 +71,11 @@ class RememberingEmbedder:
         return self.inner.model_name
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        new = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if new:
-            for text, vec in zip(new, self.inner.embed(new)):
-                self._vectors[text] = vec
+        # Each new text alone: in a batch a vector moves in its last bits with the batch's padded length, and
+        # which texts are new depends on what came before (a resumed run has not seen them), so a rerun would
+        # store other bits than an uninterrupted run.
+        for text in dict.fromkeys(t for t in texts if t not in self._vectors):
+            self._vectors[text] = self.inner.embed([text])[0]
         out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
         for i, text in enumerate(texts):
             out[i] = self._vectors[text]
