@@ -242,9 +242,22 @@ ALTER TABLE jobs ADD COLUMN stages VARCHAR;
 """
 
 
+# v9: an object's label is the name it was given in most of its chunks (index/writer.py, `vote_labels`), no longer
+# the first; older indexes get theirs voted from their stored phrases.
+_V9 = """
+SELECT 1;
+"""
+
+
+def _vote_labels(con: duckdb.DuckDBPyConnection) -> None:
+    from index.label_vote import vote_labels
+
+    vote_labels(con, None)
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
-    _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8,
+    _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels),
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

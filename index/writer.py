@@ -31,6 +31,7 @@ from index.content_hash import content_hash, file_stamp
 from index.embedder import TextEmbedder, default_embedder
 from index.errors import VideoUnreadable
 from index.event_store import replace_video_events
+from index.label_vote import vote_labels
 from index.object_ids import new_object_id
 from index.summaries import LastSeen
 from index.schema import EMBEDDING_DIM, TEXT_ID_SQL, quantized_columns, vector_max
@@ -320,6 +321,7 @@ class IndexWriter:
                 )
             object_ids = _upsert_objects(con, video_id, analysis, links, descriptions)
             _insert_phrases(con, video_id, k, analysis, object_ids)
+            vote_labels(con, [oid for oid, link in zip(object_ids, links) if link is not None])
             _insert_track_points(con, video_id, k, analysis, object_ids)
             _insert_texts(con, video_id, k, texts, distinct, vecs, object_ids, self.embedder.model_name)
             con.execute(

@@ -303,3 +303,65 @@ def test_recent_objects_are_those_last_seen_in_the_window_with_their_last_point(
         assert r.point.time_s == last and r.point.present and r.point.box is not None and r.point.mask is not None
         assert r.label == next(o.label for o in objects if o.object_id == r.object_id)
     assert writer.recent_objects(plan.video_id, last + 0.5, last + 1.0) == []
+
+
+def _renamed(video, k: int, name: str):
+    """Chunk k of the fixture with the long-lived object (phrase 0) given `name`."""
+    a = fx.analysis(str(video), k)
+    first = a.phrases[0]
+    phrases = [first.model_copy(update={"phrase": name, "masklet": first.masklet.model_copy(update={"expression": name})}),
+               *a.phrases[1:]]
+    return a.model_copy(update={"phrases": phrases})
+
+
+def _index_names(writer, video, names: list[str]) -> int:
+    """Index len(names) chunks whose long-lived object is named names[k] in chunk k; its object id."""
+    plan = writer.begin_video(video, fx.facts(len(names)), fx.chunk_spans(len(names)))
+    for k, name in enumerate(names):
+        prev = writer.chunk_object_ids(plan.video_id, k - 1)
+        writer.commit_chunk(plan.video_id, _renamed(video, k, name), links=fx.links(k, prev))
+    return writer.chunk_object_ids(plan.video_id, 0)[0]
+
+
+def _label(reader, oid: int) -> str:
+    return next(o.label for o in reader.object_names() if o.object_id == oid)
+
+
+@pytest.mark.parametrize("names, label", [
+    (["the red ball", "the red dog", "the red dog"], "the red dog"),  # the name given most often
+    (["the red dog", "the red ball", "the red box"], "the red dog"),  # all different: the first stays
+    (["the red ball", "the red dog", "the red dog", "the red ball"], "the red ball"),  # a tie: the one given first
+])
+def test_an_objects_label_is_the_name_it_was_given_most_often(paths, names, label):
+    db, video = paths
+    w, r = writer_and_reader(db)
+    assert _label(r, _index_names(w, video, names)) == label
+
+
+def test_a_name_given_in_few_of_an_objects_chunks_is_not_one_it_is_resolved_by(paths):
+    from index.reader import NAME_SHARE
+
+    db, video = paths
+    w, r = writer_and_reader(db)
+    names = ["the red dog"] * 4 + ["the red ball"]  # the ball: 1 of 5 chunks, under the share; with one more, over
+    assert 1 / 5 < NAME_SHARE <= 2 / 6
+    oid = _index_names(w, video, names)
+    obj = next(o for o in r.object_names() if o.object_id == oid)
+    assert obj.label == "the red dog" and obj.phrases == ["the red dog"]
+
+    db2 = db.with_name("two.duckdb")
+    w2, r2 = writer_and_reader(db2)
+    oid = _index_names(w2, video, ["the red dog"] * 4 + ["the red ball"] * 2)
+    assert next(o for o in r2.object_names() if o.object_id == oid).phrases == ["the red ball", "the red dog"]
+
+
+def test_an_older_index_gets_its_labels_voted_when_opened(paths):
+    db, video = paths
+    w, r = writer_and_reader(db)
+    oid = _index_names(w, video, ["the red ball", "the red dog", "the red dog"])
+    with duckdb.connect(str(db)) as con:  # as v8 left it: the first name, and the schema at v8
+        con.execute("UPDATE objects SET label = 'the red ball' WHERE object_id = ?", [oid])
+        con.execute("UPDATE schema_version SET version = 8")
+    with open_write(db) as con:
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == CURRENT_VERSION
+    assert _label(r, oid) == "the red dog"
