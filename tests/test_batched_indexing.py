@@ -140,6 +140,32 @@ def test_a_chunk_failing_behind_the_analysis_is_recorded_failed_and_retried(tmp_
     assert again.videos[0].outcome == "indexed" and again.videos[0].chunks_done == 1
 
 
+def test_an_error_escaping_the_commit_thread_ends_the_run_and_no_later_chunk_passes_for_done(
+        tmp_path, shared_videos, tracking_checkpoint, monkeypatch):
+    from index.errors import IndexBusy
+
+    engine = Sa2VA.from_pretrained(tracking_checkpoint, device="cpu")
+    settings = IndexSettings(db=tmp_path / "i.duckdb", model=str(tracking_checkpoint), chunk_s=2.0, overlap_s=0.5,
+                             sample_fps=1.0, max_side=128, max_new_tokens=8, describe=False, watch=["the dog"])
+    commit = ChunkCommitter.commit
+
+    def failing_on_chunk_1(self, video, chunk, *a):
+        if chunk.index == 1:
+            raise ValueError("simulated commit failure")
+        return commit(self, video, chunk, *a)
+
+    def index_busy(self, video, chunk, error):  # recording the failure fails too: the index is unusable
+        raise IndexBusy(f"index {settings.db} is busy: could not get its turnstile to write")
+
+    monkeypatch.setattr(ChunkCommitter, "commit", failing_on_chunk_1)
+    monkeypatch.setattr(ChunkCommitter, "fail", index_busy)
+    with pytest.raises(IndexBusy, match="is busy"):  # the run stops with the index's own one-line error
+        run_index([str(shared_videos / "01_dog.mp4")], settings, engine=engine)
+    with duckdb.connect(str(settings.db), read_only=True) as con:
+        done = [k for (k,) in con.execute("SELECT chunk_index FROM chunks WHERE status = 'done' ORDER BY 1").fetchall()]
+    assert done == [0]  # the chunks after the failure were not committed, and the next run does them
+
+
 def test_chunks_and_frames_are_batched_by_default_on_cuda_only(tmp_path):
     assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu").chunk_batch() == 1
     assert IndexSettings(db=tmp_path / "i.duckdb", device="cuda:0").chunk_batch() == 4

@@ -74,6 +74,8 @@ def test_an_escaped_error_stops_the_later_jobs_and_is_raised_in_the_caller():
     gate.set()
     with pytest.raises(OSError, match="No space left"):
         behind.drain()
+    with pytest.raises(OSError, match="No space left"):  # and again, until close: nothing after it ran
+        behind.submit(lambda: ran.append(9))
     assert ran == [0]
     behind.close()
     # A new run after close starts clean.

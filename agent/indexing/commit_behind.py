@@ -10,7 +10,7 @@ tracks, and jobs run one at a time in the order they were given, so each link fi
 At most `depth` jobs wait; giving one more waits for the oldest, so memory stays flat. A job is responsible for
 its own chunk's failure (it records it, as the graph's fail node would); an error that escapes a job (one that
 would fail every chunk alike, such as a full disk) stops the jobs after it and is raised in the graph's thread
-at the next `submit` or `drain`. A kill -9 loses at most the chunks still waiting: each commit is all-or-nothing
+at every `submit` or `drain` after it, until `close`. A kill -9 loses at most the chunks still waiting: each commit is all-or-nothing
 and the next run redoes what is not committed.
 """
 
@@ -78,6 +78,7 @@ class CommitBehind:
         future.result()  # `_run` never raises: its error is kept for `_raise_error`
 
     def _raise_error(self) -> None:
+        # Raised again at every call until `close`: the jobs after it were skipped, so nothing given later may
+        # pass for done.
         if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+            raise self._error

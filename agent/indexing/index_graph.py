@@ -49,6 +49,15 @@ if TYPE_CHECKING:
     from agent.indexing.ray_pool import EnginePool
 
 
+class _BehindFailed(Exception):
+    """An error that escaped a job behind the analysis (`CommitBehind`): it ends the run, raised by `run` as
+    itself, and is never the failure of the chunk whose node happened to hear it."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
+
+
 class VideoState(TypedDict, total=False):
     path: str
     video: PlannedVideo
@@ -136,6 +145,9 @@ class VideoIndexer:
         self._linked, self._failed_behind = {}, 0
         try:
             final = self.graph.invoke({"path": path, "done": 0, "failed": 0}, {"recursion_limit": 10**9})
+        except _BehindFailed as failed:
+            self._behind.close()
+            raise failed.error from None
         except BaseException:
             self._behind.close()  # the chunks analysed before the error are still committed
             raise
@@ -241,9 +253,9 @@ class VideoIndexer:
         if self._behind.behind and (described is not None or not self.settings.describe):
             # No model needed to link this chunk: its link goes behind, before its commit.
             video = state["video"]
-            self._behind.submit(lambda: self._link_behind(video, chunk, masklets, described, errors))
+            self._hand_behind(lambda: self._link_behind(video, chunk, masklets, described, errors))
             return {}
-        self._behind.drain()  # linking reads the previous chunk's stored tracks
+        self._wait_behind()  # linking reads the previous chunk's stored tracks
         linked = self.videos.link(state["video"], chunk, masklets)
         if described is not None:
             kept = _kept_descriptions(linked, described, errors)
@@ -268,7 +280,7 @@ class VideoIndexer:
         if not self._behind.behind:
             self._commit(video, chunk, caption, grounded, linked, descriptions)
             return {"done": state["done"] + 1}
-        self._behind.submit(lambda: self._commit_behind(video, chunk, caption, grounded, linked, descriptions))
+        self._hand_behind(lambda: self._commit_behind(video, chunk, caption, grounded, linked, descriptions))
         return {"done": state["done"] + 1}  # settled at the video's end if the commit fails behind
 
     def _commit(self, video: PlannedVideo, chunk, caption: str, grounded: str, linked: LinkedChunk,
@@ -312,12 +324,24 @@ class VideoIndexer:
 
     def _settled(self, state: VideoState) -> tuple[int, int]:
         """(chunks done, chunks failed) of the video once every chunk handed behind is committed or failed."""
-        self._behind.drain()
+        self._wait_behind()
         return state["done"] - self._failed_behind, state["failed"] + self._failed_behind
+
+    def _hand_behind(self, job: Callable[[], None]) -> None:
+        try:
+            self._behind.submit(job)
+        except BaseException as exc:
+            raise _BehindFailed(exc) from exc
+
+    def _wait_behind(self) -> None:
+        try:
+            self._behind.drain()
+        except BaseException as exc:
+            raise _BehindFailed(exc) from exc
 
     def fail_chunk(self, state: VideoState) -> VideoState:
         video, chunk, error = state["video"], state["current"].chunk, state["chunk_error"]
-        self._behind.submit(lambda: self.videos.fail(video, chunk, error))  # in order with the commits before it
+        self._hand_behind(lambda: self.videos.fail(video, chunk, error))  # in order with the commits before it
         return {"failed": state["failed"] + 1}
 
     def finish(self, state: VideoState) -> VideoState:
@@ -359,7 +383,7 @@ def _guarded(node: Callable[[VideoState], VideoState]) -> Callable[[VideoState],
     def run(state: VideoState) -> VideoState:
         try:
             return node(state)
-        except FATAL_ERRORS:
+        except (*FATAL_ERRORS, _BehindFailed):
             raise
         except Exception as exc:  # noqa: BLE001 - any model or data failure is recorded on the chunk
             return {"chunk_error": chunk_error(state["current"].chunk, node.__name__, exc)}
