@@ -88,12 +88,6 @@ def _rows_as(summary: type, rows: list[tuple]) -> list:
     return [summary(**dict(zip(names, r))) for r in rows]
 
 
-# A name an object was given in fewer than this share of its chunks is left out of the names a question's subject
-# is resolved against: a small model names an object from one view per chunk, and a name it gave once in a while
-# is more often a bad view than another name of it (bench/README.md, "Every moment": on 30 unseen minutes, 49 -> 51
-# events found with 65 -> 66 moments; the label, the name given most often, always counts).
-NAME_SHARE = 0.25
-
 class IndexReader:
     def __init__(
         self,
@@ -274,23 +268,19 @@ class IndexReader:
 
     def object_names(self, videos: Sequence[str] | None = None) -> list[ObjectNames]:
         """Every object of the given videos (paths as stored; None: all videos) with its label, description
-        and the distinct phrases linked to it in at least `NAME_SHARE` of its chunks: one query, whatever the
-        number of objects."""
+        and the distinct phrases linked to it: one query, whatever the number of objects."""
         with self._connection() as con:
             rows = con.execute(
                 """
                 SELECT o.object_id, o.video_id, v.path, o.label, o.description,
                        coalesce(p.phrases, []::VARCHAR[]), o.first_seen_s, o.last_seen_s
                 FROM objects o JOIN videos v USING (video_id)
-                LEFT JOIN (SELECT object_id, list(phrase ORDER BY phrase) AS phrases
-                           FROM (SELECT object_id, phrase, count(*) AS n,
-                                        sum(count(*)) OVER (PARTITION BY object_id) AS total
-                                 FROM phrases GROUP BY object_id, phrase)
-                           WHERE n >= $share * total GROUP BY object_id) p USING (object_id)
+                LEFT JOIN (SELECT object_id, list(DISTINCT phrase ORDER BY phrase) AS phrases
+                           FROM phrases GROUP BY object_id) p USING (object_id)
                 WHERE $paths IS NULL OR list_contains($paths, v.path)
                 ORDER BY o.object_id
                 """,
-                {"paths": list(videos) if videos is not None else None, "share": NAME_SHARE},
+                {"paths": list(videos) if videos is not None else None},
             ).fetchall()
         return _rows_as(ObjectNames, rows)
 

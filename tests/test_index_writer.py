@@ -338,23 +338,6 @@ def test_an_objects_label_is_the_name_it_was_given_most_often(paths, names, labe
     assert _label(r, _index_names(w, video, names)) == label
 
 
-def test_a_name_given_in_few_of_an_objects_chunks_is_not_one_it_is_resolved_by(paths):
-    from index.reader import NAME_SHARE
-
-    db, video = paths
-    w, r = writer_and_reader(db)
-    names = ["the red dog"] * 4 + ["the red ball"]  # the ball: 1 of 5 chunks, under the share; with one more, over
-    assert 1 / 5 < NAME_SHARE <= 2 / 6
-    oid = _index_names(w, video, names)
-    obj = next(o for o in r.object_names() if o.object_id == oid)
-    assert obj.label == "the red dog" and obj.phrases == ["the red dog"]
-
-    db2 = db.with_name("two.duckdb")
-    w2, r2 = writer_and_reader(db2)
-    oid = _index_names(w2, video, ["the red dog"] * 4 + ["the red ball"] * 2)
-    assert next(o for o in r2.object_names() if o.object_id == oid).phrases == ["the red ball", "the red dog"]
-
-
 def test_an_older_index_gets_its_labels_voted_when_opened(paths):
     db, video = paths
     w, r = writer_and_reader(db)
