@@ -250,8 +250,8 @@ class VideoIndexer:
     def link(self, state: VideoState) -> VideoState:
         chunk, masklets = state["current"].chunk, state["masklets"]
         described, errors = state.get("described"), state["describe_errors"]
-        if self._behind.behind and (described is not None or not self.settings.describe):
-            # No model needed to link this chunk: its link goes behind, before its commit.
+        if described is not None or not self.settings.describe:
+            # No model needed to link this chunk: its link goes behind, before its commit (at once with depth 0).
             video = state["video"]
             self._hand_behind(lambda: self._link_behind(video, chunk, masklets, described, errors))
             return {}
@@ -277,21 +277,10 @@ class VideoIndexer:
         video, chunk = state["video"], state["current"].chunk
         linked = LinkedChunk(masklets=state["masklets"], links=state["links"])
         caption, grounded, descriptions = state["caption"], state["grounded_caption"], state["descriptions"]
-        if not self._behind.behind:
-            self._commit(video, chunk, caption, grounded, linked, descriptions)
-            return {"done": state["done"] + 1}
         self._hand_behind(lambda: self._commit_behind(video, chunk, caption, grounded, linked, descriptions))
         return {"done": state["done"] + 1}  # settled at the video's end if the commit fails behind
 
-    def _commit(self, video: PlannedVideo, chunk, caption: str, grounded: str, linked: LinkedChunk,
-                descriptions: list[str | None]) -> None:
-        embedded_before = self.clock.times.seconds["embed"]
-        with self.clock.stage("commit"):
-            self.videos.commit(video, chunk, caption, grounded, linked, descriptions)
-        # The writer embeds inside its commit; that time is the embed stage's, not the transaction's.
-        self.clock.times.seconds["commit"] -= self.clock.times.seconds["embed"] - embedded_before
-
-    # -- behind the analysis (the CommitBehind thread, in chunk order) -----------------------------
+    # -- behind the analysis (the CommitBehind thread in chunk order; the graph's thread with depth 0) --------
     def _link_behind(self, video: PlannedVideo, chunk, masklets: list[Masklet], described: list[str | None] | None,
                      errors: list[str | None]) -> None:
         try:
@@ -313,7 +302,11 @@ class VideoIndexer:
         error = behind if isinstance(behind, str) else None
         if error is None:
             try:
-                self._commit(video, chunk, caption, grounded, linked, descriptions)
+                embedded_before = self.clock.times.seconds["embed"]
+                with self.clock.stage("commit"):
+                    self.videos.commit(video, chunk, caption, grounded, linked, descriptions)
+                # The writer embeds inside its commit; that time is the embed stage's, not the transaction's.
+                self.clock.times.seconds["commit"] -= self.clock.times.seconds["embed"] - embedded_before
                 return
             except FATAL_ERRORS:
                 raise
