@@ -23,7 +23,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -70,9 +70,10 @@ class _Backoff:
 
 
 @contextmanager
-def _turnstile(db: Path, backoff: _Backoff, hold_for: str) -> Iterator[None]:
+def _turnstile(db: Path, backoff: _Backoff, hold_for: str, on_busy: Callable[[], None] | None = None) -> Iterator[None]:
     """Exclusive `flock` on `<db>.lock`. A reader that cannot create the file (read-only directory) goes
-    without: it cannot be competing with a writer in that directory anyway."""
+    without: it cannot be competing with a writer in that directory anyway. `on_busy` runs each time the
+    turnstile is found held (a lingering writer lets go of the file there, index/write_session.py)."""
     lock_path = db.with_name(db.name + ".lock")
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -87,6 +88,8 @@ def _turnstile(db: Path, backoff: _Backoff, hold_for: str) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if on_busy is not None:
+                    on_busy()
                 # Short polls: the turnstile is free only between a writer's transactions, and a reader
                 # sleeping 250 ms would miss most of those gaps when the indexer commits back to back.
                 if not backoff.wait_or_expire(max_delay_s=0.01):

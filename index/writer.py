@@ -38,6 +38,7 @@ from index.schema import EMBEDDING_DIM, TEXT_ID_SQL, quantized_columns, vector_m
 from index.track_rows import TRACK_COLUMNS, track_point_from_row
 from index.video_path import canonical_video_path
 from index.video_plan import VideoFacts, VideoPlan
+from index.write_session import WriteSession
 from sa2va_engine.masklet import TrackPoint
 from tools.chunk_analysis import ChunkAnalysis
 
@@ -83,10 +84,14 @@ class IndexWriter:
         db_path: str | Path,
         embedder: TextEmbedder | None = None,
         timeout_s: float = WRITE_TIMEOUT_S,
+        linger_s: float = 0.0,
     ):
+        """`linger_s` > 0 keeps the connection open between calls (index/write_session.py): for a process that
+        writes chunk after chunk, like the indexer; it then must `close()` the writer when done."""
         self.db = Path(db_path)
         self._embedder = embedder
         self.timeout_s = timeout_s
+        self._session = WriteSession(self.db, timeout_s, linger_s) if linger_s > 0 else None
 
     @property
     def embedder(self) -> TextEmbedder:
@@ -95,7 +100,15 @@ class IndexWriter:
         return self._embedder
 
     def _tx(self):
-        return write_transaction(self.db, self.timeout_s)
+        return self._session.transaction() if self._session else write_transaction(self.db, self.timeout_s)
+
+    def _read(self):
+        return self._session.connection() if self._session else open_read(self.db, self.timeout_s)
+
+    def close(self) -> None:
+        """Let go of a lingering connection (a no-op without one)."""
+        if self._session is not None:
+            self._session.close()
 
     # ---- jobs ----
 
@@ -157,7 +170,7 @@ class IndexWriter:
 
         known_hash = None
         if self.db.exists():
-            with open_read(self.db, self.timeout_s) as con:
+            with self._read() as con:
                 row = con.execute(
                     "SELECT video_id, content_hash, size_bytes, mtime_ns FROM videos WHERE path = ?", [vpath]
                 ).fetchone()
@@ -247,7 +260,7 @@ class IndexWriter:
         agent links the next chunk's phrases to, also after a resume."""
         if chunk_index < 0 or not self.db.exists():
             return []
-        with open_read(self.db, self.timeout_s) as con:
+        with self._read() as con:
             rows = con.execute(
                 "SELECT object_id FROM phrases WHERE video_id = ? AND chunk_index = ? ORDER BY ordinal",
                 [video_id, chunk_index],
@@ -259,7 +272,7 @@ class IndexWriter:
         the agent links the next chunk's tracks against (read back from the DB, so a resumed run links the same)."""
         if chunk_index < 0 or not self.db.exists():
             return {}
-        with open_read(self.db, self.timeout_s) as con:
+        with self._read() as con:
             rows = con.execute(_CHUNK_TRACKS, [video_id, chunk_index, start_s, end_s]).fetchall()
         out: dict[int, list[TrackPoint]] = {}
         for r in rows:
@@ -272,7 +285,7 @@ class IndexWriter:
         resumed run re-identifies the same)."""
         if not self.db.exists():
             return []
-        with open_read(self.db, self.timeout_s) as con:
+        with self._read() as con:
             rows = con.execute(_LAST_SEEN, [video_id, since_s, until_s]).fetchall()
         return [LastSeen(object_id=r[0], label=r[1], point=track_point_from_row(r[2:])) for r in rows]
 

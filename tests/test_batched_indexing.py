@@ -55,7 +55,7 @@ def test_batched_and_pipelined_indexing_stores_what_one_chunk_at_a_time_stores(t
         threading.current_thread().name) or commit(self, *a))
     reports, passes, threads = {}, {}, {}
     for name, flow in (("one", dict(batch_chunks=1, decode_ahead=0, frame_batch=1, commit_behind=0)),
-                       ("batched", dict(batch_chunks=4, decode_ahead=3, frame_batch=4))):
+                       ("batched", dict(batch_chunks=4, decode_ahead=3, frame_batch=4, commit_behind=4))):
         settings = IndexSettings(db=tmp_path / f"{name}.duckdb", **common, **flow)
         encoded.clear()
         committed_on.clear()
@@ -115,8 +115,8 @@ def test_a_chunk_failing_behind_the_analysis_is_recorded_failed_and_retried(tmp_
                                                                             tracking_checkpoint, monkeypatch, step):
     engine = Sa2VA.from_pretrained(tracking_checkpoint, device="cpu")
     settings = IndexSettings(db=tmp_path / "i.duckdb", model=str(tracking_checkpoint), chunk_s=2.0, overlap_s=0.5,
-                             sample_fps=1.0, max_side=128, max_new_tokens=8, describe=False, watch=["the dog"])
-    assert settings.commit_behind > 0  # the default: links and commits behind
+                             sample_fps=1.0, max_side=128, max_new_tokens=8, describe=False, watch=["the dog"],
+                             commit_behind=4)  # links and commits behind (CUDA's default)
     original = getattr(ChunkCommitter, step)
 
     def failing_on_chunk_1(self, video, chunk, *a):
@@ -146,7 +146,8 @@ def test_an_error_escaping_the_commit_thread_ends_the_run_and_no_later_chunk_pas
 
     engine = Sa2VA.from_pretrained(tracking_checkpoint, device="cpu")
     settings = IndexSettings(db=tmp_path / "i.duckdb", model=str(tracking_checkpoint), chunk_s=2.0, overlap_s=0.5,
-                             sample_fps=1.0, max_side=128, max_new_tokens=8, describe=False, watch=["the dog"])
+                             sample_fps=1.0, max_side=128, max_new_tokens=8, describe=False, watch=["the dog"],
+                             commit_behind=4)
     commit = ChunkCommitter.commit
 
     def failing_on_chunk_1(self, video, chunk, *a):
@@ -166,10 +167,13 @@ def test_an_error_escaping_the_commit_thread_ends_the_run_and_no_later_chunk_pas
     assert done == [0]  # the chunks after the failure were not committed, and the next run does them
 
 
-def test_chunks_and_frames_are_batched_by_default_on_cuda_only(tmp_path):
+def test_chunks_frames_and_commits_are_batched_or_behind_by_default_on_cuda_only(tmp_path):
     assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu").chunk_batch() == 1
     assert IndexSettings(db=tmp_path / "i.duckdb", device="cuda:0").chunk_batch() == 4
     assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu", batch_chunks=3).chunk_batch() == 3
     assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu").sam2_frame_batch() == 1
     assert IndexSettings(db=tmp_path / "i.duckdb", device="cuda:0").sam2_frame_batch() == 8
     assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu", frame_batch=5).sam2_frame_batch() == 5
+    assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu").chunks_behind() == 0
+    assert IndexSettings(db=tmp_path / "i.duckdb", device="cuda:0").chunks_behind() == 4
+    assert IndexSettings(db=tmp_path / "i.duckdb", device="cpu", commit_behind=2).chunks_behind() == 2

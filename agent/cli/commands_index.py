@@ -40,7 +40,7 @@ def index(
     decode_ahead: Annotated[Optional[int], typer.Option(
         min=0, help="chunks decoded ahead of the model in the background (default 3; 0: in turn)")] = None,
     commit_behind: Annotated[Optional[int], typer.Option(
-        min=0, help="chunks linked and committed in the background while the next are analysed (default 4; 0: in turn)")] = None,
+        min=0, help="chunks linked and committed in the background while the next are analysed (default: 4 on CUDA, 0 on CPU: in turn)")] = None,
     batch_chunks: Annotated[Optional[int], typer.Option(
         min=1, help="chunks captioned, grounded and tracked together (default: 4 on CUDA, 1 on CPU)")] = None,
     frame_batch: Annotated[Optional[int], typer.Option(

@@ -103,7 +103,7 @@ class VideoIndexer:
         self._tracks: dict[int, list[Masklet]] = {}
         # Behind the analysis: each chunk's link result (or its one-line error) for its commit job, and how many
         # chunks failed there after the graph had counted them done.
-        self._behind = CommitBehind(settings.commit_behind)
+        self._behind = CommitBehind(settings.chunks_behind())
         self._linked: dict[int, tuple[LinkedChunk, list[str | None]] | str] = {}
         self._failed_behind = 0
         self.graph = self._build()

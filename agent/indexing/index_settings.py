@@ -36,9 +36,10 @@ class IndexSettings(BaseModel):
     max_new_tokens: int = Field(default=128, ge=1, description="cap on each generated caption, tokens")
     decode_ahead: int = Field(default=3, ge=0, description="chunks decoded ahead of the model in a background "
                               "thread (0: decode in turn); memory grows by this many chunks' frames")
-    commit_behind: int = Field(default=4, ge=0, description="chunks whose link and commit (embedding their texts, "
-                               "one transaction) may wait in a background thread while the next chunks are decoded "
-                               "and analysed (0: commit each chunk before the next); a kill -9 loses at most these")
+    commit_behind: int | None = Field(default=None, ge=0, description="chunks whose link and commit (embedding "
+                                      "their texts, one transaction) may wait in a background thread while the next "
+                                      "chunks are decoded and analysed (0: commit each chunk before the next); a kill "
+                                      "-9 loses at most these; None: 4 on CUDA, 0 elsewhere (see chunks_behind)")
     batch_chunks: int | None = Field(default=None, ge=1, description="chunks captioned, grounded and tracked together "
                                      "(one batched generation each; SAM-2 over their frames in batches): the current "
                                      "one and those already decoded ahead (1: one at a time); None: 4 on CUDA, 1 "
@@ -56,6 +57,16 @@ class IndexSettings(BaseModel):
             return self.frame_batch
         device = self.device or ("cuda" if _cuda_available() else "cpu")
         return 8 if device.startswith("cuda") else 1
+
+    def chunks_behind(self) -> int:
+        """How many chunks may wait to be linked and committed behind the analysis. On CUDA the model waits on the
+        device, so a thread committing beside it costs nothing. On CPU it measured slower than committing in
+        turn (bench/README.md, #24): the commit thread's Python takes the GIL from the model's generation loop, and
+        a commit in turn costs ~20 ms now that the writer keeps its connection (index/write_session.py)."""
+        if self.commit_behind is not None:
+            return self.commit_behind
+        device = self.device or ("cuda" if _cuda_available() else "cpu")
+        return 4 if device.startswith("cuda") else 0
 
     def chunk_batch(self) -> int:
         """How many chunks share a caption / grounded-caption generation. Batched rows are padded and computed
