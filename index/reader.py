@@ -27,6 +27,7 @@ from index.moments import Hit, assemble_moments, spread_times
 from index.schema import EMBEDDING_DIM
 from index.video_path import canonical_video_path
 from index.search_hit import SearchHit, TextKind
+from index.subject_checks import stored_checks
 from index.summaries import ChunkSummary, JobSummary, ObjectNames, ObjectSummary, StoredEvent, VideoSummary
 from index.track_rows import TRACK_COLUMNS, track_point_from_row
 from sa2va_engine.masklet import TrackPoint
@@ -252,6 +253,12 @@ class IndexReader:
                 {"vid": video_id[0], "oid": object_id, "t0": start_s, "t1": end_s},
             ).fetchall()
         return [track_point_from_row(r) for r in rows]
+
+    def subject_checks(self, subject: str, model: str, object_ids: Sequence[int]) -> dict[int, tuple[float, bool]]:
+        """object_id -> (key_time_s, accepted): what `model` said of these objects as `subject` before
+        (index/subject_checks.py)."""
+        with self._connection() as con:
+            return stored_checks(con, subject, model, object_ids)
 
     def tracks_in_range(self, video: str | Path, start_s: float, end_s: float) -> dict[int, list[TrackPoint]]:
         """Every object's present track points in [start_s, end_s] seconds: what a frame overlay needs."""

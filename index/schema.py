@@ -255,9 +255,25 @@ def _vote_labels(con: duckdb.DuckDBPyConnection) -> None:
     vote_labels(con, None)
 
 
+# v10: what the model said when asked whether an ambiguous object is a question's subject (index/subject_checks.py),
+# so each object is checked once per subject, model and key frame, not once per question.
+_V10 = """
+CREATE TABLE subject_checks (
+    video_id    BIGINT NOT NULL,
+    object_id   BIGINT NOT NULL,
+    subject     VARCHAR NOT NULL,
+    model       VARCHAR NOT NULL,
+    key_time_s  DOUBLE NOT NULL,
+    accepted    BOOLEAN NOT NULL,
+    checked_at  TIMESTAMP NOT NULL,
+    PRIMARY KEY (object_id, subject, model)
+);
+"""
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
-    _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels),
+    _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

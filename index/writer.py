@@ -71,7 +71,7 @@ _INSERT_TEXT_REFS = (
 )
 _DROP_VIDEO_ROWS = tuple(
     f"DELETE FROM {table} WHERE video_id = ?"
-    for table in ("events", "text_refs", "track_points", "phrases", "objects", "chunks")
+    for table in ("subject_checks", "events", "text_refs", "track_points", "phrases", "objects", "chunks")
 )
 # Texts no video mentions any more; run after dropping a video's refs so search never returns a text without
 # a place, and a re-indexed video stores exactly what a fresh index would.

@@ -133,7 +133,7 @@ def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tm
         con.execute("DROP TABLE events")
         for column in ("model", "model_revision", "weights_sha256", "stages"):  # added by v5, v6 and v8
             con.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
-        for table in ("access_accounts", "access_roots"):  # v7
+        for table in ("access_accounts", "access_roots", "subject_checks"):  # v7, v10
             con.execute(f"DROP TABLE {table}")
         con.execute("UPDATE schema_version SET version = 4")
     finally:

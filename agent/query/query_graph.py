@@ -37,10 +37,12 @@ from index.moments import Hit, assemble_moments, spread_times
 from index.reader import IndexReader
 from index.search_hit import SearchHit
 from index.search_request import SearchRequest, search_index
+from index.subject_checks import SubjectCheck, store_checks
 from index.summaries import ChunkSummary
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.user_error import UserError
 from tools.clip import Clip, decode_clip
+from tools.engine_session import model_name
 from tools.moment import Evidence, Moment
 from tools.track_events import masklet_events
 from tools.video_decode import DEFAULT_MAX_SIDE
@@ -82,6 +84,7 @@ class QueryState(TypedDict, total=False):
     moments: list[Moment]
     errors: list[str]
     checked: list[int]
+    new_checks: list[SubjectCheck]
     answer: str
 
 
@@ -123,6 +126,9 @@ class QueryRunner:
         question = checked_question(question)
         with self.reader.session():
             state = self.graph.invoke({"question": question, "errors": []})
+        if state.get("new_checks"):  # written after the read session: a write would wait for it to end
+            self.reader.close()
+            store_checks(self.settings.db, state["plan"].subject, model_name(self.settings.model), state["new_checks"])
         route = state.get("route", "retrieval")
         resolution = state.get("resolution")
         return QueryAnswer(
@@ -166,10 +172,12 @@ class QueryRunner:
         objects = self.reader.object_names(state.get("videos"))
         resolution = resolve_subject(plan.subject, objects, self.reader.embedder)
         errors = list(state["errors"])
+        new_checks: list[SubjectCheck] = []
         if resolution.ambiguous and self.settings.verify:
-            confirmed = self._confirm_ambiguous(plan.subject, resolution.ambiguous, errors)
+            confirmed = self._confirm_ambiguous(plan.subject, resolution.ambiguous, errors, new_checks)
             resolution = resolution.model_copy(update={"accepted": resolution.accepted + confirmed, "ambiguous": []})
-        return {"resolution": resolution, "event": event_kind(plan.predicate), "errors": errors}
+        return {"resolution": resolution, "event": event_kind(plan.predicate), "errors": errors,
+                "new_checks": new_checks}
 
     def _route(self, state: QueryState) -> str:
         if state.get("event") and state["resolution"].accepted:
@@ -378,16 +386,29 @@ class QueryRunner:
 
 
     # -- ambiguous subjects ------------------------------------------------------------------
-    def _confirm_ambiguous(self, subject: str, objects: list[ResolvedObject], errors: list[str]) -> list[ResolvedObject]:
+    def _confirm_ambiguous(self, subject: str, objects: list[ResolvedObject], errors: list[str],
+                           new_checks: list[SubjectCheck]) -> list[ResolvedObject]:
         """The ambiguous objects the model also picks: per object one key frame of its stored track (the largest
         mask), segmented with the subject; kept when the mask overlaps the stored one (mask IoU >= MATCH_IOU).
-        One track call per video, all its key frames together, each frame prompted alone."""
+        One track call per video, all its key frames together, each frame prompted alone. An object the model
+        was asked about before, for this subject on the same key frame, takes that verdict from the index
+        (index/subject_checks.py); the new verdicts go to `new_checks`, stored once the read is over."""
         keep = []
+        model = model_name(self.settings.model)
+        stored = self.reader.subject_checks(subject, model, [o.object_id for o in objects])
         by_video: dict[str, list[tuple[ResolvedObject, TrackPoint]]] = {}
         for obj in objects:
             points = [p for p in self.reader.tracks(obj.object_id) if p.mask is not None]
-            if points:
-                by_video.setdefault(obj.video_path, []).append((obj, max(points, key=lambda p: p.area)))
+            if not points:
+                continue
+            key = max(points, key=lambda p: p.area)
+            before = stored.get(obj.object_id)
+            if before is not None and before[0] == key.time_s:
+                if before[1]:
+                    keep.append(obj.model_copy(update={"verdict": "accepted",
+                                                       "how": obj.how + ", confirmed by the model before"}))
+                continue
+            by_video.setdefault(obj.video_path, []).append((obj, key))
         for video, items in by_video.items():
             try:
                 usable = [(item, _frame_at(video, item[1])) for item in items]
@@ -397,8 +418,11 @@ class QueryRunner:
             engine = self.engine()
             masks = engine.track([f.image for _, f in usable], [subject], prompt_every_frame=True,
                                  frame_times=[f.time_s for _, f in usable])[0].points
-            for ((obj, stored), _), mask in zip(usable, masks):
-                if mask_iou(mask.model_copy(update={"time_s": stored.time_s}), stored) >= MATCH_IOU:
+            for ((obj, key), _), mask in zip(usable, masks):
+                accepted = mask_iou(mask.model_copy(update={"time_s": key.time_s}), key) >= MATCH_IOU
+                new_checks.append(SubjectCheck(video_id=obj.video_id, object_id=obj.object_id, key_time_s=key.time_s,
+                                               accepted=accepted))
+                if accepted:
                     keep.append(obj.model_copy(update={"verdict": "accepted", "how": obj.how + ", confirmed by the model"}))
         return keep
 

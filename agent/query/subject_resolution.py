@@ -96,6 +96,7 @@ class NameVerdict(BaseModel):
 
 class ResolvedObject(BaseModel):
     object_id: int
+    video_id: int
     video_path: str
     label: str
     verdict: Verdict
@@ -205,8 +206,9 @@ def resolve_subject(subject: str, objects: Sequence[ObjectNames], embedder: Text
         best = max(verdicts, key=lambda v: (_RANK[v.verdict], v.score))
         if best.verdict == "rejected":
             continue
-        item = ResolvedObject(object_id=obj.object_id, video_path=obj.video_path, label=obj.label,
-                              verdict=best.verdict, score=best.score, how=f"{best.how} ('{best.name}')")
+        item = ResolvedObject(object_id=obj.object_id, video_id=obj.video_id, video_path=obj.video_path,
+                              label=obj.label, verdict=best.verdict, score=best.score,
+                              how=f"{best.how} ('{best.name}')")
         (accepted if best.verdict == "accepted" else ambiguous).append(item)
     return Resolution(subject=subject, accepted=accepted, ambiguous=ambiguous, objects_seen=len(objects))
 
