@@ -43,6 +43,11 @@ def test_the_jobs_page_shows_where_the_time_went(indexed_library, monkeypatch):
     table = at.dataframe[0].value
     [line] = table["time went to"].tolist()
     assert line.startswith("decode ") and "tokens generated" in line
+    # And in sight, below the table: a chart of the newest run's seconds per stage, the same line under it.
+    job_id = int(table["job"].iloc[0])
+    assert any(h.value == f"Where the time of job {job_id} went" for h in at.subheader)
+    assert any(c.value == line for c in at.caption)
+    assert len(at.get("vega_lite_chart")) == 1
 
 
 def test_model_stages_count_the_tokens_generated_in_them_and_commit_excludes_embedding():

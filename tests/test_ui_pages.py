@@ -124,6 +124,37 @@ def test_an_event_question_is_answered_from_stored_events_as_the_cli_does(dashbo
     assert [(m.start_s, m.end_s) for m in cli.moments] == [(2.0, 3.0)] and cli.route == "events"
 
 
+def test_an_event_question_the_index_settles_is_verified_without_loading_the_model(dashboard, ui_index, tmp_path):
+    """With "Verify with Sa2VA" on, an event question whose subject the stored names settle needs no model (the
+    demo model's preset parses questions without it): the verified pass answers from the events and never asks
+    for the engine."""
+    import shutil
+
+    from index.connection import write_transaction
+    from tools.engine_session import _load
+
+    db = tmp_path / "events.duckdb"
+    shutil.copy(ui_index.db, db)
+    with write_transaction(db, 30) as con:
+        video_id, object_id = con.execute("SELECT video_id, object_id FROM objects WHERE label = 'a brown dog' "
+                                          "ORDER BY object_id LIMIT 1").fetchone()
+        con.execute("DELETE FROM events")
+        con.execute("INSERT INTO events VALUES (?, ?, NULL, 'jump', 2.0, 3.0, 0.9, [2.0, 2.5, 3.0], 'test rule')",
+                    [video_id, object_id])
+    engines_asked = _load.cache_info()
+    at = ask(dashboard(db, model="demo"), "every moment the dog jumps", verify=True)
+    deadline = time.monotonic() + 60
+    while texts(at.info) and time.monotonic() < deadline:  # the verified pass, in the background
+        time.sleep(0.2)
+        at.run()
+    assert not at.exception and not texts(at.info) and not texts(at.warning), texts(at.warning)
+    after = _load.cache_info()
+    assert (after.hits, after.misses) == (engines_asked.hits, engines_asked.misses)  # no engine asked for
+    assert "from stored events" in at.markdown[0].value
+    cards = [m for m in texts(at.markdown) if m.startswith("**") and "score" in m]
+    assert len(cards) == 1 and cards[0].startswith("**01_dog.mp4**"), cards
+
+
 def test_search_replaces_retrieval_with_the_verified_answer(dashboard, shared_videos, tiny_checkpoints, tmp_path):
     db = build_short_index(tmp_path, shared_videos / "01_dog.mp4")
     at = ask(dashboard(db, model=tiny_checkpoints("qwen3_vl")), "the dog runs", verify=True)

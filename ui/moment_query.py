@@ -73,11 +73,10 @@ def retrieve(question: str, config: DashboardConfig) -> QueryAnswer:
 
 
 def _verify(question: str, config: DashboardConfig) -> QueryAnswer:
-    from tools.engine_session import load_engine
-
-    settings = _settings(config, verify=True)
-    engine = load_engine(settings.model)  # cached per process: loaded once for all sessions
-    return _run_query()(question, settings, engine=engine)
+    # The graph loads the model when it first needs it (tools/engine_session.load_engine: once per process, for
+    # all sessions): an event question whose objects the names settle, or the model settled before (the index
+    # keeps its verdicts), is answered without loading it.
+    return _run_query()(question, _settings(config, verify=True))
 
 
 def start_verification(run: SearchRun, config: DashboardConfig) -> None:

@@ -49,13 +49,31 @@ def shown_status(job: JobSummary) -> str:
 
 def stage_line(job: JobSummary) -> str:
     """The run's stage split (seconds and share per stage, frames, tokens per chunk); empty when not recorded."""
+    times = _stage_times(job)
+    return times.summary().removeprefix("stages: ") if times is not None else ""
+
+
+def time_split(jobs: list[JobSummary]) -> None:
+    """The newest run's stage split as a chart, where it is seen without scrolling the table sideways."""
+    for job in jobs:  # newest first
+        times = _stage_times(job)
+        if times is None:
+            continue
+        st.subheader(f"Where the time of job {job.job_id} went")
+        seconds = pd.DataFrame({"stage": list(times.seconds), "seconds": list(times.seconds.values())})
+        st.bar_chart(seconds, x="stage", y="seconds", horizontal=True, sort=False, height=240)
+        st.caption(stage_line(job))
+        return
+
+
+def _stage_times(job: JobSummary) -> StageTimes | None:
     if not job.stages:
-        return ""
+        return None
     try:
         times = StageTimes.model_validate_json(job.stages)
     except ValueError:
-        return ""
-    return times.summary().removeprefix("stages: ") if times.chunks else ""
+        return None
+    return times if times.chunks else None
 
 
 def jobs_table(jobs: list[JobSummary]) -> pd.DataFrame:
@@ -95,6 +113,7 @@ def jobs_section(polling: bool) -> None:
                 column_config={"progress": st.column_config.ProgressColumn(
                     "progress", min_value=0.0, max_value=1.0, format="percent")},
             )
+            time_split(jobs)
     launches = indexer_launches().all()
     if launches:
         st.subheader("Started from this dashboard")

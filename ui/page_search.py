@@ -69,6 +69,11 @@ def await_verification(run: SearchRun) -> None:
     if run.collect():
         st.rerun()
     waited = time.monotonic() - run.verify_started
+    if run.retrieval is not None and run.retrieval.route == "events":
+        st.info(f"Checking with Sa2VA the objects whose names leave it open whether they are the subject… "
+                f"({waited:.0f} s). The moments below are from the stored events of the others until then.",
+                icon=":material/hourglass_top:")
+        return
     st.info(f"Checking the candidates with Sa2VA… ({waited:.0f} s). The moments below are retrieval-only "
             "until then.", icon=":material/hourglass_top:")
 
