@@ -97,3 +97,51 @@ def test_a_phrase_never_seen_in_its_chunk_names_the_object_seen_last():
     unseen = [track("the red ball", {6.0: None, 6.5: None})]
     assert reidentify(unseen, [None], [_last(1, "the red ball", 3.0, 30), _last(2, "the red ball", 5.0, 60)]) == [2]
     assert reidentify(unseen, [None], [_last(3, "the blue ball", 5.0, 60)]) == [None]
+
+
+def test_two_phrases_tracking_one_object_in_a_chunk_are_one_object():
+    from agent.indexing.object_links import same_object_as
+
+    chunk = {5.0: 10, 5.5: 14, 6.0: 18, 6.5: 22}
+    new = [
+        track("the yellow ball", chunk),
+        track("the red box", {5.0: 60, 5.5: 60, 6.0: 60, 6.5: 60}),
+        track("the yellow dog", chunk),  # the first one's object under another name
+        track("passes by", {5.0: 10, 5.5: 40, 6.0: 60, 6.5: 80}),  # meets it once: not the same
+    ]
+    assert same_object_as(new, [None] * 4) == [None, None, 0, None]
+    # The one that continues a stored object is kept, whatever its place; two stored objects are never merged.
+    assert same_object_as(new, [None, None, 7, None]) == [2, None, None, None]
+    assert same_object_as(new, [3, None, 7, None]) == [None, None, None, None]
+
+
+def test_a_chunk_stores_one_track_per_object_and_every_name_it_was_given(tmp_path):
+    from agent.indexing.chunk_committer import ChunkCommitter, PlannedVideo
+    from agent.indexing.index_report import SilentProgress
+    from agent.indexing.index_settings import IndexSettings
+    from index.reader import IndexReader
+    from index.video_plan import VideoFacts
+    from index.writer import IndexWriter
+    from tests.index_fixtures import HashEmbedder, make_video_file
+    from tools.video_chunks import Chunk
+
+    video = make_video_file(tmp_path / "v.mp4")
+    db = tmp_path / "i.duckdb"
+    writer = IndexWriter(db, embedder=HashEmbedder())
+    spans = [(0.0, 3.0), (2.0, 5.0)]
+    plan = writer.begin_video(video, VideoFacts(duration_s=5.0, fps=25.0, width=96, height=64), spans)
+    chunks = [Chunk(index=k, start_s=a, end_s=b, frame_times=[a + 0.5 * i for i in range(int((b - a) / 0.5))])
+              for k, (a, b) in enumerate(spans)]
+    video_plan = PlannedVideo.model_construct(path=str(video), probe=None, plan=plan, chunks=chunks)
+    committer = ChunkCommitter(IndexSettings(db=db), writer, SilentProgress(), None)
+    for chunk in chunks:
+        xs = {t: 10 + int(4 * t) for t in chunk.frame_times}
+        masklets = [track("the yellow ball", xs), track("the yellow dog", xs)]
+        linked = committer.link(video_plan, chunk, masklets)
+        committer.commit(video_plan, chunk, "caption", "grounded", linked, [None, None])
+    reader = IndexReader(db, embedder=HashEmbedder())
+    [obj] = reader.object_names(None)  # one object over both chunks, not two (or four)
+    assert set(obj.phrases) == {"the yellow ball", "the yellow dog"}
+    points = reader.tracks(obj.object_id)
+    assert [p.time_s for p in points] == sorted({p.time_s for p in points})  # one point per frame
+    assert points[0].time_s == 0.0 and points[-1].time_s == 4.5

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.indexing.index_report import IndexProgress, VideoReport
 from agent.indexing.index_settings import IndexSettings
-from agent.indexing.object_links import REID_GAP_S, link_objects, reidentify
+from agent.indexing.object_links import REID_GAP_S, link_objects, reidentify, same_object_as
 from index.errors import IndexDiskFull
+from index.object_ids import new_object_id
 from index.video_plan import VideoFacts, VideoPlan
 from index.writer import IndexWriter
 from sa2va_engine.masklet import Masklet
@@ -94,6 +95,7 @@ class ChunkCommitter:
         re-identify the rest among the objects seen in the last `REID_GAP_S` seconds
         (agent/indexing/object_links.py)."""
         links: list[int | None] = [None] * len(masklets)
+        tracked = list(masklets)  # untrimmed: duplicates are told apart over the whole chunk
         previous = video.chunks[chunk.index - 1] if chunk.index > 0 else None
         if previous is not None and masklets and previous.end_s > chunk.start_s:
             overlap = (chunk.start_s, previous.end_s)
@@ -108,7 +110,7 @@ class ChunkCommitter:
             # Nothing on the overlap: objects seen shortly before this chunk may come back under the same name.
             recent = self.writer.recent_objects(video.plan.video_id, chunk.start_s - REID_GAP_S, chunk.end_s)
             links = reidentify(masklets, links, recent)
-        return LinkedChunk(masklets=masklets, links=links)
+        return _one_track_per_object(video.plan.video_id, chunk.index, masklets, links, same_object_as(tracked, links))
 
     def commit(self, video: PlannedVideo, chunk: Chunk, caption: str, grounded_caption: str, linked: LinkedChunk,
                descriptions: list[str | None]) -> None:
@@ -146,6 +148,19 @@ class ChunkCommitter:
                              chunks_failed=failed, error=message)
         self.progress.video_finished(report)
         return report
+
+
+def _one_track_per_object(video_id: int, chunk_index: int, masklets: list[Masklet], links: list[int | None],
+                          same_as: list[int | None]) -> LinkedChunk:
+    """Phrases that name one object (`same_as[j]`: the masklet j tracks the same object as) link to the object of
+    the one kept: its stored object, or the new one it makes (ids are derived, so a later phrase of the chunk can
+    name it). Their own tracks are dropped: an object has one track point per frame, the kept one's."""
+    masklets, links = list(masklets), list(links)
+    for j, i in enumerate(same_as):
+        if i is not None:
+            links[j] = links[i] if links[i] is not None else new_object_id(video_id, chunk_index, i)
+            masklets[j] = masklets[j].model_copy(update={"points": []})
+    return LinkedChunk(masklets=masklets, links=links)
 
 
 def _facts(probe: VideoProbe) -> VideoFacts:

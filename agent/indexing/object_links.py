@@ -13,6 +13,10 @@ a ball in the next: measured, 51 identity switches in 56 objects against 15 when
 dropout splits an object in two, and each split reads as a disappearance and an appearance. Assumption: a
 same-named object that is not on screen at the same time as the other, within seconds, is the same one. In
 a crowd of look-alikes ("a person" x 20) that can join two people; a learnt appearance re-id would not.
+
+Within a chunk, two phrases may name one object ("the yellow ball" and "the yellow dog" segmenting the same
+thing): `same_object_as` finds tracks that alike over the chunk and makes them one object with both names, one
+track point per frame. Without it each became an object of its own, chunk after chunk, with the same events.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ SAME_FRAME_S = 1e-3
 REID_GAP_S = 15.0
 # Box areas of one object a few seconds apart stay within this factor (it turns, it is partly hidden).
 REID_AREA_RATIO = 2.5
+# Two tracks of one chunk this alike (mean mask IoU over the frames either is present on) are one object that two
+# phrases named: measured on 30 unseen minutes, 25 pairs of stored objects with a mean box IoU near 1.0 over their
+# shared frames. Two objects that touch or cross for a moment stay far below it over a chunk.
+DUPLICATE_IOU = 0.8
 
 
 def mask_iou(a: TrackPoint, b: TrackPoint) -> float:
@@ -131,3 +139,27 @@ def reidentify(new: Sequence[Masklet], links: Sequence[int | None], recent: Sequ
 
 def _centre_distance(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
     return float(np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2))
+
+
+def same_object_as(new: Sequence[Masklet], links: Sequence[int | None],
+                   min_iou: float = DUPLICATE_IOU) -> list[int | None]:
+    """For each masklet, the index of an earlier-kept masklet of the same chunk that tracks the same object (its
+    track that alike over the chunk), or None: it is its own. Within a group the kept one is the one that
+    continues a stored object (`links`), else the first; the others are its other names."""
+    out: list[int | None] = [None] * len(new)
+    span = [(min(ts), max(ts)) if (ts := m.present_times()) else None for m in new]
+    for j in range(len(new)):
+        if span[j] is None:
+            continue
+        for i in range(len(new)):
+            if i == j or out[i] is not None or span[i] is None:
+                continue
+            # The keeper: a linked one over an unlinked one, else the earlier.
+            keeper_first = (links[i] is not None, -i) > (links[j] is not None, -j)
+            if not keeper_first or (links[i] is not None and links[j] is not None):
+                continue  # two stored objects are not merged here; j may keep others
+            start, end = min(span[i][0], span[j][0]), max(span[i][1], span[j][1])
+            if track_iou(new[j], new[i].points, start, end) >= min_iou:
+                out[j] = i
+                break
+    return out
