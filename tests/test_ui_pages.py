@@ -98,23 +98,30 @@ def test_search_shows_retrieval_moments_as_cards_and_plays_one(dashboard, ui_ind
     assert not at.get("video")
 
 
-def test_an_event_question_is_answered_from_stored_events_as_the_cli_does(dashboard, ui_index, tmp_path):
-    """The dashboard builds its query like `sva query` (agent/run_settings.py): a jump of the dog stored in the
-    events table is the answer at once, with no model."""
+def _one_dog_jump(source: Path, tmp_path: Path) -> Path:
+    """A copy of the index whose only stored event is one jump of the brown dog, 2-3 s into 01_dog.mp4."""
     import shutil
 
-    from agent.query.query_graph import run_query
-    from agent.run_settings import query_settings
     from index.connection import write_transaction
 
     db = tmp_path / "events.duckdb"
-    shutil.copy(ui_index.db, db)
+    shutil.copy(source, db)
     with write_transaction(db, 30) as con:
         video_id, object_id = con.execute("SELECT video_id, object_id FROM objects WHERE label = 'a brown dog' "
                                           "ORDER BY object_id LIMIT 1").fetchone()
         con.execute("DELETE FROM events")
         con.execute("INSERT INTO events VALUES (?, ?, NULL, 'jump', 2.0, 3.0, 0.9, [2.0, 2.5, 3.0], 'test rule')",
                     [video_id, object_id])
+    return db
+
+
+def test_an_event_question_is_answered_from_stored_events_as_the_cli_does(dashboard, ui_index, tmp_path):
+    """The dashboard builds its query like `sva query` (agent/run_settings.py): a jump of the dog stored in the
+    events table is the answer at once, with no model."""
+    from agent.query.query_graph import run_query
+    from agent.run_settings import query_settings
+
+    db = _one_dog_jump(ui_index.db, tmp_path)
     at = ask(dashboard(db), "every moment the dog jumps", verify=False)
     assert not at.exception
     assert "from stored events" in at.markdown[0].value
@@ -128,19 +135,9 @@ def test_an_event_question_the_index_settles_is_verified_without_loading_the_mod
     """With "Verify with Sa2VA" on, an event question whose subject the stored names settle needs no model (the
     demo model's preset parses questions without it): the verified pass answers from the events and never asks
     for the engine."""
-    import shutil
-
-    from index.connection import write_transaction
     from tools.engine_session import _load
 
-    db = tmp_path / "events.duckdb"
-    shutil.copy(ui_index.db, db)
-    with write_transaction(db, 30) as con:
-        video_id, object_id = con.execute("SELECT video_id, object_id FROM objects WHERE label = 'a brown dog' "
-                                          "ORDER BY object_id LIMIT 1").fetchone()
-        con.execute("DELETE FROM events")
-        con.execute("INSERT INTO events VALUES (?, ?, NULL, 'jump', 2.0, 3.0, 0.9, [2.0, 2.5, 3.0], 'test rule')",
-                    [video_id, object_id])
+    db = _one_dog_jump(ui_index.db, tmp_path)
     engines_asked = _load.cache_info()
     at = ask(dashboard(db, model="demo"), "every moment the dog jumps", verify=True)
     deadline = time.monotonic() + 60

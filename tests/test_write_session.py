@@ -23,6 +23,12 @@ def _new_index(db: Path) -> None:
         con.execute("CREATE TABLE IF NOT EXISTS probe (n INTEGER)")
 
 
+def _lingering(tmp_path: Path, linger_s: float = 60) -> tuple[Path, WriteSession]:
+    db = tmp_path / "index.duckdb"
+    _new_index(db)
+    return db, WriteSession(db, timeout_s=10, linger_s=linger_s)
+
+
 def _count(db: Path) -> int:
     with open_read(db, timeout_s=30) as con:
         return con.execute("SELECT count(*) FROM probe").fetchone()[0]
@@ -46,9 +52,7 @@ def test_calls_in_a_row_share_one_connection(tmp_path, monkeypatch):
 
 
 def test_a_failed_transaction_stores_nothing_and_the_next_one_works(tmp_path):
-    db = tmp_path / "index.duckdb"
-    _new_index(db)
-    session = WriteSession(db, timeout_s=10, linger_s=60)
+    db, session = _lingering(tmp_path)
     with pytest.raises(ValueError):
         with session.transaction() as con:
             con.execute("INSERT INTO probe VALUES (1)")
@@ -62,9 +66,7 @@ def test_a_failed_transaction_stores_nothing_and_the_next_one_works(tmp_path):
 
 @pytest.mark.parametrize("mode", ["read", "write"])
 def test_a_lingering_writer_steps_aside_for_another_process(tmp_path, mode):
-    db = tmp_path / "index.duckdb"
-    _new_index(db)
-    session = WriteSession(db, timeout_s=10, linger_s=60)
+    db, session = _lingering(tmp_path)
     with session.transaction() as con:
         con.execute("INSERT INTO probe VALUES (1)")
     assert session._con is not None  # lingering: DuckDB's lock on the file is held
@@ -86,9 +88,7 @@ def test_a_lingering_writer_steps_aside_for_another_process(tmp_path, mode):
 
 
 def test_readers_and_writers_in_the_same_process_take_turns_with_it(tmp_path):
-    db = tmp_path / "index.duckdb"
-    _new_index(db)
-    session = WriteSession(db, timeout_s=10, linger_s=60)
+    db, session = _lingering(tmp_path)
     reader = IndexReader(db, timeout_s=10, linger_s=60)
     for n in range(3):
         with session.transaction() as con:
@@ -102,9 +102,7 @@ def test_readers_and_writers_in_the_same_process_take_turns_with_it(tmp_path):
 
 
 def test_an_idle_writer_lets_go_after_linger(tmp_path):
-    db = tmp_path / "index.duckdb"
-    _new_index(db)
-    session = WriteSession(db, timeout_s=10, linger_s=0.2)
+    db, session = _lingering(tmp_path, linger_s=0.2)
     with session.transaction() as con:
         con.execute("INSERT INTO probe VALUES (1)")
     time.sleep(0.8)
