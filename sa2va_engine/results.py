@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,21 @@ class GroundedPhrase:
 
 
 @dataclass(frozen=True)
+class SegPrompt:
+    """A `[SEG]` the model generated after ``phrase``: its last-layer hidden state (``state``, (hidden,), on the
+    engine's device). `Sa2VA.track` can prompt SAM-2 with it directly, as the reference turns each `[SEG]` of a
+    grounded caption into masks; two clauses that share a phrase ("the ball ..., the ball ...") keep two states."""
+
+    phrase: str
+    state: torch.Tensor
+
+
+@dataclass(frozen=True)
 class GroundedCaption:
-    """``text`` is the model's answer with markup removed; ``raw`` keeps `<p>..</p> [SEG]`."""
+    """``text`` is the model's answer with markup removed; ``raw`` keeps `<p>..</p> [SEG]`; ``seg_prompts`` holds
+    each phrase's `[SEG]` state, in the order of ``raw``."""
 
     text: str
     raw: str
     phrases: list[GroundedPhrase] = field(default_factory=list)
+    seg_prompts: list[SegPrompt] = field(default_factory=list)

@@ -26,7 +26,7 @@ from sa2va_engine.llm_runner import (forced_seg_states, generate, generate_batch
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.model import Sa2VAModel
 from sa2va_engine.region_zoom import mark_region, zoom_settings, zoom_to_region
-from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, Segmentation
+from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, SegPrompt, Segmentation
 from sa2va_engine.sam2_config import Sam2Config
 from sa2va_engine.mask_encoding import track_points, upscale
 from sa2va_engine.memory_check import check_fits
@@ -46,6 +46,7 @@ class TrackInput:
     key_frames: Sequence[int] | None = None
     frame_times: Sequence[float] | None = None
     prompt_every_frame: bool = False
+    seg_prompts: Sequence[SegPrompt] = ()
 
 
 class Sa2VA:
@@ -205,7 +206,7 @@ class Sa2VA:
             return GroundedCaption(text=text, raw=out.text)
         masks, scores = self._propagate(frames, self._prompt_tokens(out.seg_states[:n]))
         grounded = [GroundedPhrase(phrases[i], masks[:, i], scores[:, i]) for i in range(n)]
-        return GroundedCaption(text=text, raw=out.text, phrases=grounded)
+        return GroundedCaption(text=text, raw=out.text, phrases=grounded, seg_prompts=_seg_prompts(phrases, out, n))
 
     @staticmethod
     def _grounded_without_masks(out, frames: list[np.ndarray]) -> GroundedCaption:
@@ -213,7 +214,8 @@ class Sa2VA:
         n = min(len(phrases), len(out.seg_states))
         h, w = frames[0].shape[:2]
         return GroundedCaption(text=_caption_text(out.text), raw=out.text, phrases=[
-            GroundedPhrase(p, np.zeros((0, h, w), bool), np.zeros(0)) for p in phrases[:n]])
+            GroundedPhrase(p, np.zeros((0, h, w), bool), np.zeros(0)) for p in phrases[:n]],
+            seg_prompts=_seg_prompts(phrases, out, n))
 
     def region_caption(self, image, region, max_new_tokens: int = 64) -> str:
         """Describe a region given as a pixel box (x0, y0, x1, y1) or a bool mask of the image's size.
@@ -238,7 +240,7 @@ class Sa2VA:
 
     def track(self, frames: Iterable, expressions: Sequence[str], key_frames: Sequence[int] | None = None,
               frame_times: Sequence[float] | None = None, prompt_every_frame: bool = False,
-              frame_batch: int = 1) -> list[Masklet]:
+              frame_batch: int = 1, seg_prompts: Sequence[SegPrompt] = ()) -> list[Masklet]:
         """One masklet per expression over all frames, streaming.
 
         The LLM sees the key frames (default: the first five) and gives one `[SEG]` per expression;
@@ -254,20 +256,24 @@ class Sa2VA:
         objects apart (bench/README.md).
 
         ``frame_batch``: frames SAM-2's image encoder takes at once (and, with ``prompt_every_frame``, its
-        heads); results equal one at a time (1) up to float rounding (sa2va_engine/sam2_streams.py)."""
-        return self.track_many([TrackInput(frames, expressions, key_frames, frame_times, prompt_every_frame)],
-                               frame_batch)[0]
+        heads); results equal one at a time (1) up to float rounding (sa2va_engine/sam2_streams.py).
+
+        ``seg_prompts``: `[SEG]` states the model already generated (a grounded caption's, `ground_caption`), each
+        tracked as one more object after the expressions, its masklet named by its phrase."""
+        return self.track_many([TrackInput(frames, expressions, key_frames, frame_times, prompt_every_frame,
+                                           tuple(seg_prompts))], frame_batch)[0]
 
     def track_many(self, clips: Sequence[TrackInput], frame_batch: int = 1) -> list[list[Masklet]]:
         """`track` of several clips, one after another, SAM-2's image encoder running over ``frame_batch`` frames
         at a time across the clips' boundaries (several chunks' frames in one batch). One list of masklets per
         clip, each what `track` gives that clip up to float rounding."""
         for clip in clips:
-            if not clip.expressions:
+            if not clip.expressions and not clip.seg_prompts:
                 raise InputError("track: give at least one expression")
             if clip.key_frames and min(clip.key_frames) < 0:
                 raise InputError(f"track: key frame {min(clip.key_frames)} is negative")
-        points: list[list[list[TrackPoint]]] = [[[] for _ in clip.expressions] for clip in clips]
+        names = [[*clip.expressions, *(p.phrase for p in clip.seg_prompts)] for clip in clips]
+        points: list[list[list[TrackPoint]]] = [[[] for _ in clip_names] for clip_names in names]
         streams = (self._track_stream(clip) for clip in clips)
         for n, time_s, (h, w), result in run_streams(self.model.sam2, streams, frame_batch, self._sam2_context):
             if result is None:
@@ -276,8 +282,8 @@ class Sa2VA:
                 frame_points = track_points(time_s, result.low_res_logits, result.object_scores, h, w, self._mask_via)
             for j, point in enumerate(frame_points):
                 points[n][j].append(point)
-        return [[Masklet(expression=e, points=p) for e, p in zip(clip.expressions, clip_points)]
-                for clip, clip_points in zip(clips, points)]
+        return [[Masklet(expression=e, points=p) for e, p in zip(clip_names, clip_points)]
+                for clip_names, clip_points in zip(names, points)]
 
     def _track_stream(self, clip: TrackInput) -> FrameStream:
         """A clip's frames for SAM-2, its prompts from the LLM on its key frames (buffered up to the last one)."""
@@ -291,7 +297,11 @@ class Sa2VA:
         if not buffered:
             raise InputError("track: no frames")
         keys = [k for k in keys if k < len(buffered)]
-        states = self._forced_states([buffered[k][1] for k in keys], list(clip.expressions))
+        states = [self._forced_states([buffered[k][1] for k in keys], list(clip.expressions))] if clip.expressions else []
+        if clip.seg_prompts:
+            given = torch.stack([p.state for p in clip.seg_prompts])
+            states.append(given.to(states[0].device, states[0].dtype) if states else given)
+        states = torch.cat(states) if len(states) > 1 else states[0]
 
         def all_frames() -> Iterator[tuple[float, np.ndarray]]:
             yield from buffered
@@ -352,6 +362,10 @@ class Sa2VA:
         if self.device.type == "cuda" and self.dtype in (torch.bfloat16, torch.float16):
             return torch.autocast("cuda", dtype=self.dtype)
         return contextlib.nullcontext()
+
+
+def _seg_prompts(phrases: list[str], out, n: int) -> list[SegPrompt]:
+    return [SegPrompt(phrases[i], out.seg_states[i]) for i in range(n)]
 
 
 def _caption_text(raw: str) -> str:

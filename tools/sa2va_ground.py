@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sa2va_engine.results import SegPrompt
 from sa2va_engine.sa2va import Sa2VA
 from tools.clip import LLM_FRAMES, Clip
 
@@ -17,26 +18,37 @@ class GroundRequest(BaseModel):
 
 
 class GroundReply(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     caption: str = Field(description="the caption without markup")
     raw: str = Field(description="the model's text with <p>..</p> [SEG] kept")
     phrases: list[str] = Field(description="grounded phrases in order, each backed by a [SEG] mask")
+    seg_prompts: list[SegPrompt] = Field(default_factory=list, exclude=True,
+                                         description="each phrase's [SEG] state, to track it as that clause's object")
 
 
 def ground_clips(engine: Sa2VA, requests: list[GroundRequest]) -> list[GroundReply]:
-    """`ground_clip` of several clips in one batched generation (the same settings for all, else in turn)."""
+    """`ground_clip` of several clips: one batched generation per number of frames shown (rows of one length pad
+    least; a 5-frame clip batched with single frames measured slower than the two batches apart), in turn when
+    their token caps differ."""
     if not requests:
         return []
-    first = requests[0]
-    if any(r.frames != first.frames or r.max_new_tokens != first.max_new_tokens for r in requests):
+    if any(r.max_new_tokens != requests[0].max_new_tokens for r in requests):
         return [ground_clip(engine, r) for r in requests]
-    captions = engine.ground_caption_batch([r.clip.key_images(r.frames) for r in requests],
-                                           max_new_tokens=first.max_new_tokens)
-    return [_reply(g) for g in captions]
+    out: list[GroundReply | None] = [None] * len(requests)
+    for frames in dict.fromkeys(r.frames for r in requests):
+        where = [i for i, r in enumerate(requests) if r.frames == frames]
+        captions = engine.ground_caption_batch([requests[i].clip.key_images(frames) for i in where],
+                                               max_new_tokens=requests[0].max_new_tokens)
+        for i, grounded in zip(where, captions):
+            out[i] = _reply(grounded)
+    return out
 
 
 def _reply(grounded) -> GroundReply:
     phrases = [p.phrase.strip() for p in grounded.phrases if p.phrase.strip()]
-    return GroundReply(caption=grounded.text, raw=grounded.raw, phrases=phrases)
+    prompts = [p for p in grounded.seg_prompts if p.phrase.strip()]
+    return GroundReply(caption=grounded.text, raw=grounded.raw, phrases=phrases, seg_prompts=prompts)
 
 
 def ground_clip(engine: Sa2VA, request: GroundRequest) -> GroundReply:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sa2va_engine.errors import InputError
 from sa2va_engine.key_frames import PROMPT_EVERY_FRAME_HELP
 from sa2va_engine.masklet import Masklet
+from sa2va_engine.results import SegPrompt
 from sa2va_engine.sa2va import Sa2VA, TrackInput
 from tools.clip import LLM_FRAMES, Clip
 from tools.video_decode import DecodedFrame
@@ -18,13 +19,22 @@ class TrackRequest(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     clip: Clip
-    expressions: list[str] = Field(min_length=1)
+    expressions: list[str] = Field(default_factory=list)
     key_frames: int = Field(default=LLM_FRAMES, ge=1, description="frames the LLM sees, spread over the clip")
     prompt_every_frame: bool = Field(default=False, description=PROMPT_EVERY_FRAME_HELP)
+    seg_prompts: list[SegPrompt] = Field(default_factory=list, description="[SEG] states of a grounded caption of "
+                                         "this clip (`GroundReply.seg_prompts`), tracked after the expressions")
+
+    @model_validator(mode="after")
+    def _something_to_track(self) -> "TrackRequest":
+        if not self.expressions and not self.seg_prompts:
+            raise ValueError("give at least one expression (or grounded [SEG] prompt) to track")
+        return self
 
 
 class TrackReply(BaseModel):
-    masklets: list[Masklet] = Field(description="one per expression, in order; one point per clip frame")
+    masklets: list[Masklet] = Field(description="one per expression, then one per seg prompt, in order; one point "
+                                    "per clip frame")
 
 
 def track_clip(engine: Sa2VA, request: TrackRequest, frame_batch: int = 1) -> TrackReply:
@@ -37,7 +47,8 @@ def track_clips(engine: Sa2VA, requests: list[TrackRequest], frame_batch: int = 
     """`track_clip` of several clips, SAM-2's image encoder running over ``frame_batch`` frames at a time across
     the clips (several chunks' frames in one batch); each reply is the clip's own up to float rounding."""
     inputs = [TrackInput(r.clip.images(), r.expressions, key_frames=r.clip.key_indices(r.key_frames),
-                         frame_times=r.clip.times(), prompt_every_frame=r.prompt_every_frame) for r in requests]
+                         frame_times=r.clip.times(), prompt_every_frame=r.prompt_every_frame,
+                         seg_prompts=tuple(r.seg_prompts)) for r in requests]
     return [TrackReply(masklets=masklets) for masklets in engine.track_many(inputs, frame_batch)]
 
 
