@@ -24,6 +24,8 @@ Track = Annotated[bool, typer.Option("--track/--no-track", help="track objects t
 Describe = Annotated[bool, typer.Option("--describe/--no-describe", help="describe each new object")]
 NAME_OBJECTS = typer.Option("--name-objects/--no-name-objects", help="store each object the grounded caption finds "
                             "under the name the model gives it seen up close (default: the model's preset, else off)")
+SWEEP = typer.Option("--sweep/--no-sweep", help="also ground each key frame alone and track each [SEG] of the grounded "
+                     "caption, for objects no phrase covers (default: the model's preset, else on)")
 DESCRIBE = typer.Option("--describe/--no-describe", help="describe each new object (default: the model's preset, else on)")
 # For models whose SAM-2 memory confuses objects (the demo model's does).
 PromptEveryFrame = Annotated[bool, typer.Option("--prompt-every-frame/--no-prompt-every-frame",

@@ -15,15 +15,18 @@ returned as `fatal` for the writer to raise).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.indexing.index_settings import IndexSettings
+from agent.indexing.object_links import new_finds
 from agent.indexing.stage_clock import StageClock, StageTimes
 from index.errors import IndexDiskFull
 from sa2va_engine.errors import CheckpointError, UnsupportedModelError
 from sa2va_engine.masklet import Masklet
+from sa2va_engine.results import SegPrompt
 from sa2va_engine.sa2va import Sa2VA
 from tools.clip import Clip
 from tools.sa2va_chat import CHUNK_CAPTION_QUESTION, ChatRequest, chat_about_clip, chat_about_clips
@@ -65,6 +68,21 @@ class ChunkWork(BaseModel):
     stages: StageTimes | None = Field(default=None, description="where the worker's time went on this chunk")
 
 
+class Grounding(BaseModel):
+    """What the ground step found in one chunk, for the track step: `expressions` (the grounded caption's phrases and
+    the watch list) are tracked and kept as they are; the sweep's finds (`swept` phrases, which only a key frame
+    grounded alone gave, and the `[SEG]` states of a phrase the caption gave more than once, `seg_prompts`) are
+    tracked too, and each is kept
+    only if it finds an object none of the tracks before it covers (`object_links.new_finds`)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    raw: str = Field(default="", description="the grounded caption with its markup")
+    expressions: list[str] = Field(default_factory=list)
+    swept: list[str] = Field(default_factory=list)
+    seg_prompts: list[SegPrompt] = Field(default_factory=list)
+
+
 def chunk_error(chunk: Chunk, step: str, exc: BaseException) -> str:
     """The one line recorded on a failed chunk, e.g. `chunk 1 (4.0-9.0 s) ground: RuntimeError: CUDA out of memory`."""
     first_line = (str(exc).splitlines() or [""])[0]
@@ -76,11 +94,21 @@ def unique_expressions(expressions: list[str]) -> list[str]:
     seen: set[str] = set()
     out = []
     for e in expressions:
-        key = " ".join(e.lower().split())
+        key = _key(e)
         if key and key not in seen:
             seen.add(key)
             out.append(e.strip())
     return out
+
+
+def _shared_phrases(prompts: list[SegPrompt]) -> list[SegPrompt]:
+    """The `[SEG]`s whose phrase the caption gave more than once: a phrase given once is tracked by its words already."""
+    counts = Counter(_key(p.phrase) for p in prompts)
+    return [p for p in prompts if counts[_key(p.phrase)] > 1]
+
+
+def _key(expression: str) -> str:
+    return " ".join(expression.lower().split())
 
 
 class ChunkAnalyser:
@@ -99,16 +127,6 @@ class ChunkAnalyser:
                               max_new_tokens=self.settings.max_new_tokens)
         return chat_about_clip(self._engine(), request).text
 
-    def ground(self, clip: Clip) -> tuple[str, list[str]]:
-        """(grounded caption with its markup, expressions to track: the phrases, then the watch list)."""
-        phrases: list[str] = []
-        raw = ""
-        if self.settings.ground and clip.frames:
-            reply = ground_clip(self._engine(), GroundRequest(clip=clip, frames=self.settings.key_frames,
-                                                              max_new_tokens=self.settings.max_new_tokens))
-            phrases, raw = reply.phrases, reply.raw
-        return raw, unique_expressions(phrases + list(self.settings.watch))
-
     def captions(self, clips: list[Clip]) -> list[str]:
         """`caption` of several chunks in one batched generation."""
         if not self.settings.caption or len(clips) == 1:
@@ -117,36 +135,81 @@ class ChunkAnalyser:
                                 max_new_tokens=self.settings.max_new_tokens) for c in clips]
         return [reply.text for reply in chat_about_clips(self._engine(), requests)]
 
-    def grounds(self, clips: list[Clip]) -> list[tuple[str, list[str]]]:
-        """`ground` of several chunks in one batched generation."""
-        if not self.settings.ground or len(clips) == 1:
-            return [self.ground(c) for c in clips]
+    def ground(self, clip: Clip) -> Grounding:
+        """The chunk's grounded caption, its phrases and the watch list to track, and with `sweep` what the sweep
+        adds (see `grounds`)."""
+        return self.grounds([clip])[0]
+
+    def grounds(self, clips: list[Clip]) -> list[Grounding]:
+        """`ground` of several chunks: their grounded captions in one batched generation. With `sweep`, each key
+        frame of each chunk is grounded alone too (one more batched generation, of single frames), and the `[SEG]`
+        states of a phrase the caption gives more than once are kept for tracking. Why: measured on unseen worlds
+        (bench/README.md), a caption over five frames tracks only 0.54 of the objects in view: a small model names
+        two objects alike ("the green ball moves left and the green ball moves left"), whose words can track only
+        one, while each clause's own `[SEG]` still points at its own object; and a single frame's caption names
+        what the clip's leaves out."""
+        if not self.settings.ground or not all(c.frames for c in clips):
+            watched = Grounding(expressions=unique_expressions(list(self.settings.watch)))
+            return [self.grounds([c])[0] if self.settings.ground and c.frames else watched for c in clips]
         requests = [GroundRequest(clip=c, frames=self.settings.key_frames, max_new_tokens=self.settings.max_new_tokens)
                     for c in clips]
-        return [(reply.raw, unique_expressions(reply.phrases + list(self.settings.watch)))
-                for reply in ground_clips(self._engine(), requests)]
+        sweeping = self.settings.sweep
+        frames_of: list[list[int]] = [c.key_indices(self.settings.key_frames) if sweeping and len(c.frames) > 1 else []
+                                      for c in clips]
+        for clip, keys in zip(clips, frames_of):
+            requests += [GroundRequest(clip=clip.model_copy(update={"frames": [clip.frames[i]]}), frames=1,
+                                       max_new_tokens=self.settings.max_new_tokens) for i in keys]
+        replies = iter(self._ground_all(requests, len(clips)))
+        own = [next(replies) for _ in clips]
+        out = []
+        for reply, keys in zip(own, frames_of):
+            expressions = unique_expressions(reply.phrases + list(self.settings.watch))
+            seen = {_key(e) for e in expressions}
+            alone = [p for _ in keys for p in next(replies).phrases]
+            swept = [p for p in unique_expressions(alone) if _key(p) not in seen]
+            out.append(Grounding(raw=reply.raw, expressions=expressions, swept=swept,
+                                 seg_prompts=_shared_phrases(reply.seg_prompts) if sweeping else []))
+        return out
 
-    def track(self, clip: Clip, expressions: list[str]) -> list[Masklet]:
-        return self.tracks([clip], [expressions])[0]
+    def _ground_all(self, requests: list[GroundRequest], n_clips: int) -> list:
+        """The replies to ``requests`` (the first ``n_clips`` are whole chunks): several chunks in batches (a failed
+        batch is the caller's to retry one chunk alone); one chunk's caption alone, as without the sweep, and its
+        key frames in one batch, or one by one if that batch fails (say, out of memory)."""
+        engine = self._engine()
+        if n_clips > 1:
+            return ground_clips(engine, requests)
+        own, frames = ground_clip(engine, requests[0]), requests[1:]
+        try:
+            return [own, *ground_clips(engine, frames)]
+        except FATAL_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 - retried one by one; an error there is the chunk's own
+            return [own, *(ground_clip(engine, r) for r in frames)]
 
-    def tracks(self, clips: list[Clip], expressions: list[list[str]]) -> list[list[Masklet]]:
-        """`track` of several chunks (``expressions[i]`` for ``clips[i]``), SAM-2's image encoder running over the
-        frames of all of them in batches of `IndexSettings.sam2_frame_batch`."""
+    def track(self, clip: Clip, grounding: Grounding) -> list[Masklet]:
+        return self.tracks([clip], [grounding])[0]
+
+    def tracks(self, clips: list[Clip], groundings: list[Grounding]) -> list[list[Masklet]]:
+        """The masklets of each chunk's grounding (``groundings[i]`` for ``clips[i]``): its expressions, then the
+        sweep's finds that are new objects. SAM-2's image encoder runs over the frames of all the chunks in batches
+        of `IndexSettings.sam2_frame_batch`."""
         out: list[list[Masklet] | None] = [None] * len(clips)
         requests, where = [], []
-        for i, (clip, exprs) in enumerate(zip(clips, expressions)):
-            if not exprs:
+        for i, (clip, grounding) in enumerate(zip(clips, groundings)):
+            exprs = grounding.expressions + grounding.swept
+            if not exprs and not grounding.seg_prompts:
                 out[i] = []
             elif not self.settings.track or not clip.frames:
-                out[i] = [Masklet(expression=e, points=[]) for e in exprs]
+                out[i] = [Masklet(expression=e, points=[]) for e in grounding.expressions]
             else:
                 requests.append(TrackRequest(clip=clip, expressions=exprs, key_frames=self.settings.key_frames,
-                                             prompt_every_frame=self.settings.prompt_every_frame))
+                                             prompt_every_frame=self.settings.prompt_every_frame,
+                                             seg_prompts=grounding.seg_prompts))
                 where.append(i)
         if requests:
             replies = track_clips(self._engine(), requests, self.settings.sam2_frame_batch())
             for i, reply in zip(where, replies):
-                out[i] = reply.masklets
+                out[i] = new_finds(reply.masklets, len(groundings[i].expressions))
         return out
 
     def names(self, clips: list[Clip], tracks: list[list[Masklet]]) -> list[list[Masklet]]:
@@ -227,10 +290,11 @@ class ChunkAnalyser:
                 work.caption = self.caption(clip)
             step = "ground"
             with clock.stage("ground"):
-                work.grounded_caption, expressions = self.ground(clip)
+                grounding = self.ground(clip)
+                work.grounded_caption = grounding.raw
             step = "track"
             with clock.stage("track"):
-                work.masklets = self.track(clip, expressions)
+                work.masklets = self.track(clip, grounding)
             step = "name"
             with clock.stage("describe"):
                 work.masklets = self.names([clip], [work.masklets])[0]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agent.indexing.chunk_analyser import FATAL_ERRORS, ChunkAnalyser, ChunkWork, chunk_error
+from agent.indexing.chunk_analyser import FATAL_ERRORS, ChunkAnalyser, ChunkWork, Grounding, chunk_error
 from agent.indexing.chunk_committer import ChunkCommitter, LinkedChunk, PlannedVideo
 from agent.indexing.commit_behind import CommitBehind
 from agent.indexing.chunk_frames import decode_chunks
@@ -64,7 +64,7 @@ class VideoState(TypedDict, total=False):
     current: ChunkFrames | None
     caption: str
     grounded_caption: str
-    expressions: list[str]
+    grounding: Grounding
     masklets: list[Masklet]
     links: list[int | None]
     descriptions: list[str | None]
@@ -99,7 +99,7 @@ class VideoIndexer:
         # ahead of it; taken by those chunks' own nodes. A crash loses them with the chunks in flight.
         self._batch: list[ChunkFrames] = []
         self._captions: dict[int, str] = {}
-        self._grounds: dict[int, tuple[str, list[str]]] = {}
+        self._grounds: dict[int, Grounding] = {}
         self._tracks: dict[int, list[Masklet]] = {}
         # Behind the analysis: each chunk's link result (or its one-line error) for its commit job, and how many
         # chunks failed there after the graph had counted them done.
@@ -172,7 +172,7 @@ class VideoIndexer:
         return {"video": planned}
 
     def next_chunk(self, state: VideoState) -> VideoState:
-        fresh: VideoState = {"caption": "", "grounded_caption": "", "expressions": [], "masklets": [],
+        fresh: VideoState = {"caption": "", "grounded_caption": "", "grounding": Grounding(), "masklets": [],
                              "links": [], "descriptions": [], "described": None, "describe_errors": [],
                              "chunk_error": None}
         if self.remote is not None:
@@ -228,8 +228,8 @@ class VideoIndexer:
             with self.clock.stage("ground"):
                 grounds = _batched_or_alone(self.analyser.grounds, state["path"], batch)
             self._grounds = {c.chunk.index: g for c, g in zip(batch, grounds)}
-        raw, expressions = self._grounds.pop(k)
-        return {"grounded_caption": raw, "expressions": expressions}
+        grounding = self._grounds.pop(k)
+        return {"grounded_caption": grounding.raw, "grounding": grounding}
 
     def track(self, state: VideoState) -> VideoState:
         k = state["current"].chunk.index
@@ -238,9 +238,9 @@ class VideoIndexer:
             # their frames in shared batches. Each chunk's masklets are taken by its own node.
             later = [c for c in self._batch if c.chunk.index > k and c.chunk.index in self._grounds]
             batch = [state["current"], *later]
-            expressions = [state["expressions"], *(self._grounds[c.chunk.index][1] for c in later)]
+            groundings = [state["grounding"], *(self._grounds[c.chunk.index] for c in later)]
             with self.clock.stage("track"):
-                tracks = _batched_or_alone(lambda clips: self.analyser.tracks(clips, expressions[:len(clips)]),
+                tracks = _batched_or_alone(lambda clips: self.analyser.tracks(clips, groundings[:len(clips)]),
                                            state["path"], batch)
             with self.clock.stage("describe"):  # naming, like describing, is a region caption
                 tracks = self.analyser.names([_clip_of(state["path"], c) for c in batch[:len(tracks)]], tracks)

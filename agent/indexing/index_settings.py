@@ -29,6 +29,9 @@ class IndexSettings(BaseModel):
     name_objects: bool = Field(default=False, description="store each object found by the grounded caption under "
                                "the name the model gives it seen up close (its box zoomed), not under the caption's "
                                "phrase; watched expressions keep their words")
+    sweep: bool = Field(default=True, description="also ground each key frame alone and track each [SEG] of the "
+                        "grounded caption, keeping what finds an object no phrase covers (every object in view gets a "
+                        "track; costs a batched single-frame generation and a few more tracks per chunk)")
     watch: list[str] = Field(default_factory=list, description="expressions tracked in every chunk, e.g. 'a person'")
     key_frames: int = Field(default=LLM_FRAMES, ge=1, description="frames of a chunk the LLM sees")
     prompt_every_frame: bool = Field(default=False, description="tracks: " + PROMPT_EVERY_FRAME_HELP)
