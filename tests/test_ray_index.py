@@ -41,7 +41,7 @@ SHARED = ("01_dog.mp4", "06_pingpong.mp4", "08_driving.mp4", "11_polevault.mp4",
 def settings_like_index_args(db, model=None) -> IndexSettings:
     """`tests.agent_fixtures.INDEX_ARGS` as settings: what `indexed_library` was made with."""
     return IndexSettings(db=db, model=str(model) if model else None, chunk_s=4, overlap_s=1, max_side=256,
-                         watch=["the dog"])
+                         watch=["the dog"], sweep=False)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -69,11 +69,10 @@ class ChunkWork(BaseModel):
 
 
 class Grounding(BaseModel):
-    """What the ground step found in one chunk, for the track step: `expressions` (the grounded caption's phrases and
-    the watch list) are tracked and kept as they are; the sweep's finds (`swept` phrases, which only a key frame
-    grounded alone gave, and the `[SEG]` states of a phrase the caption gave more than once, `seg_prompts`) are
-    tracked too, and each is kept
-    only if it finds an object none of the tracks before it covers (`object_links.new_finds`)."""
+    """What the ground step found in one chunk, for the track step. `expressions` (the grounded caption's phrases
+    and the watch list) are tracked and kept as they are. The sweep's finds are tracked too: `swept` (phrases that
+    only a key frame grounded alone gave) and `seg_prompts` (the `[SEG]` states of a phrase the caption gave more
+    than once). Each of those is kept only if it finds a new object (`object_links.new_finds`)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
