@@ -21,11 +21,7 @@ only `EDGE_PX`, the slack of a mask against the border, is in pixels):
   on small objects), and comes back within `JUMP_MAX_S`. The span is the run of samples lifted at least
   `JUMP_EDGE_LIFT` object heights, its ends halfway to the grounded neighbours (take-off and landing fall
   between samples); the resting line is local, so a walk up a slope does not read as a jump. The top, not the bottom: an
-  occluder hiding the lower part lifts only the bottom. The whole box must leave the ground, though: somewhere in
-  the run the box bottom is also `JUMP_EDGE_LIFT` object heights above its own resting line. A top that rises
-  while the bottom stays is the object stretching (standing up, raising its arms) or its mask spreading upward
-  over something else, not a jump (measured on 30 unseen minutes: every one of 18 false jumps, and 6 of 37 jumps
-  that overlapped a true one in time, which were mostly a mask spread over another object's jump).
+  occluder hiding the lower part lifts only the bottom.
 - leaves / enters: the object's last (first) box of a visible stretch touches a frame edge (within
   `EDGE_PX` pixels), or its motion carries at least half of it past an edge by the next (previous) sample,
   when it is absent (fast objects at low rates cross the border between two samples), and it is then absent
@@ -267,7 +263,6 @@ def _jump_events(track: ObjectTrack, stretches: list[_Stretch]) -> list[TrackEve
     rest_top = _local_median(times, boxes[:, 1])
     height = np.maximum(_local_median(times, boxes[:, 3] - boxes[:, 1]), 1.0)
     lift = rest_top - boxes[:, 1]  # pixels above rest; y grows downwards
-    bottom_lift = _local_median(times, boxes[:, 3]) - boxes[:, 3]
     peak_needed = np.maximum(JUMP_PEAK_LIFT * height, JUMP_MIN_LIFT_FRAME * frame_h)
     airborne = lift >= JUMP_EDGE_LIFT * height
     events = []
@@ -284,12 +279,9 @@ def _jump_events(track: ObjectTrack, stretches: list[_Stretch]) -> list[TrackEve
             end = (times[j - 1] + times[j]) / 2 if b < n else times[j - 1]
             if not grounded_both_sides or lift[peak] < peak_needed[peak] or end - start > JUMP_MAX_S:
                 continue
-            if bottom_lift[i:j].max() < JUMP_EDGE_LIFT * height[peak]:
-                continue  # the top rose, the bottom stayed: a stretch or a spreading mask
             share = lift[peak] / frame_h
             rule = (f"box top {share:.0%} of frame height ({lift[peak] / height[peak]:.1f} object heights) above its "
-                    f"resting line (median of +-{LOCAL_WINDOW_S:.0f} s), its bottom off the ground, for {end - start:.1f} s, then "
-                    f"back")
+                    f"resting line (median of +-{LOCAL_WINDOW_S:.0f} s) for {end - start:.1f} s, then back")
             score = 0.5 * lift[peak] / peak_needed[peak]  # 0.5 at the threshold, 1 at twice it
             evidence = times[max(i - 1, offset):min(j + 1, offset + n)]  # the airborne samples and their neighbours
             events.append(_event(track, "jump", start, end, score, evidence, rule))
