@@ -180,24 +180,30 @@ def new_finds(masklets: Sequence[Masklet], kept: int, min_area: float = SWEEP_MI
               max_inside: float = SWEEP_MAX_INSIDE) -> list[Masklet]:
     """The first ``kept`` masklets, then each later one (a sweep's find) that finds a new object: present on some
     frame, its median mask at least ``min_area`` of the frame, and on average less than ``max_inside`` of its mask
-    inside the mask of any masklet kept before it on the same frame."""
+    inside the mask of any masklet kept before it on the same frame. Each mask is decoded once."""
     out = list(masklets[:kept])
+    decoded = [_masks(m) for m in out]  # frame position -> mask, of each kept masklet
     for masklet in masklets[kept:]:
-        present = [(i, p.mask.decode()) for i, p in enumerate(masklet.points) if p.present and p.mask]
-        if not present or np.median([m.sum() / m.size for _, m in present]) < min_area:
+        present = [(i, p) for i, p in enumerate(masklet.points) if p.present and p.mask]
+        if not present or np.median([p.area / (p.mask.size[0] * p.mask.size[1]) for _, p in present]) < min_area:
             continue
-        if all(_inside(present, other) < max_inside for other in out):
+        masks = _masks(masklet)
+        if all(_inside(masks, theirs) < max_inside for theirs in decoded):
             out.append(masklet)
+            decoded.append(masks)
     return out
 
 
-def _inside(present: Sequence[tuple[int, np.ndarray]], other: Masklet) -> float:
-    """Mean over the frames of ``present`` ((frame position, mask)) of the share of the mask inside ``other``'s mask on
-    that frame (0 where ``other`` is absent or the frames do not line up)."""
+def _masks(masklet: Masklet) -> dict[int, np.ndarray]:
+    return {i: p.mask.decode() for i, p in enumerate(masklet.points) if p.present and p.mask}
+
+
+def _inside(masks: Mapping[int, np.ndarray], theirs: Mapping[int, np.ndarray]) -> float:
+    """Mean over the frames of ``masks`` (frame position -> mask) of the share of the mask inside ``theirs`` on that
+    frame (0 where the other is absent or the sizes differ)."""
     shares = []
-    for i, mask in present:
-        point = other.points[i] if i < len(other.points) else None
-        theirs = point.mask.decode() if point is not None and point.present and point.mask else None
-        fits = theirs is not None and theirs.shape == mask.shape
-        shares.append(float(np.logical_and(mask, theirs).sum() / mask.sum()) if fits and mask.sum() else 0.0)
+    for i, mask in masks.items():
+        other = theirs.get(i)
+        fits = other is not None and other.shape == mask.shape and mask.sum()
+        shares.append(float(np.logical_and(mask, other).sum() / mask.sum()) if fits else 0.0)
     return float(np.mean(shares))
