@@ -297,11 +297,10 @@ class Sa2VA:
         if not buffered:
             raise InputError("track: no frames")
         keys = [k for k in keys if k < len(buffered)]
-        states = [self._forced_states([buffered[k][1] for k in keys], list(clip.expressions))] if clip.expressions else []
-        if clip.seg_prompts:
-            given = torch.stack([p.state for p in clip.seg_prompts])
-            states.append(given.to(states[0].device, states[0].dtype) if states else given)
-        states = torch.cat(states) if len(states) > 1 else states[0]
+        # The expressions' states, then the given ones (a grounded caption's), one prompt per object.
+        parts = [self._forced_states([buffered[k][1] for k in keys], list(clip.expressions))] if clip.expressions else []
+        parts += [torch.stack([p.state for p in clip.seg_prompts])] if clip.seg_prompts else []
+        states = torch.cat([p.to(parts[0].device, parts[0].dtype) for p in parts])
 
         def all_frames() -> Iterator[tuple[float, np.ndarray]]:
             yield from buffered

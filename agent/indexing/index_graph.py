@@ -63,8 +63,7 @@ class VideoState(TypedDict, total=False):
     video: PlannedVideo
     current: ChunkFrames | None
     caption: str
-    grounded_caption: str
-    grounding: Grounding
+    grounding: Grounding  # its `raw` is the grounded caption the chunk stores
     masklets: list[Masklet]
     links: list[int | None]
     descriptions: list[str | None]
@@ -172,7 +171,7 @@ class VideoIndexer:
         return {"video": planned}
 
     def next_chunk(self, state: VideoState) -> VideoState:
-        fresh: VideoState = {"caption": "", "grounded_caption": "", "grounding": Grounding(), "masklets": [],
+        fresh: VideoState = {"caption": "", "grounding": Grounding(), "masklets": [],
                              "links": [], "descriptions": [], "described": None, "describe_errors": [],
                              "chunk_error": None}
         if self.remote is not None:
@@ -204,7 +203,7 @@ class VideoIndexer:
                 problem=work.video_problem)}
         if work.error is not None:
             return {"current": current, "chunk_error": work.error}
-        return {"current": current, "caption": work.caption, "grounded_caption": work.grounded_caption,
+        return {"current": current, "caption": work.caption, "grounding": Grounding(raw=work.grounded_caption),
                 "masklets": work.masklets, "described": work.descriptions, "describe_errors": work.describe_errors}
 
     def caption(self, state: VideoState) -> VideoState:
@@ -228,8 +227,7 @@ class VideoIndexer:
             with self.clock.stage("ground"):
                 grounds = _batched_or_alone(self.analyser.grounds, state["path"], batch)
             self._grounds = {c.chunk.index: g for c, g in zip(batch, grounds)}
-        grounding = self._grounds.pop(k)
-        return {"grounded_caption": grounding.raw, "grounding": grounding}
+        return {"grounding": self._grounds.pop(k)}
 
     def track(self, state: VideoState) -> VideoState:
         k = state["current"].chunk.index
@@ -276,7 +274,7 @@ class VideoIndexer:
     def commit(self, state: VideoState) -> VideoState:
         video, chunk = state["video"], state["current"].chunk
         linked = LinkedChunk(masklets=state["masklets"], links=state["links"])
-        caption, grounded, descriptions = state["caption"], state["grounded_caption"], state["descriptions"]
+        caption, grounded, descriptions = state["caption"], state["grounding"].raw, state["descriptions"]
         self._hand_behind(lambda: self._commit_behind(video, chunk, caption, grounded, linked, descriptions))
         return {"done": state["done"] + 1}  # settled at the video's end if the commit fails behind
 
