@@ -1,9 +1,9 @@
 """The `events` table: what each object did, computed from the stored tracks when a video finishes indexing.
 
-Events are a function of the stored rows alone (track boxes and the chunks' sampled frame times), read back
-inside the transaction that finishes the video, so a resumed run, an uninterrupted one and the v5 migration
-that replays an older index all store the same events. No model, no decoding: the rules are
-`tools/track_events.py`.
+Events are a function of the stored rows alone (track boxes, the bottom of each stored mask's highest part, and
+the chunks' sampled frame times), read back inside the transaction that finishes the video, so a resumed run, an
+uninterrupted one and the migrations that replay an older index all store the same events. No model, no video
+decoding (the masks are the stored RLE): the rules are `tools/track_events.py`.
 
 Why at finish and not per chunk: an object's events reach over chunk boundaries (a jump across the overlap,
 a disappearance that is only one when the object does not come back), so a video's events are computed once
@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import duckdb
 
+from sa2va_engine.masklet import Rle
+from tools.mask_parts import highest_part_bottom
 from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
 from tools.track_events import detect_events
 
 _TRACK_BOXES = (
-    "SELECT object_id, time_s, x0, y0, x1, y1, score, mask_h, mask_w FROM track_points "
+    "SELECT object_id, time_s, x0, y0, x1, y1, score, mask_h, mask_w, mask_counts FROM track_points "
     "WHERE video_id = ? AND x0 IS NOT NULL ORDER BY object_id, time_s"
 )
 _FRAME_TIMES = "SELECT frame_times FROM chunks WHERE video_id = ? AND status = 'done' ORDER BY chunk_index"
@@ -33,11 +35,12 @@ _SAME_FRAME_S = 1e-3
 def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[ObjectTrack], list[float]]:
     """Every object's present boxes (by object id, time order) and every sampled frame time of the video."""
     tracks: dict[int, ObjectTrack] = {}
-    for oid, t, x0, y0, x1, y1, score, h, w in con.execute(_TRACK_BOXES, [video_id]).fetchall():
+    for oid, t, x0, y0, x1, y1, score, h, w, counts in con.execute(_TRACK_BOXES, [video_id]).fetchall():
         track = tracks.get(oid)
         if track is None:
             track = tracks[oid] = ObjectTrack(object_id=oid, frame_size=(h or 0, w or 0), points=[])
-        track.points.append(BoxPoint(time_s=t, box=(x0, y0, x1, y1), score=score))
+        part_bottom = highest_part_bottom(Rle(size=(h, w), counts=counts).decode()) if counts and h and w else None
+        track.points.append(BoxPoint(time_s=t, box=(x0, y0, x1, y1), score=score, part_bottom=part_bottom))
     times: list[float] = []
     for (chunk_times,) in con.execute(_FRAME_TIMES, [video_id]).fetchall():
         times.extend(chunk_times or [])

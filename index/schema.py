@@ -271,9 +271,16 @@ CREATE TABLE subject_checks (
 """
 
 
+# v11: events replayed from the stored tracks: a jump now needs something off the ground, the box's bottom or a
+# separate part of the mask (tools/track_events.py), so a mask spreading upward no longer reads as one.
+_V11 = """
+SELECT 1;
+"""
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
-    _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10,
+    _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -40,8 +40,8 @@ def _obj(oid: int, label: str, video: str = "/v/a.mp4", phrases=(), description=
 
 def test_resolution_is_a_set_over_every_video(embedder):
     objects = [_obj(1, "the red ball"), _obj(2, "the white ball"), _obj(3, "the red dog"),
-               _obj(4, "a red ball", video="/v/b.mp4"), _obj(5, "the blue box", video="/v/c.mp4",
-                                                            phrases=["the blue box", "the red ball"])]
+               _obj(4, "a red ball", video="/v/b.mp4"), _obj(5, "the box", video="/v/c.mp4",
+                                                            phrases=["the box", "the red ball"])]
     resolution = resolve_subject("the red ball", objects, embedder)
     assert sorted(resolution.object_ids()) == [1, 4, 5]  # 5: a later phrase linked to it says red ball
     assert [o.object_id for o in resolution.ambiguous] == [3]
@@ -49,6 +49,15 @@ def test_resolution_is_a_set_over_every_video(embedder):
     assert dogs.object_ids() == [3]
     anything = resolve_subject("the giraffe", objects, embedder)
     assert anything.object_ids() == []
+
+
+def test_a_label_of_another_colour_outvotes_a_phrase_that_names_the_subject(embedder):
+    # The green dog was called "the red dog" in one chunk, whose mask covered the red dog beside it too; most of
+    # its chunks called it green. A label without colours leaves the phrases to decide.
+    objects = [_obj(1, "the green dog", phrases=["the green dog", "the red dog"]), _obj(2, "the red dog"),
+               _obj(3, "the dog", phrases=["the dog", "the red dog"])]
+    assert sorted(resolve_subject("the red dog", objects, embedder).object_ids()) == [2, 3]
+    assert resolve_subject("the green dog", objects, embedder).object_ids() == [1]
 
 
 def test_colour_conflict_in_any_name_is_not_overruled_by_cosine(embedder):

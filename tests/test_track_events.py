@@ -11,6 +11,7 @@ import pytest
 
 from agent.demo.metrics import match_events, temporal_iou
 from sa2va_engine.synthetic.world import WorldConfig, generate_world
+from tools.mask_parts import highest_part_bottom
 from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
 from tools.track_events import MAX_EVIDENCE, detect_events
 
@@ -176,6 +177,42 @@ def test_a_jump_in_place_is_a_jump_and_not_a_start():
     assert _kinds(events) == ["jump"]
     assert temporal_iou((events[0].start_s, events[0].end_s), (5.0, 6.2)) >= 0.7
     assert "resting line" in events[0].rule
+
+
+def test_a_top_that_rises_with_every_part_of_the_mask_on_the_ground_is_no_jump():
+    """Standing up, raising the arms, a mask spreading upward over something behind the object: the top rises as in
+    a hop (1.5 object heights), the bottom stays down, and the mask is one part: no jump. The same box over two
+    objects, one of them a separate part in the air (a ball jumping beside its neighbour, both in one mask), is
+    one; and so is a plain hop, bottom and all."""
+    times = _times(12.0)
+    stretch = {t: _box(160.0) for t in times}
+    hop = dict(stretch)
+    part_in_air: dict[float, float] = {}
+    for t in times:
+        if 5.0 < t < 6.2:
+            rise = 240.0 * (t - 5.0) * (6.2 - t) / 1.44
+            stretch[t] = _box(160.0, bottom=200.0, height=40.0 + rise)
+            hop[t] = _box(160.0, bottom=200.0 - rise)
+            part_in_air[t] = 200.0 - rise + 40.0 * 0.5  # a ball half the box's height, lifted as high
+    assert "jump" not in _kinds(detect_events([_track(0, stretch)], times))
+    assert _kinds(detect_events([_track(0, hop)], times)) == ["jump"]
+    two_parts = ObjectTrack(object_id=0, frame_size=FRAME, points=[
+        BoxPoint(time_s=t, box=b, part_bottom=part_in_air.get(t)) for t, b in sorted(stretch.items())])
+    assert _kinds(detect_events([two_parts], times)) == ["jump"]
+
+
+def test_the_highest_part_of_a_mask_is_read_off_its_connected_parts():
+    mask = np.zeros((120, 160), dtype=bool)
+    assert highest_part_bottom(mask) is None
+    mask[60:90, 60:90] = True  # a box on the ground
+    assert highest_part_bottom(mask) == 90.0
+    mask[20:40, 30:50] = True  # a ball in the air, apart
+    assert highest_part_bottom(mask) == 40.0
+    mask[20:40, 30:50] = False
+    mask[5:7, 5:7] = True  # a speck is no part
+    assert highest_part_bottom(mask) == 90.0
+    mask[50:60, 70:80] = True  # a part touching the box is the box
+    assert highest_part_bottom(mask) == 90.0
 
 
 def test_a_jump_is_measured_from_a_local_resting_line():

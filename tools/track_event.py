@@ -22,6 +22,9 @@ class BoxPoint(BaseModel):
     time_s: float
     box: tuple[float, float, float, float] = Field(description="x0, y0, x1, y1 in pixels of the stored mask")
     score: float = Field(default=1.0, description="the tracker's object score, [0, 1]")
+    part_bottom: float | None = Field(
+        default=None, description="y1 of the mask's highest sizeable connected part (`tools/mask_parts.py`): where "
+        "a part of the mask is off the ground when the box's bottom is not; None: not known, the box's y1 stands in")
 
 
 class ObjectTrack(BaseModel):
