@@ -213,6 +213,9 @@ def test_the_highest_part_of_a_mask_is_read_off_its_connected_parts():
     assert highest_part_bottom(mask) == 90.0
     mask[50:60, 70:80] = True  # a part touching the box is the box
     assert highest_part_bottom(mask) == 90.0
+    specks = np.zeros((120, 160), dtype=bool)
+    specks[::4, ::4] = True  # noise: 1200 parts, none a tenth of the mask
+    assert highest_part_bottom(specks) == 117.0
 
 
 def test_a_jump_is_measured_from_a_local_resting_line():

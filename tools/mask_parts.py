@@ -17,7 +17,7 @@ PART_SHARE = 0.1
 
 def highest_part_bottom(mask: np.ndarray) -> float | None:
     """y1 (last row + 1, pixels) of the sizeable connected part (8-neighbour) whose bottom is highest; None for an
-    empty mask. One part: the box's y1."""
+    empty mask. One part, or no part holding `PART_SHARE` of the mask: the box's y1."""
     binary = np.asarray(mask, dtype=np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     if count <= 1:
@@ -25,4 +25,5 @@ def highest_part_bottom(mask: np.ndarray) -> float | None:
     areas = stats[1:, cv2.CC_STAT_AREA]
     bottoms = stats[1:, cv2.CC_STAT_TOP] + stats[1:, cv2.CC_STAT_HEIGHT]
     sizeable = areas >= PART_SHARE * areas.sum()
-    return float(bottoms[sizeable].min())
+    # Scattered specks only (an untrained model's noise): no part stands out, so none is off the ground.
+    return float(bottoms[sizeable].min() if sizeable.any() else bottoms.max())
