@@ -296,7 +296,8 @@ def _jump_events(track: ObjectTrack, stretches: list[_Stretch]) -> list[TrackEve
                 continue  # the top rose with every part of the mask on the ground: a stretch or a spreading mask
             share = lift[peak] / frame_h
             rule = (f"box top {share:.0%} of frame height ({lift[peak] / height[peak]:.1f} object heights) above its "
-                    f"resting line (median of +-{LOCAL_WINDOW_S:.0f} s), off the ground, for {end - start:.1f} s, then back")
+                    f"resting line (median of +-{LOCAL_WINDOW_S:.0f} s), off the ground, for {end - start:.1f} s, "
+                    "then back")
             score = 0.5 * lift[peak] / peak_needed[peak]  # 0.5 at the threshold, 1 at twice it
             evidence = times[max(i - 1, offset):min(j + 1, offset + n)]  # the airborne samples and their neighbours
             events.append(_event(track, "jump", start, end, score, evidence, rule))
