@@ -20,7 +20,7 @@ from index.reader import IndexReader
 from sa2va_engine.hub import with_revision
 from sa2va_engine.settings import settings
 from tools.engine_session import model_name
-from tools.model_preset import load_preset
+from tools.model_preset import installed_model, load_preset
 
 
 def _given(values: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def index_model(db: Path, model: str | None = None) -> str:
             indexed = IndexReader(db, linger_s=0).indexed_model()
         except IndexNotFound:
             pass
-    return model_name(indexed)
+    return model_name(installed_model(indexed) if indexed else None)
 
 
 def query_settings(db: Path, model: str | None = None, revision: str | None = None, **given: Any) -> QuerySettings:

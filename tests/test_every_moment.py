@@ -163,3 +163,27 @@ def test_more_footage_for_an_index_keeps_its_model_and_preset(jump_library, tmp_
     assert index_settings(db, chunk_s=5.0).chunk_s == 5.0
     fresh = index_settings(tmp_path / "new.duckdb")
     assert fresh.model == "ByteDance/Sa2VA-Qwen3-VL-4B" and fresh.chunk_s == 10.0
+
+
+def test_an_index_built_by_another_install_of_the_demo_model_is_asked_with_this_one(jump_library, tmp_path,
+                                                                                   monkeypatch):
+    """The index records the demo model's directory; after sva is reinstalled elsewhere that directory is gone,
+    and queries use this install's demo model (and its preset) instead of failing to load it."""
+    import shutil
+
+    from agent.run_settings import query_settings
+
+    monkeypatch.delenv("SVA_MODEL", raising=False)
+    db, _, _ = jump_library
+    moved = tmp_path / "index.duckdb"
+    shutil.copy(db, moved)
+    con = duckdb.connect(str(moved))
+    con.execute("UPDATE jobs SET model = '/gone/venv/lib/python3.11/site-packages/sa2va_engine/demo_model'")
+    con.close()
+    here = query_settings(db).model
+    assert query_settings(moved).model == here and query_settings(moved).threshold == 0.0
+    # Any other missing directory is left as recorded: loading it says what is missing.
+    con = duckdb.connect(str(moved))
+    con.execute("UPDATE jobs SET model = '/gone/my_checkpoint'")
+    con.close()
+    assert query_settings(moved).model == "/gone/my_checkpoint"

@@ -44,6 +44,17 @@ def resolve_alias(model: str) -> str:
     return model
 
 
+def installed_model(recorded: str) -> str:
+    """A model name an index recorded, as this install can load it: the shipped demo model's directory of another
+    install (a missing `.../sa2va_engine/demo_model`: sva reinstalled in a new environment, or a clone moved) is
+    this install's demo model; anything else as recorded. Why: the index records the directory it loaded, and
+    `sva query` on an index built with `--model demo` would otherwise fail once that directory is gone."""
+    path = Path(recorded)
+    if path.parts[-2:] == ("sa2va_engine", "demo_model") and not path.exists():
+        return resolve_alias(DEMO_ALIAS)
+    return recorded
+
+
 def load_preset(model: str | None) -> ModelPreset:
     """The preset of a local checkpoint directory; an empty one for hub ids and directories without the file."""
     if not model:
