@@ -164,21 +164,21 @@ def _sampling_step(clock: np.ndarray) -> float:
     return float(np.median(steps)) if len(steps) else 1.0
 
 
-def _frame_indices(track: ObjectTrack, clock: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(clock index, box + part bottom) of each present sample, snapped to the nearest sampled time; a time stored
-    twice (overlapping chunks decode the same frame twice) keeps its first box. The rows are x0, y0, x1, y1,
-    part_bottom (y1 where not known)."""
+def _frame_indices(track: ObjectTrack, clock: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(clock index, box, part bottom) of each present sample, snapped to the nearest sampled time; a time stored
+    twice (overlapping chunks decode the same frame twice) keeps its first box. The part bottom is the box's y1
+    where not known."""
     if not track.points:
-        return np.zeros(0, dtype=int), np.zeros((0, 5))
+        return np.zeros(0, dtype=int), np.zeros((0, 4)), np.zeros(0)
     times = np.array([p.time_s for p in track.points])
-    boxes = np.array([(*p.box, p.box[3] if p.part_bottom is None else p.part_bottom) for p in track.points],
-                     dtype=float)
+    boxes = np.array([p.box for p in track.points], dtype=float)
+    part_bottoms = np.array([p.box[3] if p.part_bottom is None else p.part_bottom for p in track.points], dtype=float)
     right = np.clip(np.searchsorted(clock, times), 0, len(clock) - 1)
     left = np.clip(right - 1, 0, len(clock) - 1)
     nearest = np.where(np.abs(clock[left] - times) <= np.abs(clock[right] - times), left, right)
     order = np.argsort(nearest, kind="stable")
     indices, first = np.unique(nearest[order], return_index=True)
-    return indices, boxes[order][first]
+    return indices, boxes[order][first], part_bottoms[order][first]
 
 
 def _is_dropout(missing_times: np.ndarray, step: float) -> bool:
@@ -193,10 +193,9 @@ def _visible_stretches(track: ObjectTrack, clock: np.ndarray, step: float) -> li
     """The track cut at its real absences, in time order. A short absence is a dropout and bridged, except
     where the object visibly goes out through the border and comes back (or comes in at the video's start,
     goes out at its end): objects do cross the border between two samples."""
-    indices, rows = _frame_indices(track, clock)
+    indices, boxes, part_bottoms = _frame_indices(track, clock)
     if len(indices) == 0:
         return []
-    boxes, part_bottoms = rows[:, :4], rows[:, 4]
     frame_size = track.frame_size
     # Segments of consecutive samples, then merged across the absences that are flicker.
     bounds = [0, *(np.flatnonzero(np.diff(indices) > 1) + 1).tolist(), len(indices)]
@@ -643,8 +642,8 @@ def _meet_events(tracks: Sequence[ObjectTrack], clock: np.ndarray) -> list[Track
 def _boxes_on_clock(track: ObjectTrack, clock: np.ndarray) -> np.ndarray:
     """(len(clock), 4) boxes in pixels, nan where the object is absent."""
     out = np.full((len(clock), 4), np.nan)
-    indices, boxes = _frame_indices(track, clock)
-    out[indices] = boxes[:, :4]
+    indices, boxes, _ = _frame_indices(track, clock)
+    out[indices] = boxes
     return out
 
 

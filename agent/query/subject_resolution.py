@@ -149,12 +149,18 @@ def _core(text: str) -> str:
     return " ".join(w for w in re.findall(r"[a-z][a-z'-]*", text.lower()) if w not in _DETERMINERS) or text
 
 
+def colours_differ(subject: str, name: str) -> bool:
+    """Rule 1: both name colours and share none."""
+    s_colours, n_colours = noun_phrase(subject)[2], noun_phrase(name)[2]
+    return bool(s_colours and n_colours and not (s_colours & n_colours))
+
+
 def judge_name(subject: str, name: str, embed: dict[str, np.ndarray]) -> NameVerdict:
     """The rule of the module docstring for one (subject, name). `embed` maps every text `texts_to_embed`
     returns to its unit vector."""
     s_head, s_mods, s_colours = noun_phrase(subject)
     n_head, _, n_colours = noun_phrase(name)
-    if s_colours and n_colours and not (s_colours & n_colours):
+    if colours_differ(subject, name):
         return NameVerdict(verdict="rejected", score=0.0, name=name, how="colour differs")
     colours_named = s_colours <= n_colours
     if s_head and n_head and colours_named:
@@ -206,7 +212,7 @@ def resolve_subject(subject: str, objects: Sequence[ObjectNames], embedder: Text
         # (index/label_vote.py), while a phrase from one chunk whose mask covered two objects names the other one
         # ("the red dog" on the green dog beside it). Measured on 30 unseen minutes: labels name the right colour
         # for 54 of 57 objects.
-        if noun_phrase(obj.label)[2] and verdicts[0].how == "colour differs":
+        if obj.label and colours_differ(subject, obj.label):
             continue
         best = max(verdicts, key=lambda v: (_RANK[v.verdict], v.score))
         if best.verdict == "rejected":
