@@ -39,8 +39,10 @@ def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[Ob
         track = tracks.get(oid)
         if track is None:
             track = tracks[oid] = ObjectTrack(object_id=oid, frame_size=(h or 0, w or 0), points=[])
-        part_bottom = highest_part_bottom(Rle(size=(h, w), counts=counts).decode()) if counts and h and w else None
-        track.points.append(BoxPoint(time_s=t, box=(x0, y0, x1, y1), score=score, part_bottom=part_bottom))
+        mask = Rle(size=(h, w), counts=counts).decode() if counts and h and w else None
+        part_bottom = highest_part_bottom(mask) if mask is not None else None
+        area = float(mask.sum()) if mask is not None else None
+        track.points.append(BoxPoint(time_s=t, box=(x0, y0, x1, y1), score=score, part_bottom=part_bottom, area=area))
     times: list[float] = []
     for (chunk_times,) in con.execute(_FRAME_TIMES, [video_id]).fetchall():
         times.extend(chunk_times or [])

@@ -278,9 +278,17 @@ SELECT 1;
 """
 
 
+# v12: events replayed again: a mask of a few pixels, far smaller than the object's masks around it, is no sighting
+# (tools/track_events.py `_sightings`), so a tracker clutching at a speck no longer hides an object leaving.
+_V12 = """
+SELECT 1;
+"""
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
+    (_V12, _replay_events),
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -335,6 +335,36 @@ def test_walking_out_through_an_edge_and_back_leaves_and_enters():
     assert "left edge" in events[0].rule and events[0].score == 1.0
 
 
+def _with_areas(boxes: dict[float, tuple], speck_times: set[float], speck: tuple[float, float, float, float]):
+    """Points whose area is the box's, except at `speck_times`, where the tracker holds on to a few pixels."""
+    points = [BoxPoint(time_s=t, box=b, area=(b[2] - b[0]) * (b[3] - b[1])) for t, b in boxes.items()]
+    points += [BoxPoint(time_s=t, box=speck, area=4.0) for t in speck_times]
+    return ObjectTrack(object_id=0, frame_size=FRAME, points=sorted(points, key=lambda p: p.time_s))
+
+
+def test_specks_while_the_object_is_out_do_not_hide_its_leaving_and_coming_back():
+    times = _times(14.0)
+    keyframes = [(0.0, 200.0), (1.0, 200.0), (3.75, -20.0), (8.0, -20.0), (11.0, 220.0), (14.0, 220.0)]
+    boxes = {t: v for t, b in _walk(times, keyframes).items() if (v := _clipped(b)) is not None}
+    # While the object is out, the tracker keeps a few pixels mid-frame (a 2x2 speck of mask noise).
+    out = {t for t in times if t not in boxes}
+    track = _with_areas(boxes, out, (150.0, 150.0, 152.0, 152.0))
+    kinds = _kinds([e for e in detect_events([track], times) if e.kind in ("leaves", "enters", "appears", "disappears")])
+    assert kinds == ["leaves", "enters"]
+    # Without areas the rule cannot tell a speck from the object: the track never goes absent, so no border event.
+    blind = ObjectTrack(object_id=0, frame_size=FRAME, points=[p.model_copy(update={"area": None}) for p in track.points])
+    assert not {"leaves", "enters"} & set(_kinds(detect_events([blind], times)))
+
+
+def test_a_mask_cut_by_the_border_is_small_and_still_a_sighting():
+    times = _times(6.0)
+    # Standing half out of the frame at the left edge: a small mask that is the object, not a speck.
+    boxes = {t: (0.0, 160.0, 1.0 if t < 2.0 else 30.0, 200.0) for t in times}
+    track = ObjectTrack(object_id=0, frame_size=FRAME, points=[
+        BoxPoint(time_s=t, box=b, area=(b[2] - b[0]) * (b[3] - b[1])) for t, b in boxes.items()])
+    assert not {"enters", "leaves", "appears", "disappears"} & set(_kinds(detect_events([track], times)))
+
+
 def test_an_object_that_is_there_at_the_start_did_not_enter_nor_leave_at_the_end():
     times = _times(10.0)
     # Half out of the frame on the first sample, and half out again on the last.

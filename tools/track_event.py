@@ -25,6 +25,8 @@ class BoxPoint(BaseModel):
     part_bottom: float | None = Field(
         default=None, description="y1 of the mask's highest sizeable connected part (`tools/mask_parts.py`): where "
         "a part of the mask is off the ground when the box's bottom is not; None: not known, the box's y1 stands in")
+    area: float | None = Field(default=None, description="pixels in the mask; None: not known (the point counts as "
+                               "a sighting whatever its size)")
 
 
 class ObjectTrack(BaseModel):
