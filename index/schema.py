@@ -285,10 +285,17 @@ SELECT 1;
 """
 
 
+# v13: `videos.gaps_filled`: the second tracking pass (agent/indexing/gap_fill.py) has run on the video. Videos stored
+# before it are marked as passed: they are answered as they were indexed until indexed again.
+_V13 = """
+ALTER TABLE videos ADD COLUMN gaps_filled BOOLEAN NOT NULL DEFAULT TRUE;
+"""
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
-    (_V12, _replay_events),
+    (_V12, _replay_events), _V13,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

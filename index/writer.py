@@ -31,6 +31,7 @@ from index.content_hash import content_hash, file_stamp
 from index.embedder import TextEmbedder, default_embedder
 from index.errors import VideoUnreadable
 from index.event_store import replace_video_events
+from index.gap_rows import Fill, VideoGaps, store_fills, unfilled_videos, video_gaps
 from index.label_vote import vote_labels
 from index.object_ids import new_object_id
 from index.summaries import LastSeen
@@ -188,7 +189,8 @@ class IndexWriter:
             row = con.execute("SELECT video_id, content_hash FROM videos WHERE path = ?", [vpath]).fetchone()
             if row is None:
                 video_id = con.execute("SELECT coalesce(max(video_id), 0) + 1 FROM videos").fetchone()[0]
-                con.execute("INSERT INTO videos (video_id, path, status) VALUES (?, ?, 'indexing')", [video_id, vpath])
+                con.execute("INSERT INTO videos (video_id, path, status, gaps_filled) VALUES (?, ?, 'indexing', FALSE)",
+                            [video_id, vpath])
                 state = "new"
             else:
                 video_id = row[0]
@@ -196,6 +198,7 @@ class IndexWriter:
                 state = "resumed" if same else "changed"
                 if not same:
                     _drop_video_rows(con, video_id)
+                    con.execute("UPDATE videos SET gaps_filled = FALSE WHERE video_id = ?", [video_id])
             if state != "resumed":
                 con.execute(
                     "INSERT INTO chunks (video_id, chunk_index, start_s, end_s, status) "
@@ -278,6 +281,24 @@ class IndexWriter:
         for r in rows:
             out.setdefault(r[0], []).append(track_point_from_row(r[1:]))
         return out
+
+    # ---- the second tracking pass (agent/indexing/gap_fill.py) ----
+
+    def unfilled_videos(self, paths: Sequence[str | Path]) -> list[tuple[int, str]]:
+        """(video_id, path) of those videos that are finished and have not had the second tracking pass."""
+        if not self.db.exists():
+            return []
+        with self._read() as con:
+            return unfilled_videos(con, [canonical_video_path(p) for p in paths])
+
+    def video_gaps(self, video_id: int, path: str) -> VideoGaps:
+        with self._read() as con:
+            return video_gaps(con, video_id, path)
+
+    def store_fills(self, video_id: int, fills: Sequence[Fill]) -> None:
+        """The pass's finds, the video's events over them and the mark that it ran: all or nothing."""
+        with self._tx() as con:
+            store_fills(con, video_id, fills)
 
     def recent_objects(self, video_id: int, since_s: float, until_s: float) -> list[LastSeen]:
         """Objects of the video last seen in [since_s, until_s) seconds, each with its label and its last stored

@@ -135,6 +135,7 @@ def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tm
             con.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
         for table in ("access_accounts", "access_roots", "subject_checks"):  # v7, v10
             con.execute(f"DROP TABLE {table}")
+        con.execute("ALTER TABLE videos DROP COLUMN gaps_filled")  # v13
         con.execute("UPDATE schema_version SET version = 4")
     finally:
         con.close()

@@ -26,6 +26,8 @@ NAME_OBJECTS = typer.Option("--name-objects/--no-name-objects", help="store each
                             "under the name the model gives it seen up close (default: the model's preset, else off)")
 SWEEP = typer.Option("--sweep/--no-sweep", help="also ground each key frame alone and track each [SEG] of the grounded "
                      "caption, for objects no phrase covers (default: the model's preset, else on)")
+FILL_GAPS = typer.Option("--fill-gaps/--no-fill-gaps", help="once a video is done, track each stored object by its "
+                         "label through the chunks that lack it (default: the model's preset, else on)")
 DESCRIBE = typer.Option("--describe/--no-describe", help="describe each new object (default: the model's preset, else on)")
 # For models whose SAM-2 memory confuses objects (the demo model's does).
 PromptEveryFrame = Annotated[bool, typer.Option("--prompt-every-frame/--no-prompt-every-frame",

@@ -36,6 +36,7 @@ def index(
     describe: Annotated[Optional[bool], opts.DESCRIBE] = None,
     name_objects: Annotated[Optional[bool], opts.NAME_OBJECTS] = None,
     sweep: Annotated[Optional[bool], opts.SWEEP] = None,
+    fill_gaps: Annotated[Optional[bool], opts.FILL_GAPS] = None,
     prompt_every_frame: Annotated[Optional[bool], opts.PROMPT_EVERY_FRAME] = None,
     device: opts.Device = None,
     decode_ahead: Annotated[Optional[int], typer.Option(
@@ -68,7 +69,7 @@ def index(
         settings = index_settings(
             db or default_db_path(), model, revision, device=device, dtype=dtype, sample_fps=sample_fps, max_side=max_side,
             chunk_s=chunk_s, overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground,
-            track=track, describe=describe, name_objects=name_objects, sweep=sweep, watch=watch or [], prompt_every_frame=prompt_every_frame,
+            track=track, describe=describe, name_objects=name_objects, sweep=sweep, fill_gaps=fill_gaps, watch=watch or [], prompt_every_frame=prompt_every_frame,
             decode_ahead=decode_ahead, commit_behind=commit_behind, batch_chunks=batch_chunks, frame_batch=frame_batch,
         )
     if settings.overlap_s >= settings.chunk_s:

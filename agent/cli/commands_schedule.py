@@ -45,6 +45,7 @@ def add(
     describe: Annotated[Optional[bool], opts.DESCRIBE] = None,
     name_objects: Annotated[Optional[bool], opts.NAME_OBJECTS] = None,
     sweep: Annotated[Optional[bool], opts.SWEEP] = None,
+    fill_gaps: Annotated[Optional[bool], opts.FILL_GAPS] = None,
     prompt_every_frame: Annotated[Optional[bool], opts.PROMPT_EVERY_FRAME] = None,
     device: opts.Device = None,
     dtype: opts.Dtype = None,
@@ -72,7 +73,7 @@ def add(
         settings = index_settings(
             db, model, device=device, dtype=dtype, sample_fps=sample_fps, max_side=max_side, chunk_s=chunk_s,
             overlap_s=overlap_s, scene_cuts=scene_cuts, caption=caption, ground=ground, track=track,
-            describe=describe, name_objects=name_objects, sweep=sweep, watch=watch_for or [], prompt_every_frame=prompt_every_frame,
+            describe=describe, name_objects=name_objects, sweep=sweep, fill_gaps=fill_gaps, watch=watch_for or [], prompt_every_frame=prompt_every_frame,
         ).model_copy(update={"model": model})
         if settings.overlap_s >= settings.chunk_s:
             raise ScheduleError(f"--overlap-s ({settings.overlap_s:g}) must be shorter than --chunk-s "

@@ -36,6 +36,7 @@ from agent.indexing.commit_behind import CommitBehind
 from agent.indexing.chunk_frames import decode_chunks
 from agent.indexing.decode_ahead import DecodeAhead, decode_ahead
 from agent.indexing.index_report import IndexProgress, VideoReport
+from agent.indexing.gap_fill import fill_gaps
 from agent.indexing.index_settings import IndexSettings
 from agent.indexing.stage_clock import StageClock
 from index.writer import IndexWriter
@@ -88,6 +89,7 @@ class VideoIndexer:
         self.clock = clock or StageClock()
         self.videos = ChunkCommitter(settings, writer, progress, job_id)
         self.analyser = ChunkAnalyser(settings, engine)
+        self._engine = engine
         self.remote = None
         if pool is not None:
             from agent.indexing.ray_analysis import RayAnalysis
@@ -137,6 +139,14 @@ class VideoIndexer:
             return [known(path) or self.run(path) for path in paths]
         finally:
             self._behind.close()
+
+    def fill_gaps(self, paths: list[str], engine: Callable[[], Sa2VA] | None = None) -> list[str]:
+        """The second tracking pass over the run's finished videos (agent/indexing/gap_fill.py), with `engine` (default:
+        the one the chunks were analysed with here): one line per video it failed on."""
+        if not (self.settings.fill_gaps and self.settings.track):
+            return []
+        with self.clock.stage("track"):
+            return fill_gaps(engine or self._engine, self.videos.writer, paths, self.settings)[1]
 
     def run(self, path: str) -> VideoReport:
         # Each chunk passes through about eight nodes; the limit only guards against a loop that never ends.

@@ -32,6 +32,9 @@ class IndexSettings(BaseModel):
     sweep: bool = Field(default=True, description="also ground each key frame alone and track each [SEG] of the "
                         "grounded caption, keeping what finds an object no phrase covers (every object in view gets a "
                         "track; costs a batched single-frame generation and a few more tracks per chunk)")
+    fill_gaps: bool = Field(default=True, description="once a video's chunks are done, track each stored object by its "
+                            "label through the chunks that lack it, keeping what finds it where nothing was tracked "
+                            "(agent/indexing/gap_fill.py; costs one more track call per such chunk)")
     watch: list[str] = Field(default_factory=list, description="expressions tracked in every chunk, e.g. 'a person'")
     key_frames: int = Field(default=LLM_FRAMES, ge=1, description="frames of a chunk the LLM sees")
     prompt_every_frame: bool = Field(default=False, description="tracks: " + PROMPT_EVERY_FRAME_HELP)

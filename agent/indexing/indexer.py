@@ -191,6 +191,15 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
             pool = own_pool = EnginePool(ray, settings)
         indexer = _video_indexer(settings, writer, progress, engine, job_id, clock, pool)
         reports += indexer.run_all([str(v) for v in videos], known, skip=lambda path: path in unchanged)
+        local = None
+        if pool is not None:
+            # The second tracking pass runs here, once the actors are gone (their model held the memory): it needs
+            # each video's objects, and it stores the same rows as a run without Ray.
+            if own_pool is not None:
+                own_pool.close()
+                own_pool = None
+            local = _lazy_engine(settings, engine)
+        pass_errors = indexer.fill_gaps([str(v) for v in videos], local)
     except BaseException as exc:
         try:
             writer.finish_job(job_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
@@ -205,8 +214,8 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
             own_pool.close()
     failed = [r for r in reports if r.outcome in ("failed", "partial")]
     status = "done" if not failed else ("failed" if len(failed) == len(reports) else "partial")
-    writer.finish_job(job_id, status, error="; ".join(r.error or r.path for r in failed)[:2000] or None,
-                      stages=clock.times.model_dump_json())
+    errors = [r.error or r.path for r in failed] + pass_errors
+    writer.finish_job(job_id, status, error="; ".join(errors)[:2000] or None, stages=clock.times.model_dump_json())
     writer.close()
     return IndexReport(job_id=job_id, videos=reports, stages=clock.times)
 
@@ -238,6 +247,19 @@ def _video_indexer(settings: IndexSettings, writer: IndexWriter, progress: Index
         return loaded[0]
 
     return VideoIndexer(settings, writer, get_engine, progress, job_id, clock)
+
+
+def _lazy_engine(settings: IndexSettings, engine: Sa2VA | None) -> Callable[[], Sa2VA]:
+    """`engine`, or the run's model loaded here the first time it is asked for (a pass with nothing to track loads
+    none)."""
+    loaded: list[Sa2VA] = [engine] if engine is not None else []
+
+    def get() -> Sa2VA:
+        if not loaded:
+            loaded.append(load_engine(settings.model, settings.device, settings.dtype))
+        return loaded[0]
+
+    return get
 
 
 def _engine_on_the_pool() -> Sa2VA:

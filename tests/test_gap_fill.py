@@ -1,0 +1,145 @@
+"""The second tracking pass (agent/indexing/gap_fill.py): a stored object is tracked by its label through the chunks
+of its finished video that lack it; a track that finds it where nothing was stored is added, one inside another
+object's track is not; the pass runs once per video, and a pass that fails stores nothing and is done again."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+import agent.indexing.gap_fill as gap_fill
+import tests.index_fixtures as fx
+from agent.indexing.index_settings import IndexSettings
+from agent.indexing.gap_fill import fill_gaps, new_object_points
+from index.connection import open_read
+from index.reader import IndexReader
+from index.writer import IndexWriter
+from index.video_plan import VideoFacts
+from sa2va_engine.masklet import Masklet, TrackPoint
+from tools.chunk_analysis import ChunkAnalysis, GroundedPhrase
+from tools.sa2va_track import TrackReply
+
+H, W = 36, 64  # 01_dog.mp4 (1280x720) decoded at a long side of 64
+SPANS = [(0.0, 2.0), (2.0, 4.0), (4.0, 6.0)]
+LEFT, RIGHT = (slice(20, 30), slice(4, 14)), (slice(18, 32), slice(40, 60))
+
+
+def _mask(region) -> np.ndarray:
+    m = np.zeros((H, W), bool)
+    m[region] = True
+    return m
+
+
+def _masklet(name: str, times: list[float], region) -> Masklet:
+    return Masklet(expression=name, points=[TrackPoint.from_mask(t, _mask(region), 0.9) for t in times])
+
+
+def _times(start: float, end: float) -> list[float]:
+    return [round(start + j / 2 + 0.002, 3) for j in range(int((end - start) * 2))]
+
+
+@pytest.fixture
+def library(tmp_path, shared_videos):
+    """Three 2-s chunks of a real clip: the red ball (left) in chunks 0 and 2, the green dog (right) in all three."""
+    video = tmp_path / "cam.mp4"
+    shutil.copy(shared_videos / "01_dog.mp4", video)
+    db = tmp_path / "index.duckdb"
+    writer = IndexWriter(db, embedder=fx.HashEmbedder())
+    plan = writer.begin_video(video, VideoFacts(duration_s=6.0, fps=30.0, width=1280, height=720), SPANS)
+    ids: dict[str, int] = {}
+    for k, (start, end) in enumerate(SPANS):
+        times = _times(start, end)
+        things = [("the green dog", RIGHT)] + ([("the red ball", LEFT)] if k != 1 else [])
+        phrases = [GroundedPhrase(phrase=name, masklet=_masklet(name, times, region)) for name, region in things]
+        analysis = ChunkAnalysis(video_path=str(video), chunk_index=k, start_s=start, end_s=end, frame_times=times,
+                                 phrases=phrases)
+        got = writer.commit_chunk(plan.video_id, analysis, links=[ids.get(p.phrase) for p in phrases])
+        ids.update({p.phrase: oid for p, oid in zip(phrases, got)})
+    return db, str(video), writer, ids
+
+
+def _fake_tracker(monkeypatch, region_of: dict[str, tuple]):
+    """Replaces the model's tracking: each expression's mask is `region_of[expression]` on every frame. Returns
+    the (chunk start, expressions) of every call."""
+    calls = []
+
+    def track(engine, requests, frame_batch=1):
+        replies = []
+        for r in requests:
+            calls.append((round(r.clip.start_s), list(r.expressions)))
+            times = [f.time_s for f in r.clip.frames]
+            replies.append(TrackReply(masklets=[_masklet(e, times, region_of[e]) for e in r.expressions]))
+        return replies
+
+    monkeypatch.setattr(gap_fill, "track_clips", track)
+    return calls
+
+
+def _settings(db) -> IndexSettings:
+    return IndexSettings(db=db, sample_fps=2.0, max_side=64, prompt_every_frame=True)
+
+
+def _chunks_with(db, object_id: int) -> list[int]:
+    with open_read(db) as con:
+        return [r[0] for r in con.execute("SELECT DISTINCT chunk_index FROM track_points WHERE object_id = ? "
+                                          "ORDER BY 1", [object_id]).fetchall()]
+
+
+def _filled(db) -> bool:
+    with open_read(db) as con:
+        return con.execute("SELECT gaps_filled FROM videos").fetchone()[0]
+
+
+def test_an_object_missing_from_a_chunk_is_tracked_there_by_its_label(library, monkeypatch):
+    db, video, writer, ids = library
+    calls = _fake_tracker(monkeypatch, {"the red ball": LEFT})
+    assert _chunks_with(db, ids["the red ball"]) == [0, 2] and not _filled(db)
+    added, errors = fill_gaps(lambda: None, writer, [video], _settings(db))
+    # Only chunk 1 lacks an object, and only the red ball is looked for there.
+    assert calls == [(2, ["the red ball"])]
+    assert (added, errors) == (1, [])
+    assert _chunks_with(db, ids["the red ball"]) == [0, 1, 2] and _filled(db)
+    times = [p.time_s for p in IndexReader(db, embedder=fx.HashEmbedder()).tracks(ids["the red ball"])]
+    assert len(times) == len(set(times)) == 12  # 4 frames a chunk, none stored twice
+    # Done once: a second run over the video asks the model nothing.
+    assert fill_gaps(lambda: None, writer, [video], _settings(db)) == (0, [])
+    assert len(calls) == 1
+
+
+def test_a_track_inside_another_objects_track_is_not_added(library, monkeypatch):
+    db, video, writer, ids = library
+    # The label picks the green dog, which chunk 1 stored already: nothing new is found.
+    _fake_tracker(monkeypatch, {"the red ball": (slice(20, 30), slice(44, 54))})
+    assert fill_gaps(lambda: None, writer, [video], _settings(db)) == (0, [])
+    assert _chunks_with(db, ids["the red ball"]) == [0, 2]
+    assert _filled(db)  # the pass ran: a rerun does not ask again
+
+
+def test_a_pass_that_fails_stores_nothing_and_runs_again(library, monkeypatch):
+    db, video, writer, ids = library
+
+    def broken(engine, requests, frame_batch=1):
+        raise RuntimeError("CUDA error: an illegal memory access\nand more")
+
+    monkeypatch.setattr(gap_fill, "track_clips", broken)
+    added, errors = fill_gaps(lambda: None, writer, [video], _settings(db))
+    assert added == 0 and len(errors) == 1
+    assert errors[0] == f"{video}: second tracking pass: RuntimeError: CUDA error: an illegal memory access"
+    assert _chunks_with(db, ids["the red ball"]) == [0, 2] and not _filled(db)
+    _fake_tracker(monkeypatch, {"the red ball": LEFT})
+    assert fill_gaps(lambda: None, writer, [video], _settings(db)) == (1, [])
+    assert _chunks_with(db, ids["the red ball"]) == [0, 1, 2] and _filled(db)
+
+
+def test_a_flicker_or_a_speck_is_no_object_found():
+    times = [0.0, 0.5, 1.0, 1.5]
+    once = Masklet(expression="x", points=[TrackPoint.from_mask(0.0, _mask(LEFT), 0.9)] + [
+        TrackPoint(time_s=t, present=False, score=0.1) for t in times[1:]])
+    assert new_object_points(once, {}) is None
+    speck = _masklet("x", times, (slice(0, 1), slice(0, 1)))  # 1 pixel of 36 x 64
+    assert new_object_points(speck, {}) is None
+    whole = _masklet("x", times, LEFT)
+    assert len(new_object_points(whole, {})) == 4
+    assert new_object_points(whole, {7: list(_masklet("y", times, (slice(10, 34), slice(0, 20))).points)}) is None
