@@ -143,3 +143,24 @@ def test_a_flicker_or_a_speck_is_no_object_found():
     whole = _masklet("x", times, LEFT)
     assert len(new_object_points(whole, {})) == 4
     assert new_object_points(whole, {7: list(_masklet("y", times, (slice(10, 34), slice(0, 20))).points)}) is None
+
+
+def test_a_video_finished_without_its_pass_gets_it_from_the_next_run(indexed_library, tracking_checkpoint, tmp_path):
+    """What a run killed during the pass leaves (every chunk done, the pass not stored: it is one transaction) is
+    what `--no-fill-gaps` leaves; the next plain run does the pass and ends with the rows of a run never stopped.
+    (The tiny test checkpoint's tracks find nothing new, so what this shows is the mark and the rerun; the tests
+    above show what a kept track adds.)"""
+    from tests.agent_fixtures import index_args, run_sva
+    from tests.index_fixtures import dump_tables
+
+    reference_db, videos, _ = indexed_library
+    db = tmp_path / "index.duckdb"
+    first = run_sva(*index_args(db, tracking_checkpoint, videos), "--no-fill-gaps")
+    assert first.returncode == 0, first.stderr
+    with open_read(db) as con:
+        assert con.execute("SELECT count(*) FROM videos WHERE NOT gaps_filled").fetchone()[0] == len(videos)
+    second = run_sva(*index_args(db, tracking_checkpoint, videos))
+    assert second.returncode == 0, second.stderr
+    assert dump_tables(db) == dump_tables(reference_db)  # every table but jobs
+    with open_read(reference_db) as con:
+        assert con.execute("SELECT bool_and(gaps_filled) FROM videos").fetchone()[0]
