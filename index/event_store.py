@@ -20,7 +20,7 @@ from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
 from tools.track_events import detect_events
 
 _TRACK_BOXES = (
-    "SELECT object_id, time_s, x0, y0, x1, y1, score, mask_h, mask_w, mask_counts FROM track_points "
+    "SELECT object_id, time_s, x0, y0, x1, y1, score, area, mask_h, mask_w, mask_counts FROM track_points "
     "WHERE video_id = ? AND x0 IS NOT NULL ORDER BY object_id, time_s"
 )
 _FRAME_TIMES = "SELECT frame_times FROM chunks WHERE video_id = ? AND status = 'done' ORDER BY chunk_index"
@@ -35,14 +35,14 @@ _SAME_FRAME_S = 1e-3
 def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[ObjectTrack], list[float]]:
     """Every object's present boxes (by object id, time order) and every sampled frame time of the video."""
     tracks: dict[int, ObjectTrack] = {}
-    for oid, t, x0, y0, x1, y1, score, h, w, counts in con.execute(_TRACK_BOXES, [video_id]).fetchall():
+    for oid, t, x0, y0, x1, y1, score, area, h, w, counts in con.execute(_TRACK_BOXES, [video_id]).fetchall():
         track = tracks.get(oid)
         if track is None:
             track = tracks[oid] = ObjectTrack(object_id=oid, frame_size=(h or 0, w or 0), points=[])
-        mask = Rle(size=(h, w), counts=counts).decode() if counts and h and w else None
-        part_bottom = highest_part_bottom(mask) if mask is not None else None
-        area = float(mask.sum()) if mask is not None else None
-        track.points.append(BoxPoint(time_s=t, box=(x0, y0, x1, y1), score=score, part_bottom=part_bottom, area=area))
+        masked = bool(counts and h and w)
+        part_bottom = highest_part_bottom(Rle(size=(h, w), counts=counts).decode()) if masked else None
+        track.points.append(BoxPoint(time_s=t, box=(x0, y0, x1, y1), score=score, part_bottom=part_bottom,
+                                     area=float(area) if masked else None))
     times: list[float] = []
     for (chunk_times,) in con.execute(_FRAME_TIMES, [video_id]).fetchall():
         times.extend(chunk_times or [])

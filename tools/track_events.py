@@ -146,14 +146,15 @@ def detect_events(tracks: list[ObjectTrack], frame_times: list[float]) -> list[T
         return []
     step = _sampling_step(clock)
     events: list[TrackEvent] = []
+    # Presence (the border rules, meetings) counts sightings only; where the box is (jumps, motion) reads every sample.
+    sightings = {id(track): _sightings(track) for track in tracks}
     for track in tracks:
-        # Presence (the border rules) counts sightings only; where the box is (jumps, motion) reads every sample.
         stretches = _visible_stretches(track, clock, step, track.points)
         jumps = _jump_events(track, stretches)
         events += jumps
-        events += _border_events(track, _visible_stretches(track, clock, step, _sightings(track)))
+        events += _border_events(track, _visible_stretches(track, clock, step, sightings[id(track)]))
         events += _motion_events(track, stretches, step, jumps)
-    events += _meet_events(tracks, clock)
+    events += _meet_events(tracks, clock, sightings)
     return sorted(events, key=lambda e: (e.start_s, e.object_id, e.kind))
 
 
@@ -649,10 +650,12 @@ def _fit_error(design: np.ndarray, values: np.ndarray) -> float:
 # --- meets --------------------------------------------------------------------------------------------------
 
 
-def _meet_events(tracks: Sequence[ObjectTrack], clock: np.ndarray) -> list[TrackEvent]:
-    """One event per contact period of each pair of objects, owned by the lower object id."""
+def _meet_events(tracks: Sequence[ObjectTrack], clock: np.ndarray,
+                 sightings: dict[int, list[BoxPoint]]) -> list[TrackEvent]:
+    """One event per contact period of each pair of objects, owned by the lower object id. `sightings`: each
+    track's (by `id`) points that count as seeing it."""
     by_id = {t.object_id: t for t in tracks}
-    boxes_at = {object_id: _boxes_on_clock(track, clock) for object_id, track in by_id.items()}
+    boxes_at = {object_id: _boxes_on_clock(track, clock, sightings[id(track)]) for object_id, track in by_id.items()}
     events = []
     for a, b in combinations(sorted(by_id), 2):
         track = by_id[a]
@@ -673,10 +676,10 @@ def _meet_events(tracks: Sequence[ObjectTrack], clock: np.ndarray) -> list[Track
     return events
 
 
-def _boxes_on_clock(track: ObjectTrack, clock: np.ndarray) -> np.ndarray:
-    """(len(clock), 4) boxes in pixels, nan where the object is absent."""
+def _boxes_on_clock(track: ObjectTrack, clock: np.ndarray, points: Sequence[BoxPoint]) -> np.ndarray:
+    """(len(clock), 4) boxes in pixels of `points` (the track's), nan where the object is absent."""
     out = np.full((len(clock), 4), np.nan)
-    indices, boxes, _ = _frame_indices(track, clock, _sightings(track))
+    indices, boxes, _ = _frame_indices(track, clock, points)
     out[indices] = boxes
     return out
 
@@ -706,13 +709,10 @@ def masklet_events(masklet: Masklet, frame_times: Sequence[float] | None = None)
     """The events of one object tracked at query time (object id 0): the same rules as the stored tracks get,
     so a chunk verified with the model is localized as indexing would have localized it. `frame_times`:
     every frame the track was made on (default: the masklet's own points, present or not)."""
-    points = []
-    for p in masklet.points:
-        if p.present and p.box is not None:
-            mask = p.mask.decode() if p.mask is not None else None
-            points.append(BoxPoint(time_s=p.time_s, box=p.box, score=p.score,
-                                   part_bottom=highest_part_bottom(mask) if mask is not None else None,
-                                   area=float(mask.sum()) if mask is not None else None))
+    points = [BoxPoint(time_s=p.time_s, box=p.box, score=p.score,
+                       part_bottom=highest_part_bottom(p.mask.decode()) if p.mask is not None else None,
+                       area=float(p.area) if p.mask is not None else None)
+              for p in masklet.points if p.present and p.box is not None]
     sized = next((p.mask.size for p in masklet.points if p.present and p.mask is not None), None)
     if not points or sized is None:
         return []

@@ -12,8 +12,8 @@ against 7 min of indexing.
 
 The rule for keeping a track is the sweep's (agent/indexing/object_links.py): present on at least `MIN_SAMPLES`
 samples, its median mask at least `SWEEP_MIN_AREA` of the frame, and on average less than `SWEEP_MAX_INSIDE` of it
-inside any track the chunk stored: a label that picks an object already tracked there (or a mask over it and
-another) adds nothing. A kept track goes to the object of that label seen nearest in time to the chunk. A label
+inside any track the chunk stored or the pass kept there before it: a label that picks an object already tracked
+there (or a mask over it and another) adds nothing, and two labels that find one object add it once. A kept track goes to the object of that label seen nearest in time to the chunk. A label
 that an object tracked in the chunk carries is not looked for there: it would find that object.
 
 The pass runs after the run's chunks (it needs every chunk's objects, which the chunk workers do not have), one
@@ -27,11 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
-
 from agent.indexing.chunk_analyser import FATAL_ERRORS
 from agent.indexing.index_settings import IndexSettings
-from agent.indexing.object_links import SAME_FRAME_S, SWEEP_MAX_INSIDE, SWEEP_MIN_AREA
+from agent.indexing.object_links import SAME_FRAME_S, new_finds
 from index.gap_rows import ChunkGaps, Fill, VideoGaps
 from index.writer import IndexWriter
 from sa2va_engine.masklet import Masklet, TrackPoint
@@ -80,44 +78,42 @@ def find_fills(engine: Callable[[], Sa2VA], gaps: VideoGaps, settings: IndexSett
         request = TrackRequest(clip=clip, expressions=wanted, key_frames=settings.key_frames,
                                prompt_every_frame=settings.prompt_every_frame)
         masklets = track_clips(engine(), [request], settings.sam2_frame_batch())[0].masklets
-        for label, masklet in zip(wanted, masklets):
-            points = new_object_points(masklet, chunk.stored)
-            if points is None:
-                continue
+        for label, masklet in _found(zip(wanted, masklets), chunk.stored):
             owner = _nearest(chunk, gaps, label)
             seen = {round(t / SAME_FRAME_S) for t in gaps.seen_s[owner]}
-            points = [p for p in points if round(p.time_s / SAME_FRAME_S) not in seen]  # overlap frames stored
+            points = [p for p in _present(masklet) if round(p.time_s / SAME_FRAME_S) not in seen]  # overlap frames
             if points:
                 fills.append(Fill(object_id=owner, chunk_index=chunk.chunk_index, points=points))
     return fills
 
 
 def new_object_points(masklet: Masklet, stored: dict[int, list[TrackPoint]]) -> list[TrackPoint] | None:
-    """The masklet's present points if it finds an object the chunk's stored tracks do not hold (the rule of the
-    module docstring), else None."""
-    present = [p for p in masklet.points if p.present and p.mask is not None and p.box is not None]
-    if len(present) < MIN_SAMPLES:
-        return None
-    if np.median([p.area / (p.mask.size[0] * p.mask.size[1]) for p in present]) < SWEEP_MIN_AREA:
-        return None
-    masks = {round(p.time_s / SAME_FRAME_S): p.mask.decode() for p in present}
-    for points in stored.values():
-        theirs = {round(p.time_s / SAME_FRAME_S): p.mask for p in points if p.mask is not None}
-        if _inside(masks, theirs) >= SWEEP_MAX_INSIDE:
-            return None
-    return present
+    """The masklet's present points if it finds an object the chunk's stored tracks do not hold, else None."""
+    return _present(masklet) if _found([("", masklet)], stored) else None
 
 
-def _inside(masks: dict[int, np.ndarray], theirs: dict) -> float:
-    """Mean over the frames of `masks` of the share of each mask inside the stored one of that frame (0 where
-    there is none)."""
-    shares = []
-    for key, mask in masks.items():
-        rle = theirs.get(key)
-        other = rle.decode() if rle is not None else None
-        fits = other is not None and other.shape == mask.shape and mask.sum()
-        shares.append(float(np.logical_and(mask, other).sum() / mask.sum()) if fits else 0.0)
-    return float(np.mean(shares))
+def _found(tracked, stored: dict[int, list[TrackPoint]]) -> list[tuple[str, Masklet]]:
+    """Of the (label, masklet) pairs tracked in a chunk, those that find an object: the rule of the module docstring,
+    which is `new_finds` with the chunk's stored tracks laid on the masklets' frames as the tracks kept before them
+    (so two labels that find the same new object add it once, under the first)."""
+    tracked = [(label, m) for label, m in tracked if len(_present(m)) >= MIN_SAMPLES]
+    if not tracked:
+        return []
+    times = [p.time_s for p in tracked[0][1].points]
+    kept = [_on_frames(points, times) for points in stored.values()]
+    finds = {id(m) for m in new_finds([*kept, *(m for _, m in tracked)], len(kept))[len(kept):]}
+    return [(label, m) for label, m in tracked if id(m) in finds]
+
+
+def _present(masklet: Masklet) -> list[TrackPoint]:
+    return [p for p in masklet.points if p.present and p.mask is not None and p.box is not None]
+
+
+def _on_frames(points: list[TrackPoint], times: list[float]) -> Masklet:
+    """Stored points (present ones only) as a masklet over the frames at `times`: absent where none was stored."""
+    by_time = {round(p.time_s / SAME_FRAME_S): p for p in points}
+    absent = TrackPoint(time_s=0.0, present=False, score=0.0)
+    return Masklet(expression="", points=[by_time.get(round(t / SAME_FRAME_S), absent) for t in times])
 
 
 def _nearest(chunk: ChunkGaps, gaps: VideoGaps, label: str) -> int:

@@ -198,7 +198,7 @@ def _run_locked(videos: list[Path], missing: list[VideoReport], settings: IndexS
             if own_pool is not None:
                 own_pool.close()
                 own_pool = None
-            local = _lazy_engine(settings, engine)
+            local = _LazyEngine(settings, engine)
         pass_errors = indexer.fill_gaps([str(v) for v in videos], local)
     except BaseException as exc:
         try:
@@ -235,31 +235,26 @@ def _video_indexer(settings: IndexSettings, writer: IndexWriter, progress: Index
     needs it) or, with `pool`, on its Ray actors (which time their model stages and count their tokens)."""
     if pool is not None:
         return VideoIndexer(settings, writer, _engine_on_the_pool, progress, job_id, clock, pool=pool)
-    loaded: list[Sa2VA] = [engine] if engine is not None else []
+    get_engine = _LazyEngine(settings, engine)
     # Tokens since the engine was loaded: the process's engine (load_engine keeps one) may have generated before.
-    at_load = [engine.generated_tokens if engine is not None else 0]
-    clock.tokens = lambda: loaded[0].generated_tokens - at_load[0] if loaded else None
-
-    def get_engine() -> Sa2VA:
-        if not loaded:
-            loaded.append(load_engine(settings.model, settings.device, settings.dtype))
-            at_load[0] = loaded[0].generated_tokens
-        return loaded[0]
-
+    clock.tokens = lambda: (get_engine.loaded.generated_tokens - get_engine.tokens_at_load
+                            if get_engine.loaded is not None else None)
     return VideoIndexer(settings, writer, get_engine, progress, job_id, clock)
 
 
-def _lazy_engine(settings: IndexSettings, engine: Sa2VA | None) -> Callable[[], Sa2VA]:
-    """`engine`, or the run's model loaded here the first time it is asked for (a pass with nothing to track loads
-    none)."""
-    loaded: list[Sa2VA] = [engine] if engine is not None else []
+class _LazyEngine:
+    """`engine`, or the run's model loaded here the first time it is asked for (a run or a pass with nothing for the
+    model loads none); `tokens_at_load`: what the engine had generated when this run took it."""
 
-    def get() -> Sa2VA:
-        if not loaded:
-            loaded.append(load_engine(settings.model, settings.device, settings.dtype))
-        return loaded[0]
+    def __init__(self, settings: IndexSettings, engine: Sa2VA | None):
+        self.settings, self.loaded = settings, engine
+        self.tokens_at_load = engine.generated_tokens if engine is not None else 0
 
-    return get
+    def __call__(self) -> Sa2VA:
+        if self.loaded is None:
+            self.loaded = load_engine(self.settings.model, self.settings.device, self.settings.dtype)
+            self.tokens_at_load = self.loaded.generated_tokens
+        return self.loaded
 
 
 def _engine_on_the_pool() -> Sa2VA:
