@@ -51,6 +51,8 @@ def main() -> None:
     print(f"yes/no balanced accuracy on the clips: jumps {scores.jump_question_acc:.3f}, "
           f"presence {scores.presence_question_acc:.3f}  (0.5 = chance)")
     print(f"yes/no ROC AUC of P(yes): jumps {scores.jump_question_auc:.3f}, presence {scores.presence_question_auc:.3f}")
+    print(f"the same questions answered by grounding (the subject's mask and its close-up names), ROC AUC: "
+          f"jumps {scores.grounded_jump_auc:.3f}, presence {scores.grounded_presence_auc:.3f}")
     print(f"event recall (tIoU >= 0.5): {scores.event_recall:.3f}   precision: {scores.event_precision:.3f}")
     print(f"({time.monotonic() - start:.0f} s)")
 

@@ -159,7 +159,7 @@ def test_more_footage_for_an_index_keeps_its_model_and_preset(jump_library, tmp_
     assert more.model.endswith("demo_model") and (more.sample_fps, more.chunk_s) == (4.0, 3.0)
     assert more.prompt_every_frame and not more.describe
     asked = query_settings(db)
-    assert asked.model == more.model and asked.threshold == 0.0 and not asked.model_parser
+    assert asked.model == more.model and asked.verify_by == "grounding" and not asked.model_parser
     # A flag still wins over the preset, and a fresh index starts from the project's defaults.
     assert index_settings(db, chunk_s=5.0).chunk_s == 5.0
     fresh = index_settings(tmp_path / "new.duckdb")
@@ -182,7 +182,7 @@ def test_an_index_built_by_another_install_of_the_demo_model_is_asked_with_this_
     con.execute("UPDATE jobs SET model = '/gone/venv/lib/python3.11/site-packages/sa2va_engine/demo_model'")
     con.close()
     here = query_settings(db).model
-    assert query_settings(moved).model == here and query_settings(moved).threshold == 0.0
+    assert query_settings(moved).model == here and query_settings(moved).verify_by == "grounding"
     # Any other missing directory is left as recorded: loading it says what is missing.
     con = duckdb.connect(str(moved))
     con.execute("UPDATE jobs SET model = '/gone/my_checkpoint'")

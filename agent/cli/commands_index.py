@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -100,6 +101,13 @@ def index(
     raise typer.Exit(report.exit_code)
 
 
+class VerifyBy(str, Enum):
+    """Where a candidate's P(yes) comes from (QuerySettings.verify_by)."""
+
+    answer = "answer"
+    grounding = "grounding"
+
+
 @app.command("query")
 def query(
     question: Annotated[str, typer.Argument(help='e.g. "find every moment the dog jumps"', show_default=False)],
@@ -111,6 +119,7 @@ def query(
     max_verify: Annotated[Optional[int], typer.Option(min=1, help="most chunks the model checks (default 400); the answer says when it cut")] = None,
     top_n: Annotated[Optional[int], typer.Option(min=1, help="chunks verified when the subject matches no stored object and text search finds the candidates (default 8)")] = None,
     threshold: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="P(yes) needed to keep a candidate (default 0.5)")] = None,
+    verify_by: Annotated[Optional[VerifyBy], typer.Option("--verify-by", help="P(yes) from the model's yes/no answer, or from its mask of the subject and the names it gives that up close (the demo model's preset: grounding)")] = None,
     refine: Annotated[Optional[float], typer.Option("--refine", min=0.1, help="refine verified chunks in windows this long, seconds")] = None,
     model_parser: Annotated[Optional[bool], typer.Option("--model-parser/--no-model-parser", help="parse the question with the model first (default on)")] = None,
     prompt_every_frame: Annotated[Optional[bool], opts.PROMPT_EVERY_FRAME] = None,
@@ -127,7 +136,7 @@ def query(
 
     with exit_on_user_error():
         settings = query_settings(db or default_db_path(), model, revision, dtype=dtype, verify=verify, max_verify=max_verify, top_n=top_n,
-                                  threshold=threshold, model_parser=model_parser, refine_window_s=refine,
+                                  threshold=threshold, verify_by=verify_by.value if verify_by else None, model_parser=model_parser, refine_window_s=refine,
                                   prompt_every_frame=prompt_every_frame)
         answer = run_query(question, settings, progress=progress if sys.stderr.isatty() else None)
     for error in answer.errors:

@@ -121,6 +121,11 @@ class Scores(BaseModel):
     # ROC AUC of P(yes) itself, threshold-free: 0.5 when the answer does not depend on the clip.
     jump_question_auc: float = 0.5
     presence_question_auc: float = 0.5
+    # The same questions answered by grounding (agent/query/grounded_check.py: the subject's mask and the model's
+    # close-up names of it), as `sva query --verify-by grounding` answers them; for jumps, times whether the
+    # subject's track shows one (tools/track_events.py).
+    grounded_presence_auc: float = 0.5
+    grounded_jump_auc: float = 0.5
     events: int
     event_recall: float
     event_precision: float
@@ -141,6 +146,8 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
     key_j, other_j = [], []
     jump_answers: list[tuple[float, bool]] = []
     presence_answers: list[tuple[float, bool]] = []
+    jump_grounded: list[tuple[float, bool]] = []
+    presence_grounded: list[tuple[float, bool]] = []
     clip_config = WorldConfig(duration_s=3.0)
     for k in range(n_worlds):
         world = generate_world(seed + k, clip_config)
@@ -160,9 +167,12 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
             asked = engine.yes_probability(seen, PRESENCE_TEMPLATE.format(subject=subject))
             presence_answers.append((asked, obj.object_id in visible))
         # Objects rarely leave a 3-s clip, so "no" items come mostly from things not in the world at all.
-        for other in np.random.default_rng(world.seed).choice(absent_names(world), size=2, replace=False):
-            asked = engine.yes_probability(seen, PRESENCE_TEMPLATE.format(subject=f"the {other}"))
+        absent = [f"the {other}" for other in
+                  np.random.default_rng(world.seed).choice(absent_names(world), size=2, replace=False)]
+        for subject in absent:
+            asked = engine.yes_probability(seen, PRESENCE_TEMPLATE.format(subject=subject))
             presence_answers.append((asked, False))
+        _ground(engine, world, frames, absent, jump_grounded, presence_grounded)
         # All visible objects in one track call: SAM-2 encodes each frame once for all of them.
         expressions = [referring_expressions(world, oid)[0] for oid in visible]
         masklets = (engine.track(frames, expressions, key_frames=keys, prompt_every_frame=every_frame)
@@ -206,10 +216,38 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
         presence_question_acc=balanced_accuracy([(p > 0.5, t) for p, t in presence_answers]),
         jump_question_auc=roc_auc(*zip(*jump_answers)) if jump_answers else 0.5,
         presence_question_auc=roc_auc(*zip(*presence_answers)) if presence_answers else 0.5,
+        grounded_presence_auc=roc_auc(*zip(*presence_grounded)) if presence_grounded else 0.5,
+        grounded_jump_auc=roc_auc(*zip(*jump_grounded)) if jump_grounded else 0.5,
         events=total_events,
         event_recall=found / total_events if total_events else 0.0,
         event_precision=matched_moments / returned if returned else 0.0,
     )
+
+
+def _ground(engine: Sa2VA, world: World, frames: list[np.ndarray], absent: list[str],
+            jump_grounded: list[tuple[float, bool]], presence_grounded: list[tuple[float, bool]]) -> None:
+    """The clip's presence and jump questions answered by grounding, appended as (score, truth)."""
+    from agent.query.grounded_check import grounded_check
+    from index.embedder import default_embedder
+    from tools.clip import Clip
+    from tools.track_events import masklet_events
+    from tools.video_decode import DecodedFrame
+
+    fps = world.config.fps
+    clip = Clip(video_path=f"world_{world.seed}", start_s=0.0, end_s=world.config.duration_s,
+                frames=[DecodedFrame(time_s=i / fps, index=i, image=f) for i, f in enumerate(frames)])
+    visible = visible_objects(world, 0.0, world.config.duration_s)
+    asked = [(object_phrase(o), o.object_id in visible,
+              any(happens_in(e.start_s, e.end_s, 0.0, world.config.duration_s)
+                  for e in world.events_of(o.object_id, "jump"))) for o in world.objects]
+    asked += [(subject, False, False) for subject in absent]
+    masklets = engine.track(clip.images(), [s for s, _, _ in asked], prompt_every_frame=True, frame_times=clip.times())
+    for (subject, present, jumps), masklet in zip(asked, masklets):
+        check = grounded_check(engine, clip, masklet, subject, default_embedder())
+        presence_grounded.append((check.p_yes, present))
+        if subject not in absent:
+            jumped = any(e.kind == "jump" for e in masklet_events(masklet, clip.times()))
+            jump_grounded.append((check.p_yes * jumped, jumps))
 
 
 def _mean(values: list[float]) -> float:

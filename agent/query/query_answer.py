@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +25,10 @@ class QuerySettings(BaseModel):
                             "the answer says how many were left out")
     retrieve_k: int = Field(default=50, ge=1, description="stored texts retrieved before grouping into chunks")
     threshold: float = Field(default=0.5, ge=0, le=1, description="P(yes) a candidate needs to be kept")
+    verify_by: Literal["answer", "grounding"] = Field(
+        default="answer", description="where P(yes) comes from: 'answer', the model's yes/no answer; 'grounding', "
+        "the model's mask of the subject and its close-up names of it (agent/query/grounded_check.py), for a model "
+        "whose yes/no answer says nothing")
     sample_fps: float = Field(default=2.0, gt=0, description="frames per second decoded for verification")
     model_parser: bool = Field(default=True, description="parse the question with the model before the fallback")
     refine_window_s: float | None = Field(
