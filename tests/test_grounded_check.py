@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from agent.query.event_verbs import asks_presence
 from agent.query.grounded_check import NAMED_FRAMES, grounded_check
 from agent.query.query_answer import QuerySettings
 from agent.query.query_graph import run_query
@@ -98,6 +99,16 @@ def test_query_verified_by_grounding_never_asks_yes_or_no(indexed_library, track
     assert [round(m.score * 2, 4) for m in other.moments] == [round(m.score, 4) for m in named.moments]
     strict = run_query("find every moment the dog runs", settings.model_copy(update={"threshold": 0.6}), engine=engine)
     assert strict.verified_chunks == 3 and not strict.moments
+    seen = run_query("when is the dog visible", settings, engine=engine)
+    assert seen.moments and "grounding checked" not in seen.note, "a presence question is what grounding checks"
+
+
+@pytest.mark.parametrize(("predicate", "presence"), [
+    (None, True), ("is visible", True), ("is in view", True), ("can be seen", True), ("is on screen", True),
+    ("are there", True), ("runs", False), ("is in the kitchen", False), ("jumps", False), ("is seen running", False),
+])
+def test_which_predicates_ask_only_for_presence(predicate, presence):
+    assert asks_presence(predicate) == presence
 
 
 def test_verify_by_takes_answer_or_grounding_only(tmp_path):

@@ -241,3 +241,15 @@ def event_object(predicate: str | None) -> str | None:
     while rest and rest[-1].lower() in _ADVERBS:
         rest = rest[:-1]
     return " ".join(rest) or None
+
+
+# Predicates that ask only whether the subject is there ("when is the dog visible"): what a presence check answers.
+_PRESENCE = re.compile(
+    r"^(?:(?:is|are|was|were|be|being|gets?|can be|could be|will be)\s+)?(?:still\s+|clearly\s+)?"
+    r"(?:visible|seen|shown|present|there|around|in (?:view|sight|shot|frame|the (?:frame|picture|shot|scene|video))|"
+    r"on (?:screen|camera|the screen))$", re.IGNORECASE)
+
+
+def asks_presence(predicate: str | None) -> bool:
+    """Whether the plan asks only where the subject is: no predicate, or one that says only that it is seen."""
+    return predicate is None or bool(_PRESENCE.match(" ".join(predicate.split())))

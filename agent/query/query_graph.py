@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from agent.query.event_verbs import event_kind, event_object
+from agent.query.event_verbs import asks_presence, event_kind, event_object
 from agent.indexing.object_links import mask_iou, track_iou
 from agent.query.query_answer import QueryAnswer, QuerySettings
 from agent.query.query_parse import checked_question, fallback_plan, plan_from_model_text, plan_prompt
@@ -276,7 +276,8 @@ class QueryRunner:
                 verified += self._localize(plan, candidate, clip, stored, p_yes)
                 checked.append(candidate.chunk_index)
         note = state.get("note")
-        if self.settings.verify_by == "grounding" and plan.predicate and event_kind(plan.predicate) in (None, "meets"):
+        if (self.settings.verify_by == "grounding" and not asks_presence(plan.predicate)
+                and event_kind(plan.predicate) in (None, "meets")):
             unread = (f"grounding checked that {plan.subject} is seen, not that it {plan.predicate} (no event rule "
                       "reads that)")
             note = f"{note}; {unread}" if note else unread
