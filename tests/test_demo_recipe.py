@@ -73,3 +73,20 @@ def test_bad_folders_are_one_line_errors_before_any_training(tmp_path, args, mes
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("demo_model:") and message in lines[0]
+
+
+def test_the_naming_stage_resumed_after_its_first_parts_gives_the_same_weights(tmp_path, few_steps, monkeypatch):
+    """How a part added to the naming stage is trained on the weights shipped with the parts before it."""
+    demo_recipe.build_and_train(tmp_path / "whole", save_before_names=tmp_path / "masks", **few_steps)
+    stages = demo_recipe.NAME_STAGES
+    assert len(stages) >= 2
+    monkeypatch.setattr(demo_recipe, "NAME_STAGES", stages[:-1])
+    demo_recipe.build_and_train(tmp_path / "first", before_names=tmp_path / "masks", **few_steps)
+    monkeypatch.setattr(demo_recipe, "NAME_STAGES", stages)
+    demo_recipe.build_and_train(tmp_path / "rest", before_names=tmp_path / "first", names_from_part=len(stages) - 1,
+                                **few_steps)
+    a = load_file(tmp_path / "whole" / "model.safetensors")
+    b = load_file(tmp_path / "rest" / "model.safetensors")
+    first = load_file(tmp_path / "first" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(b[k], first[k]) for k in b if k.startswith("model."))  # the last part did train

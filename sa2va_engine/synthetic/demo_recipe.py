@@ -76,6 +76,8 @@ POLISH_STEPS = 300
 # answers; referring frames and every task, masks included, SAM-2 frozen), in two parts: (steps, peak lr, weights
 # of names, text answers, referring frames, every task). After the first part names were right for 0.61 of objects
 # (colour 0.97) and still rising; the second leans further on names at half the rate (bench/README.md).
+# A third part (3000 steps at 2.5e-4, names 0.8) named 0.82 of true boxes right instead of 0.75, but the index it
+# built labelled fewer objects right and its demo found fewer jumps: measured, not kept (bench/README.md).
 NAME_STAGES = [(3000, 1e-3, [0.6, 0.15, 0.1, 0.15]), (3000, 5e-4, [0.75, 0.1, 0.05, 0.1])]
 DEMO_ZOOM = {"context": 2.0, "size": 160}
 # What the demo indexes with: chunks like the training clips (4 fps, 8 to 16 frames).
@@ -171,12 +173,15 @@ def reloaded(engine: Sa2VA, keep: Path | None = None) -> Sa2VA:
 def build_and_train(out: Path, seed: int = 0, steps: int = DEMO_STEPS, threads: int = 1, log=print,
                     text_steps: int = DEMO_TEXT_STEPS, easy_steps: int = EASY_STEPS,
                     save_text_stage: Path | None = None, text_stage: Path | None = None,
-                    before_names: Path | None = None, save_before_names: Path | None = None) -> dict:
+                    before_names: Path | None = None, save_before_names: Path | None = None,
+                    names_from_part: int = 0) -> dict:
     """The whole recipe into ``out``. ``save_text_stage`` keeps the model after the text stages (float32);
     ``text_stage`` starts from one so saved instead (the same seed's text stages are bit-identical), which
     skips about two thirds of the time when only the later stages change. ``before_names``: a model saved after
     the mask stages (the demo model shipped before the naming stage existed is one), so only the naming stage
-    runs (about 30 min instead of 70); ``save_before_names`` keeps such a model from a whole run."""
+    runs (about 30 min instead of 70); ``save_before_names`` keeps such a model from a whole run. With
+    ``names_from_part`` K, ``before_names`` is a model saved after the naming stage's first K parts (the weights
+    shipped with K parts are one), and only the parts from K on run: the same weights as the whole run."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     began = time.monotonic()
@@ -188,7 +193,7 @@ def build_and_train(out: Path, seed: int = 0, steps: int = DEMO_STEPS, threads: 
         # The naming stage starts from the weights as saved, as it does from a model saved after the mask stages:
         # one recipe, whichever way it is run.
         engine = reloaded(engine, save_before_names)
-    engine, names = train_names(engine, seed, log=log)
+    engine, names = train_names(engine, seed, log=log, parts=slice(names_from_part if before_names else 0, None))
     engine.save_pretrained(out, dtype=torch.float16)
     summary |= {"name_stages": NAME_STAGES, "final_name_ce": names.mean("ce"),
                 "seconds": round(time.monotonic() - began), "threads": threads}
@@ -231,6 +236,8 @@ def main() -> None:
     parser.add_argument("--text-stage", type=Path, default=None, help="start from a model saved by --save-text-stage")
     parser.add_argument("--before-names", type=Path, default=None,
                         help="start from a model saved after the mask stages and run only the naming stage")
+    parser.add_argument("--names-from-part", type=int, default=0,
+                        help="with --before-names: that model has the naming stage's first N parts already")
     # One thread: two threads on two busy cores oversubscribe OpenMP and run ~10x slower.
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -244,7 +251,7 @@ def main() -> None:
     try:
         summary = build_and_train(args.out, args.seed, args.steps, args.threads, text_steps=args.text_steps,
                                   save_text_stage=args.save_text_stage, text_stage=args.text_stage,
-                                  before_names=args.before_names)
+                                  before_names=args.before_names, names_from_part=args.names_from_part)
     except UserError as exc:  # e.g. a --text-stage that is not a checkpoint: one line, no traceback
         raise SystemExit(f"demo_model: {exc}") from None
     print(json.dumps(summary))
