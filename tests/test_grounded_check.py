@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from agent.query.event_verbs import asks_presence
-from agent.query.grounded_check import NAMED_FRAMES, grounded_check
+from agent.query.grounded_check import NAMED_FRAMES, grounded_check, grounded_checks
 from agent.query.query_answer import QuerySettings
 from agent.query.query_graph import run_query
 from index.embedder import default_embedder
@@ -74,6 +74,16 @@ def test_the_typical_masks_are_named_not_the_one_spilling_onto_another_object():
     assert check.names == ["the red ball"] * NAMED_FRAMES and check.p_yes == pytest.approx(1.0)
 
 
+def test_checks_of_several_clips_name_them_all_at_once_and_equal_one_at_a_time():
+    tracked = [_clip_and_track([True] * 8), _clip_and_track([False] * 8), _clip_and_track([True, False] * 4)]
+    engine = NamingEngine("the red ball")
+    together = grounded_checks(engine, tracked, "the red ball", default_embedder())
+    assert engine.asked == 2 * NAMED_FRAMES
+    alone = [grounded_check(NamingEngine("the red ball"), clip, track, "the red ball", default_embedder())
+             for clip, track in tracked]
+    assert together == alone and [c.p_yes for c in together] == [1.0, 0.0, 0.5]
+
+
 def test_a_name_the_model_cannot_give_counts_as_ambiguous():
     clip, track = _clip_and_track([True] * 6)
     check = grounded_check(NamingEngine("Sure, [SEG]."), clip, track, "the red ball", default_embedder())
@@ -88,8 +98,10 @@ def test_query_verified_by_grounding_never_asks_yes_or_no(indexed_library, track
     engine.yes_probabilities = lambda visuals, question: pytest.fail("grounding asks no yes/no question")
     settings = QuerySettings(db=db, max_verify=3, threshold=0.0, verify_by="grounding", model_parser=False,
                              gap_s=0.0, min_len_s=0.0)
-    engine.region_names = lambda regions, max_new_tokens=12: ["the dog"] * len(regions)
+    calls = []
+    engine.region_names = lambda regions, max_new_tokens=12: calls.append(len(regions)) or ["the dog"] * len(regions)
     named = run_query("find every moment the dog runs", settings, engine=engine)
+    assert len(calls) == 1 and calls[0] > NAMED_FRAMES, "the batch's chunks are named in one generation"
     assert named.route == "verify" and named.verified_chunks == 3 and named.moments
     assert "grounding checked that the dog is seen, not that it runs" in named.note and named.note in named.answer
     rules = {ev.rule for m in named.moments for ev in m.evidence}

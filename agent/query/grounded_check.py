@@ -57,19 +57,39 @@ class GroundedCheck(BaseModel):
 
 def grounded_check(engine: "Sa2VA", clip: Clip, masklet: Masklet, subject: str, embedder: TextEmbedder) -> GroundedCheck:
     """The module docstring's p_yes for `subject` on `clip`, given the subject's track over the clip's frames."""
-    points = masklet.points
-    seen = [i for i, p in enumerate(points) if p.present and p.box is not None]
-    if not points or not seen:
-        return GroundedCheck(p_yes=0.0, seen_share=0.0, agreement=0.0)
-    share = len(seen) / len(points)
-    median = float(np.median([points[i].area for i in seen]))
-    typical = sorted(seen, key=lambda i: (abs(points[i].area - median), -points[i].area))[:NAMED_FRAMES]
-    by_time = {round(f.time_s, 6): f for f in clip.frames}
-    requests = [RegionRequest(frame=frame, box=points[i].box, max_new_tokens=16)
-                for i in typical if (frame := by_time.get(round(points[i].time_s, 6))) is not None]
-    names = name_regions(engine, requests)
+    return grounded_checks(engine, [(clip, masklet)], subject, embedder)[0]
+
+
+def grounded_checks(engine: "Sa2VA", tracked: list[tuple[Clip, Masklet]], subject: str,
+                    embedder: TextEmbedder) -> list[GroundedCheck]:
+    """`grounded_check` of several clips (a batch of candidate chunks): every close-up name in one batched
+    generation, every name in one embedding call."""
+    asked: list[list[RegionRequest]] = []
+    shares: list[float] = []
+    for clip, masklet in tracked:
+        points = masklet.points
+        seen = [i for i, p in enumerate(points) if p.present and p.box is not None]
+        shares.append(len(seen) / len(points) if points else 0.0)
+        if not seen:
+            asked.append([])
+            continue
+        median = float(np.median([points[i].area for i in seen]))
+        typical = sorted(seen, key=lambda i: (abs(points[i].area - median), -points[i].area))[:NAMED_FRAMES]
+        by_time = {round(f.time_s, 6): f for f in clip.frames}
+        asked.append([RegionRequest(frame=frame, box=points[i].box, max_new_tokens=16)
+                      for i in typical if (frame := by_time.get(round(points[i].time_s, 6))) is not None])
+    names = name_regions(engine, [r for requests in asked for r in requests])
     usable = [n for n in names if n]
     vectors = dict(zip(texts := texts_to_embed(subject, usable), embedder.embed(texts))) if usable else {}
-    verdicts = [_AGREEMENT[judge_name(subject, n, vectors).verdict] if n else _AGREEMENT["ambiguous"] for n in names]
-    agreement = sum(verdicts) / len(verdicts) if verdicts else _AGREEMENT["ambiguous"]
-    return GroundedCheck(p_yes=share * (1 + agreement) / 2, seen_share=share, agreement=agreement, names=names)
+    checks, first = [], 0
+    for share, requests in zip(shares, asked):
+        if not share:
+            checks.append(GroundedCheck(p_yes=0.0, seen_share=0.0, agreement=0.0))
+            continue
+        own = names[first:first + len(requests)]
+        first += len(requests)
+        verdicts = [_AGREEMENT[judge_name(subject, n, vectors).verdict] if n else _AGREEMENT["ambiguous"] for n in own]
+        agreement = sum(verdicts) / len(verdicts) if verdicts else _AGREEMENT["ambiguous"]
+        checks.append(GroundedCheck(p_yes=share * (1 + agreement) / 2, seen_share=share, agreement=agreement,
+                                    names=own))
+    return checks

@@ -48,6 +48,7 @@ from tools.track_events import masklet_events
 from tools.video_decode import DEFAULT_MAX_SIDE
 
 if TYPE_CHECKING:
+    from agent.query.grounded_check import GroundedCheck
     from sa2va_engine.sa2va import Sa2VA
 
 # The model's tools (and torch with them) are imported where the model is used: a question the index answers
@@ -267,14 +268,13 @@ class QueryRunner:
                     decoded.append((candidate, *self._decode(candidate)))
                 except UserError as exc:  # e.g. the file moved since it was indexed: the other candidates go on
                     errors.append(str(exc))
-            if self.settings.verify_by == "grounding":  # P(yes) comes with the subject's track, in _localize
-                answers: list[float | None] = [None] * len(decoded)
+            if self.settings.verify_by == "grounding":
+                verified += self._grounded(plan, decoded)
             else:
                 requests = [VerifyRequest(clip=clip, question=plan.verify_question()) for _, clip, _ in decoded]
-                answers = [reply.p_yes for reply in verify_clips(self.engine(), requests)]
-            for (candidate, clip, stored), p_yes in zip(decoded, answers):
-                verified += self._localize(plan, candidate, clip, stored, p_yes)
-                checked.append(candidate.chunk_index)
+                for (candidate, clip, stored), reply in zip(decoded, verify_clips(self.engine(), requests)):
+                    verified += self._localize(plan, candidate, clip, stored, reply.p_yes)
+            checked += [candidate.chunk_index for candidate, _, _ in decoded]
         note = state.get("note")
         if (self.settings.verify_by == "grounding" and not asks_presence(plan.predicate)
                 and event_kind(plan.predicate) in (None, "meets")):
@@ -323,30 +323,44 @@ class QueryRunner:
                            sample_fps=self.settings.sample_fps, max_side=_indexed_max_side(stored))
         return clip, stored
 
-    def _localize(self, plan: QueryPlan, candidate: Candidate, clip: Clip, stored: dict[int, list[TrackPoint]],
-                  p_yes: float | None) -> list[Hit]:
-        """A candidate the model answered `p_yes` for: nothing below the threshold, else where it happens. With
-        `p_yes` None (verify_by "grounding") the subject's track and its close-up names give it (grounded_check)."""
-        from tools.sa2va_track import TrackRequest, track_clip
+    def _track_requests(self, plan: QueryPlan, clips: list[Clip]) -> list:
+        from tools.sa2va_track import TrackRequest
 
-        question = plan.verify_question()
-        if p_yes is not None and p_yes < self.settings.threshold:
-            return []
-        track = TrackRequest(clip=clip, expressions=[plan.track_expression()],
-                             prompt_every_frame=self.settings.prompt_every_frame)
-        masklet = track_clip(self.engine(), track).masklets[0]
+        return [TrackRequest(clip=clip, expressions=[plan.track_expression()],
+                             prompt_every_frame=self.settings.prompt_every_frame) for clip in clips]
+
+    def _grounded(self, plan: QueryPlan, decoded: list[tuple[Candidate, Clip, dict[int, list[TrackPoint]]]]) -> list[Hit]:
+        """A batch of candidates verified by grounding: the subject tracked in each, all their close-up names in
+        one generation (grounded_check), then each localized with its track."""
+        from agent.query.grounded_check import grounded_checks
+        from tools.sa2va_track import track_clips
+
+        clips = [clip for _, clip, _ in decoded]
+        masklets = [reply.masklets[0] for reply in track_clips(self.engine(), self._track_requests(plan, clips))]
+        checks = grounded_checks(self.engine(), list(zip(clips, masklets)), plan.subject, self.reader.embedder)
         kind = event_kind(plan.predicate)
-        grounded = None
-        if p_yes is None:
-            from agent.query.grounded_check import grounded_check
-
-            grounded = grounded_check(self.engine(), clip, masklet, plan.subject, self.reader.embedder)
-            p_yes = grounded.p_yes
+        hits = []
+        for (candidate, clip, stored), masklet, check in zip(decoded, masklets, checks):
             # An event the subject's track shows is kept whatever the close-up names say, scored by them: on
             # tracks whose mask holds two objects the names are the other one's as often as the event is
             # (bench/README.md: the grounded gate on the retrieval route's jumps dropped 4 false and 4 true ones).
-            if (kind is None or kind == "meets") and p_yes < self.settings.threshold:
-                return []
+            if (kind is None or kind == "meets") and check.p_yes < self.settings.threshold:
+                continue
+            hits += self._localize(plan, candidate, clip, stored, check.p_yes, masklet, check)
+        return hits
+
+    def _localize(self, plan: QueryPlan, candidate: Candidate, clip: Clip, stored: dict[int, list[TrackPoint]],
+                  p_yes: float, masklet: Masklet | None = None, grounded: GroundedCheck | None = None) -> list[Hit]:
+        """A candidate the model answered `p_yes` for: nothing below the threshold, else where it happens, by the
+        subject's track (`masklet`, tracked here when not given). `grounded`: how grounding gave `p_yes`."""
+        from tools.sa2va_track import track_clip
+
+        question = plan.verify_question()
+        if grounded is None and p_yes < self.settings.threshold:
+            return []
+        if masklet is None:
+            masklet = track_clip(self.engine(), self._track_requests(plan, [clip])[0]).masklets[0]
+        kind = event_kind(plan.predicate)
         object_id = _matching_object(masklet, stored, candidate)
         rules: list[str | None] = []
         if kind is not None and kind != "meets":
