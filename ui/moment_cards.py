@@ -47,6 +47,15 @@ def what_was_seen(moment: Moment) -> str:
     return ""
 
 
+def how_it_was_found(moment: Moment) -> str:
+    """The rule behind the moment, as `sva query` prints it: the event and its rule ("jump: box top 28% of frame
+    height ..."), or what grounding saw ("grounded: the subject's mask on 100% of frames, named ..."); "" if none."""
+    for evidence in moment.evidence:
+        if evidence.rule:
+            return f"{evidence.event}: {evidence.rule}" if evidence.event else evidence.rule
+    return ""
+
+
 def moment_card(moment: Moment, videos: dict[str, VideoSummary], reader: IndexReader, cache_dir: Path,
                 key: str, on_open: Callable[[Moment], None]) -> None:
     with st.container(border=True):
@@ -64,6 +73,9 @@ def moment_card(moment: Moment, videos: dict[str, VideoSummary], reader: IndexRe
         seen = what_was_seen(moment)
         if seen:
             st.caption(seen[:160])
+        why = how_it_was_found(moment)
+        if why:
+            st.caption(why[:240], help=why)
         st.button("Play", key=key, icon=":material/play_arrow:", on_click=on_open, args=(moment,),
                   disabled=summary is None, width="stretch")
 
