@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
 import torch
 
+from agent.demo.demo_run import grounded_answers
 from agent.demo.metrics import balanced_accuracy, roc_auc
-from agent.query.grounded_check import grounded_check
-from index.embedder import default_embedder
 from sa2va_engine.demo_checkpoint import demo_model_path
 from sa2va_engine.sa2va import Sa2VA
-from sa2va_engine.synthetic.language import absent_names, object_phrase, visible_objects
 from sa2va_engine.synthetic.world import WorldConfig, generate_world
 from sa2va_engine.user_error import UserError
-from tools.clip import Clip
-from tools.video_decode import DecodedFrame
 
 CALIBRATION_SEEDS = 2_000_000
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -41,23 +36,11 @@ def main() -> None:
         engine = Sa2VA.from_pretrained(args.model or str(demo_model_path()))
     except UserError as exc:
         raise SystemExit(f"bench.grounded_threshold: {exc}") from None
-    embedder = default_embedder()
     rows = []  # (p_yes, seen share, agreement, present)
     for k in range(args.worlds):
         world = generate_world(CALIBRATION_SEEDS + k, WorldConfig(duration_s=3.0))
-        fps = world.config.fps
-        step = max(1, round(fps / SAMPLE_FPS))
-        frames = [DecodedFrame(time_s=i / fps, index=j, image=world.frame(i))
-                  for j, i in enumerate(range(0, world.n_frames, step))]
-        clip = Clip(video_path=f"world_{world.seed}", start_s=0.0, end_s=world.config.duration_s, frames=frames)
-        visible = visible_objects(world, 0.0, world.config.duration_s)
-        asked = [(object_phrase(o), o.object_id in visible) for o in world.objects]
-        absent = np.random.default_rng(world.seed).choice(absent_names(world), size=2, replace=False)
-        asked += [(f"the {name}", False) for name in absent]
-        tracks = engine.track(clip.images(), [s for s, _ in asked], prompt_every_frame=True, frame_times=clip.times())
-        for (subject, present), track in zip(asked, tracks):
-            check = grounded_check(engine, clip, track, subject, embedder)
-            rows.append((check.p_yes, check.seen_share, check.agreement, present))
+        rows += [(a.p_yes, a.seen_share, a.agreement, a.present)
+                 for a in grounded_answers(engine, world, sample_fps=SAMPLE_FPS)]
     truths = [r[3] for r in rows]
     print(f"{len(rows)} questions ({sum(truths)} present) on {args.worlds} worlds from seed {CALIBRATION_SEEDS}")
     for i, name in enumerate(("P(yes)", "seen share", "names' agreement")):

@@ -167,12 +167,13 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
             asked = engine.yes_probability(seen, PRESENCE_TEMPLATE.format(subject=subject))
             presence_answers.append((asked, obj.object_id in visible))
         # Objects rarely leave a 3-s clip, so "no" items come mostly from things not in the world at all.
-        absent = [f"the {other}" for other in
-                  np.random.default_rng(world.seed).choice(absent_names(world), size=2, replace=False)]
-        for subject in absent:
+        for subject in absent_subjects(world):
             asked = engine.yes_probability(seen, PRESENCE_TEMPLATE.format(subject=subject))
             presence_answers.append((asked, False))
-        _ground(engine, world, frames, absent, jump_grounded, presence_grounded)
+        for answer in grounded_answers(engine, world):
+            presence_grounded.append((answer.p_yes, answer.present))
+            if answer.of_object:
+                jump_grounded.append((answer.p_yes * answer.jumped, answer.jumps))
         # All visible objects in one track call: SAM-2 encodes each frame once for all of them.
         expressions = [referring_expressions(world, oid)[0] for oid in visible]
         masklets = (engine.track(frames, expressions, key_frames=keys, prompt_every_frame=every_frame)
@@ -224,30 +225,53 @@ def evaluate(engine: Sa2VA, model: str, workdir: Path, n_worlds: int, seed: int 
     )
 
 
-def _ground(engine: Sa2VA, world: World, frames: list[np.ndarray], absent: list[str],
-            jump_grounded: list[tuple[float, bool]], presence_grounded: list[tuple[float, bool]]) -> None:
-    """The clip's presence and jump questions answered by grounding, appended as (score, truth)."""
+class GroundedAnswer(BaseModel):
+    """One question about a clip answered by grounding (agent/query/grounded_check.py), next to the truth."""
+
+    subject: str
+    of_object: bool  # an object of the world, not one of `absent_subjects`
+    present: bool
+    jumps: bool
+    p_yes: float
+    seen_share: float
+    agreement: float
+    jumped: bool = False  # whether the subject's track shows a jump by the event rules (tools/track_events.py)
+
+
+def absent_subjects(world: World) -> list[str]:
+    """Two names no object of the world has, the same for a world every time: the "no" presence questions."""
+    rng = np.random.default_rng(world.seed)
+    return [f"the {name}" for name in rng.choice(absent_names(world), size=2, replace=False)]
+
+
+def grounded_answers(engine: Sa2VA, world: World, sample_fps: float | None = None) -> list[GroundedAnswer]:
+    """Is each object of the world, and each of `absent_subjects`, in the world's clip, and does it jump, answered
+    by grounding on every frame prompted (`sample_fps`: the clip's frames at that rate; None: every frame)."""
     from agent.query.grounded_check import grounded_check
     from index.embedder import default_embedder
     from tools.clip import Clip
     from tools.track_events import masklet_events
     from tools.video_decode import DecodedFrame
 
-    fps = world.config.fps
-    clip = Clip(video_path=f"world_{world.seed}", start_s=0.0, end_s=world.config.duration_s,
-                frames=[DecodedFrame(time_s=i / fps, index=i, image=f) for i, f in enumerate(frames)])
-    visible = visible_objects(world, 0.0, world.config.duration_s)
-    asked = [(object_phrase(o), o.object_id in visible,
-              any(happens_in(e.start_s, e.end_s, 0.0, world.config.duration_s)
-                  for e in world.events_of(o.object_id, "jump"))) for o in world.objects]
-    asked += [(subject, False, False) for subject in absent]
-    masklets = engine.track(clip.images(), [s for s, _, _ in asked], prompt_every_frame=True, frame_times=clip.times())
-    for (subject, present, jumps), masklet in zip(asked, masklets):
+    fps, duration = world.config.fps, world.config.duration_s
+    step = max(1, round(fps / sample_fps)) if sample_fps else 1
+    clip = Clip(video_path=f"world_{world.seed}", start_s=0.0, end_s=duration,
+                frames=[DecodedFrame(time_s=i / fps, index=j, image=world.frame(i))
+                        for j, i in enumerate(range(0, world.n_frames, step))])
+    visible = visible_objects(world, 0.0, duration)
+    asked = [(object_phrase(o), True, o.object_id in visible,
+              any(happens_in(e.start_s, e.end_s, 0.0, duration) for e in world.events_of(o.object_id, "jump")))
+             for o in world.objects]
+    asked += [(subject, False, False, False) for subject in absent_subjects(world)]
+    masklets = engine.track(clip.images(), [a[0] for a in asked], prompt_every_frame=True, frame_times=clip.times())
+    answers = []
+    for (subject, of_object, present, jumps), masklet in zip(asked, masklets):
         check = grounded_check(engine, clip, masklet, subject, default_embedder())
-        presence_grounded.append((check.p_yes, present))
-        if subject not in absent:
-            jumped = any(e.kind == "jump" for e in masklet_events(masklet, clip.times()))
-            jump_grounded.append((check.p_yes * jumped, jumps))
+        jumped = any(e.kind == "jump" for e in masklet_events(masklet, clip.times()))
+        answers.append(GroundedAnswer(subject=subject, of_object=of_object, present=present, jumps=jumps,
+                                      p_yes=check.p_yes,
+                                      seen_share=check.seen_share, agreement=check.agreement, jumped=jumped))
+    return answers
 
 
 def _mean(values: list[float]) -> float:

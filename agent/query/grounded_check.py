@@ -75,9 +75,8 @@ def grounded_checks(engine: "Sa2VA", tracked: list[tuple[Clip, Masklet]], subjec
             continue
         median = float(np.median([points[i].area for i in seen]))
         typical = sorted(seen, key=lambda i: (abs(points[i].area - median), -points[i].area))[:NAMED_FRAMES]
-        by_time = {round(f.time_s, 6): f for f in clip.frames}
-        asked.append([RegionRequest(frame=frame, box=points[i].box, max_new_tokens=16)
-                      for i in typical if (frame := by_time.get(round(points[i].time_s, 6))) is not None])
+        # A track has one point per frame of the clip it was made on.
+        asked.append([RegionRequest(frame=clip.frames[i], box=points[i].box, max_new_tokens=16) for i in typical])
     names = name_regions(engine, [r for requests in asked for r in requests])
     usable = [n for n in names if n]
     vectors = dict(zip(texts := texts_to_embed(subject, usable), embedder.embed(texts))) if usable else {}
