@@ -1,8 +1,9 @@
 """The `events` table: what each object did, computed from the stored tracks when a video finishes indexing.
 
-Events are a function of the stored rows alone (track boxes, the bottom of each stored mask's highest part, and
-the chunks' sampled frame times), read back inside the transaction that finishes the video, so a resumed run, an
-uninterrupted one and the migrations that replay an older index all store the same events. No model, no video
+Events are a function of the stored rows alone (track boxes, the bottom of each stored mask's highest part, the
+chunks' sampled frame times, and the names of the parts jumps hang on, index/part_names.py), read back inside the
+transaction that finishes the video, so a resumed run, an uninterrupted one and the migrations that replay an older
+index all store the same events. No model, no video
 decoding (the masks are the stored RLE): the rules are `tools/track_events.py`.
 
 Why at finish and not per chunk: an object's events reach over chunk boundaries (a jump across the overlap,
@@ -15,6 +16,7 @@ from __future__ import annotations
 import duckdb
 
 from sa2va_engine.masklet import Rle
+from tools.colour_words import colours_differ
 from tools.mask_parts import highest_part_bottom
 from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
 from tools.track_events import detect_events
@@ -28,6 +30,10 @@ _INSERT_EVENTS = (
     "INSERT INTO events SELECT ?, unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), "
     "unnest(?::DOUBLE[]), unnest(?::DOUBLE[]), unnest(?::FLOAT[]), unnest(?::DOUBLE[][]), unnest(?::VARCHAR[])"
 )
+_PART_NAMES = (
+    "SELECT object_id, time_s, name FROM part_names WHERE video_id = ? AND name IS NOT NULL ORDER BY object_id, time_s"
+)
+_HAS_PART_NAMES = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'part_names' AND schema_name = 'main'"
 # Frame times of overlapping chunks are the same frames decoded twice; closer than this is one frame.
 _SAME_FRAME_S = 1e-3
 
@@ -56,8 +62,41 @@ def replace_video_events(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
     con.execute("DELETE FROM events WHERE video_id = ?", [video_id])
     tracks, frame_times = video_tracks(con, video_id)
     events = detect_events(tracks, frame_times) if tracks else []
+    events = owned_events(events, _labels(con, video_id), _part_names(con, video_id))
     insert_events(con, video_id, events)
     return len(events)
+
+
+def owned_events(events: list[TrackEvent], labels: dict[int, str],
+                 part_names: dict[int, list[tuple[float, str]]]) -> list[TrackEvent]:
+    """The jumps whose part off the ground (index/part_names.py) the model named in a colour the object's label
+    does not have are a neighbour's jump inside the object's mask: left out. A jump whose part has a name that
+    agrees says so in its rule. `part_names`: (time_s, name) by object id."""
+    kept = []
+    for event in events:
+        names = [n for t, n in part_names.get(event.object_id, ())
+                 if event.start_s - _SAME_FRAME_S <= t <= event.end_s + _SAME_FRAME_S] if event.kind == "jump" else []
+        label = labels.get(event.object_id, "")
+        if any(colours_differ(label, n) for n in names):
+            continue
+        if names:
+            event = event.model_copy(update={"rule": f"{event.rule}; the part off the ground, named up close: "
+                                                      f"{', '.join(repr(n) for n in names)}"})
+        kept.append(event)
+    return kept
+
+
+def _labels(con: duckdb.DuckDBPyConnection, video_id: int) -> dict[int, str]:
+    return dict(con.execute("SELECT object_id, label FROM objects WHERE video_id = ?", [video_id]).fetchall())
+
+
+def _part_names(con: duckdb.DuckDBPyConnection, video_id: int) -> dict[int, list[tuple[float, str]]]:
+    out: dict[int, list[tuple[float, str]]] = {}
+    if not con.execute(_HAS_PART_NAMES).fetchone()[0]:
+        return out  # a migration older than the table (v14) replaying events
+    for oid, t, name in con.execute(_PART_NAMES, [video_id]).fetchall():
+        out.setdefault(oid, []).append((t, name))
+    return out
 
 
 def insert_events(con: duckdb.DuckDBPyConnection, video_id: int, events: list[TrackEvent]) -> None:

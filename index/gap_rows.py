@@ -104,5 +104,7 @@ def store_fills(con: duckdb.DuckDBPyConnection, video_id: int, fills: Sequence[F
             "UPDATE objects SET first_seen_s = s.first, last_seen_s = s.last FROM (SELECT object_id, min(time_s) "
             "AS first, max(time_s) AS last FROM track_points WHERE video_id = ? GROUP BY object_id) s "
             "WHERE objects.object_id = s.object_id AND objects.video_id = ?", [video_id, video_id])
+        # New tracks can hold new jumps, whose parts are not named yet (index/part_names.py).
+        con.execute("UPDATE videos SET parts_named = FALSE WHERE video_id = ?", [video_id])
     replace_video_events(con, video_id)
     con.execute("UPDATE videos SET gaps_filled = TRUE WHERE video_id = ?", [video_id])

@@ -292,10 +292,28 @@ ALTER TABLE videos ADD COLUMN gaps_filled BOOLEAN NOT NULL DEFAULT TRUE;
 """
 
 
+# v14: `part_names`: what the model called, up close, the part of a mask that a jump hangs on (index/part_names.py),
+# and `videos.parts_named`, the mark that the indexer named them. Videos stored before it are marked as named: their
+# events stay as they were until the video is indexed again.
+_V14 = """
+CREATE TABLE part_names (
+    video_id BIGINT NOT NULL,
+    object_id BIGINT NOT NULL,
+    time_s DOUBLE NOT NULL,
+    x0 FLOAT NOT NULL,
+    y0 FLOAT NOT NULL,
+    x1 FLOAT NOT NULL,
+    y1 FLOAT NOT NULL,
+    name VARCHAR
+);
+ALTER TABLE videos ADD COLUMN parts_named BOOLEAN NOT NULL DEFAULT TRUE;
+"""
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
-    (_V12, _replay_events), _V13,
+    (_V12, _replay_events), _V13, _V14,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

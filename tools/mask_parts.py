@@ -8,6 +8,8 @@ part's bottom is in the air. Parts smaller than `PART_SHARE` of the mask (mask n
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -15,15 +17,32 @@ import numpy as np
 PART_SHARE = 0.1
 
 
-def highest_part_bottom(mask: np.ndarray) -> float | None:
-    """y1 (last row + 1, pixels) of the sizeable connected part (8-neighbour) whose bottom is highest; None for an
-    empty mask. One part, or no part holding `PART_SHARE` of the mask: the box's y1."""
+class HighestPart(NamedTuple):
+    """The sizeable connected part of a mask whose bottom is highest: its box (x0, y0, x1, y1, pixels, x1 / y1 one
+    past the last column / row) and how many sizeable parts the mask has."""
+
+    box: tuple[int, int, int, int]
+    parts: int
+
+
+def highest_part(mask: np.ndarray) -> HighestPart | None:
+    """The part above (8-neighbour connected parts); None for an empty mask. No part holding `PART_SHARE` of the
+    mask (scattered specks only, an untrained model's noise): the lowest speck, with `parts` 0."""
     binary = np.asarray(mask, dtype=np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     if count <= 1:
         return None
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    bottoms = stats[1:, cv2.CC_STAT_TOP] + stats[1:, cv2.CC_STAT_HEIGHT]
-    sizeable = areas >= PART_SHARE * areas.sum()
-    # Scattered specks only (an untrained model's noise): no part stands out, so none is off the ground.
-    return float(bottoms[sizeable].min() if sizeable.any() else bottoms.max())
+    stats = stats[1:]
+    areas = stats[:, cv2.CC_STAT_AREA]
+    bottoms = stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT]
+    sizeable = np.flatnonzero(areas >= PART_SHARE * areas.sum())
+    # Scattered specks only: no part stands out, so none is off the ground.
+    k = int(sizeable[np.argmin(bottoms[sizeable])]) if len(sizeable) else int(np.argmax(bottoms))
+    x, y, w, h = (int(v) for v in stats[k, :4])
+    return HighestPart(box=(x, y, x + w, y + h), parts=len(sizeable))
+
+
+def highest_part_bottom(mask: np.ndarray) -> float | None:
+    """y1 (last row + 1, pixels) of `highest_part`; None for an empty mask. One part: the box's y1."""
+    part = highest_part(mask)
+    return None if part is None else float(part.box[3])

@@ -36,6 +36,7 @@ from agent.indexing.commit_behind import CommitBehind
 from agent.indexing.chunk_frames import decode_chunks
 from agent.indexing.decode_ahead import DecodeAhead, decode_ahead
 from agent.indexing.index_report import IndexProgress, VideoReport
+from agent.indexing.event_parts import name_event_parts
 from agent.indexing.gap_fill import fill_gaps
 from agent.indexing.index_settings import IndexSettings
 from agent.indexing.stage_clock import StageClock
@@ -141,12 +142,20 @@ class VideoIndexer:
             self._behind.close()
 
     def fill_gaps(self, paths: list[str], engine: Callable[[], Sa2VA] | None = None) -> list[str]:
-        """The second tracking pass over the run's finished videos (agent/indexing/gap_fill.py), with `engine` (default:
-        the one the chunks were analysed with here): one line per video it failed on."""
-        if not (self.settings.fill_gaps and self.settings.track):
+        """The passes over the run's finished videos, with `engine` (default: the one the chunks were analysed with
+        here): the second tracking pass (agent/indexing/gap_fill.py), then the naming of the parts jumps hang on
+        (agent/indexing/event_parts.py). One line per video a pass failed on."""
+        if not self.settings.track:
             return []
-        with self.clock.stage("track"):
-            return fill_gaps(engine or self._engine, self.videos.writer, paths, self.settings)[1]
+        errors = []
+        if self.settings.fill_gaps:
+            with self.clock.stage("track"):
+                errors += fill_gaps(engine or self._engine, self.videos.writer, paths, self.settings)[1]
+        if self.settings.name_objects:
+            with self.clock.stage("describe"):
+                errors += name_event_parts(engine or self._engine, self.videos.writer, paths,
+                                           self.settings.sample_fps)[1]
+        return errors
 
     def run(self, path: str) -> VideoReport:
         # Each chunk passes through about eight nodes; the limit only guards against a loop that never ends.

@@ -33,6 +33,7 @@ from pydantic import BaseModel
 
 from index.embedder import TextEmbedder
 from index.summaries import ObjectNames
+from tools.colour_words import COLOURS, colours_differ
 
 HEAD_COS = 0.78
 ACCEPT_COS = 0.68
@@ -43,10 +44,6 @@ Verdict = Literal["accepted", "ambiguous", "rejected"]
 _DETERMINERS = {
     "the", "a", "an", "this", "that", "these", "those", "my", "his", "her", "their", "its", "our", "your", "some",
     "any", "every", "each", "all", "another", "one", "two", "three", "four", "five", "several", "many", "both",
-}  # fmt: skip
-_COLOURS = {
-    "red", "blue", "green", "yellow", "white", "black", "grey", "gray", "brown", "orange", "pink", "purple",
-    "silver", "gold", "golden",
 }  # fmt: skip
 # Words that end the noun phrase: what follows says where the thing is or what it does, not what it is.
 _PHRASE_END = {
@@ -131,7 +128,7 @@ def noun_phrase(text: str) -> tuple[str, list[str], set[str]]:
 
     'a man in a blue jacket' -> ('man', [], {'blue'}); 'the red dog' -> ('dog', ['red'], {'red'})."""
     words = [_stem(w) for w in re.findall(r"[a-z][a-z'-]*", text.lower())]
-    colours = {w for w in words if w in _COLOURS}
+    colours = {w for w in words if w in COLOURS}
     core = []
     for w in words:
         # A participle after the noun says what it does ('a red ball bouncing'), not what it is.
@@ -147,12 +144,6 @@ def noun_phrase(text: str) -> tuple[str, list[str], set[str]]:
 @lru_cache(maxsize=16384)
 def _core(text: str) -> str:
     return " ".join(w for w in re.findall(r"[a-z][a-z'-]*", text.lower()) if w not in _DETERMINERS) or text
-
-
-def colours_differ(subject: str, name: str) -> bool:
-    """Rule 1: both name colours and share none."""
-    s_colours, n_colours = noun_phrase(subject)[2], noun_phrase(name)[2]
-    return bool(s_colours and n_colours and not (s_colours & n_colours))
 
 
 def judge_name(subject: str, name: str, embed: dict[str, np.ndarray]) -> NameVerdict:
