@@ -6,14 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.indexing.chunk_analyser import ChunkAnalyser, Grounding
+from agent.indexing.chunk_analyser import ChunkAnalyser, Grounding, MovedName, _moved_last
 from agent.indexing.index_settings import IndexSettings
 from agent.indexing.object_links import new_finds
 from sa2va_engine.results import GroundedCaption, GroundedPhrase, SegPrompt
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.masklet import Masklet, TrackPoint
 from tests.test_object_links import square, track
-from tools.clip import decode_clip
+from tools.clip import Clip, decode_clip
+from tools.motion_regions import moving_regions
+from tools.video_decode import DecodedFrame
 from tools.sa2va_track import TrackRequest
 
 
@@ -108,7 +110,8 @@ def _stub_grounding(engine, monkeypatch, clip) -> dict[str, list]:
 
 def test_the_sweep_grounds_each_key_frame_alone_in_one_batch_and_tracks_every_seg(engine, clip, monkeypatch, tmp_path):
     calls = _stub_grounding(engine, monkeypatch, clip)
-    settings = IndexSettings(db=tmp_path / "i.duckdb", key_frames=3, watch=["a car"], prompt_every_frame=True)
+    settings = IndexSettings(db=tmp_path / "i.duckdb", key_frames=3, watch=["a car"], prompt_every_frame=True,
+                             motion_sweep=False)  # what moves: the tests below
     analyser = ChunkAnalyser(settings, lambda: engine)
     grounding = analyser.ground(clip)
     assert calls == {"clip": [3], "frames": [[1, 1, 1]]}  # the chunk's caption, then its 3 key frames in one batch
@@ -151,3 +154,58 @@ def test_a_failed_batch_of_key_frames_is_grounded_one_by_one(engine, clip, monke
     assert calls["clip"] == [3, 1, 1, 1]
     assert grounding.expressions == ["the dog", "a cat"] and grounding.swept == []  # frames alone name those too
 
+
+
+# -- what moves: named up close, tracked, kept where its track covers it ------------------------------------------
+def _moving_clip() -> Clip:
+    """Eight 4-fps frames of a still grey scene in which a purple square crosses from left to right."""
+    frames = []
+    for i in range(8):
+        image = np.full((64, 96, 3), 110, np.uint8)
+        image[30:46, 8 + 9 * i:24 + 9 * i] = (140, 40, 180)
+        frames.append(DecodedFrame(time_s=i / 4, index=i, image=image))
+    return Clip(video_path="moving.mp4", start_s=0.0, end_s=2.0, frames=frames)
+
+
+def test_what_moves_is_named_up_close_in_one_batch_and_only_new_names_are_tracked(engine, monkeypatch, tmp_path):
+    clip = _moving_clip()
+    _stub_grounding(engine, monkeypatch, clip)
+    asked_names: list[list] = []
+
+    def region_names(regions, max_new_tokens=12):
+        asked_names.append([box for _, box in regions])
+        return ["The dog.", "the purple box", "Sure, [SEG]."][:len(regions)]
+
+    monkeypatch.setattr(engine, "region_names", region_names)
+    regions = moving_regions([f.image for f in clip.frames])
+    assert len(regions) == 1  # the square
+    settings = IndexSettings(db=tmp_path / "i.duckdb", key_frames=3, prompt_every_frame=True)
+    grounding = ChunkAnalyser(settings, lambda: engine).ground(clip)
+    assert len(asked_names) == 1 and len(asked_names[0]) == 1  # one generation for the chunk's moving regions
+    assert asked_names[0][0] == pytest.approx(regions[0].box, abs=1e-6)
+    # "The dog." is a name the caption gave already: nothing to look for.
+    assert grounding.moved == []
+
+    monkeypatch.setattr(engine, "region_names", lambda regions, max_new_tokens=12: ["the purple box"] * len(regions))
+    grounding = ChunkAnalyser(settings, lambda: engine).ground(clip)
+    assert grounding.moved == [MovedName(name="the purple box", frame_index=regions[0].frame_index,
+                                         box=regions[0].box)]
+    asked = []
+    track_many = engine.track_many
+    monkeypatch.setattr(engine, "track_many", lambda inputs, frame_batch=1: asked.extend(inputs) or
+                        track_many(inputs, frame_batch))
+    ChunkAnalyser(settings, lambda: engine).track(clip, grounding)
+    assert list(asked[0].expressions)[-1] == "the purple box"  # after the phrases and the key frames' names
+
+
+def test_a_moved_name_is_kept_only_where_its_track_covers_what_moved_and_after_every_other_find():
+    moved = [MovedName(name="the purple box", frame_index=1, box=(40, 10, 60, 30)),
+             MovedName(name="the white dog", frame_index=1, box=(40, 10, 60, 30))]
+    grounding = Grounding(expressions=["the dog"], swept=["a cat"], moved=moved)
+    phrase, swept = track("the dog", {0.0: 0, 0.25: 2}), track("a cat", {0.0: 70, 0.25: 70})
+    covers = track("the purple box", {0.0: 38, 0.25: 41})  # on the region at frame 1: box IoU ~0.9
+    elsewhere = track("the white dog", {0.0: 0, 0.25: 2})  # the name found the dog, not what moved
+    seg = track("a dog", {0.0: 10, 0.25: 12})
+    assert _moved_last([phrase, swept, covers, elsewhere, seg], grounding) == [phrase, swept, seg, covers]
+    absent = track("the purple box", {0.0: 38, 0.25: None})
+    assert _moved_last([phrase, swept, absent, elsewhere, seg], grounding) == [phrase, swept, seg]

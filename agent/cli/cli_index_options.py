@@ -25,7 +25,7 @@ Describe = Annotated[bool, typer.Option("--describe/--no-describe", help="descri
 NAME_OBJECTS = typer.Option("--name-objects/--no-name-objects", help="store each object the grounded caption finds "
                             "under the name the model gives it seen up close (default: the model's preset, else off)")
 SWEEP = typer.Option("--sweep/--no-sweep", help="also ground each key frame alone and track each [SEG] of the grounded "
-                     "caption, for objects no phrase covers (default: the model's preset, else on)")
+                     "caption, and name what moves up close, for objects no phrase covers (default: the model's preset, else on)")
 FILL_GAPS = typer.Option("--fill-gaps/--no-fill-gaps", help="once a video is done, track each stored object by its "
                          "label through the chunks that lack it (default: the model's preset, else on)")
 DESCRIBE = typer.Option("--describe/--no-describe", help="describe each new object (default: the model's preset, else on)")

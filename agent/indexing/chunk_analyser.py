@@ -29,6 +29,7 @@ from sa2va_engine.masklet import Masklet
 from sa2va_engine.results import SegPrompt
 from sa2va_engine.sa2va import Sa2VA
 from tools.clip import Clip
+from tools.motion_regions import moving_regions
 from tools.sa2va_chat import CHUNK_CAPTION_QUESTION, ChatRequest, chat_about_clip, chat_about_clips
 from tools.sa2va_ground import GroundRequest, ground_clip, ground_clips
 from tools.sa2va_region import RegionRequest, describe_region, describe_regions, name_regions
@@ -38,6 +39,11 @@ from tools.video_decode import DecodedFrame
 
 # Errors that would fail every chunk the same way: they stop the batch instead of being recorded per chunk.
 FATAL_ERRORS = (CheckpointError, UnsupportedModelError, IndexDiskFull)
+
+# A moving region's name is kept when its track's box overlaps the region's by this much on the region's frame: a
+# name that finds something else (the model names a patch of background "the white dog", whose track then lands on
+# the white dog or nowhere) is no find.
+MOVED_IOU = 0.3
 
 # The step a description failure is reported under: the graph describes new objects inside its `link` node.
 DESCRIBE_STEP = "link"
@@ -68,11 +74,21 @@ class ChunkWork(BaseModel):
     stages: StageTimes | None = Field(default=None, description="where the worker's time went on this chunk")
 
 
+class MovedName(BaseModel):
+    """A name the model gave a moving region of the chunk seen up close (`tools.motion_regions`), and where the
+    region was: its track is kept only if it covers the region there."""
+
+    name: str
+    frame_index: int
+    box: tuple[float, float, float, float]
+
+
 class Grounding(BaseModel):
     """What the ground step found in one chunk, for the track step. `expressions` (the grounded caption's phrases
     and the watch list) are tracked and kept as they are. The sweep's finds are tracked too: `swept` (phrases that
-    only a key frame grounded alone gave) and `seg_prompts` (the `[SEG]` states of a phrase the caption gave more
-    than once). Each of those is kept only if it finds a new object (`object_links.new_finds`)."""
+    only a key frame grounded alone gave), `seg_prompts` (the `[SEG]` states of a phrase the caption gave more
+    than once) and `moved` (names of the chunk's moving regions seen up close). Each of those is kept only if it
+    finds a new object (`object_links.new_finds`), a moved name only if its track also covers its region."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -80,6 +96,7 @@ class Grounding(BaseModel):
     expressions: list[str] = Field(default_factory=list)
     swept: list[str] = Field(default_factory=list)
     seg_prompts: list[SegPrompt] = Field(default_factory=list)
+    moved: list[MovedName] = Field(default_factory=list)
 
 
 def chunk_error(chunk: Chunk, step: str, exc: BaseException) -> str:
@@ -168,7 +185,26 @@ class ChunkAnalyser:
             swept = [p for p in unique_expressions(alone) if _key(p) not in seen]
             out.append(Grounding(raw=reply.raw, expressions=expressions, swept=swept,
                                  seg_prompts=_shared_phrases(reply.seg_prompts) if sweeping else []))
+        if sweeping and self.settings.motion_sweep:
+            self._name_moving_regions(clips, out)
         return out
+
+    def _name_moving_regions(self, clips: list[Clip], groundings: list[Grounding]) -> None:
+        """Each chunk's moving regions (`tools.motion_regions`) named up close, all in one generation; a name the
+        chunk's grounding does not have already becomes one of its `moved` names (the first region of a name)."""
+        requests, where = [], []
+        for i, clip in enumerate(clips):
+            for region in moving_regions([f.image for f in clip.frames]):
+                requests.append(RegionRequest(frame=clip.frames[region.frame_index], box=region.box,
+                                              max_new_tokens=16))
+                where.append((i, region))
+        if not requests:
+            return
+        for (i, region), name in zip(where, name_regions(self._engine(), requests)):
+            grounding = groundings[i]
+            known = {_key(e) for e in [*grounding.expressions, *grounding.swept, *(m.name for m in grounding.moved)]}
+            if name and _key(name) not in known:
+                grounding.moved.append(MovedName(name=name, frame_index=region.frame_index, box=region.box))
 
     def _ground_all(self, requests: list[GroundRequest], n_clips: int) -> list:
         """The replies to ``requests`` (the first ``n_clips`` are whole chunks): several chunks in batches (a failed
@@ -195,7 +231,7 @@ class ChunkAnalyser:
         out: list[list[Masklet] | None] = [None] * len(clips)
         requests, where = [], []
         for i, (clip, grounding) in enumerate(zip(clips, groundings)):
-            exprs = grounding.expressions + grounding.swept
+            exprs = grounding.expressions + grounding.swept + [m.name for m in grounding.moved]
             if not exprs and not grounding.seg_prompts:
                 out[i] = []
             elif not self.settings.track or not clip.frames:
@@ -208,7 +244,7 @@ class ChunkAnalyser:
         if requests:
             replies = track_clips(self._engine(), requests, self.settings.sam2_frame_batch())
             for i, reply in zip(where, replies):
-                out[i] = new_finds(reply.masklets, len(groundings[i].expressions))
+                out[i] = new_finds(_moved_last(reply.masklets, groundings[i]), len(groundings[i].expressions))
         return out
 
     def names(self, clips: list[Clip], tracks: list[list[Masklet]]) -> list[list[Masklet]]:
@@ -311,6 +347,33 @@ class ChunkAnalyser:
             work.descriptions.append(None if failed else item)
             work.describe_errors.append(chunk_error(chunk, DESCRIBE_STEP, item) if failed else None)
         return work
+
+
+def _moved_last(masklets: list[Masklet], grounding: Grounding) -> list[Masklet]:
+    """The track reply's masklets (expressions, swept, moved names, seg prompts) with the moved names' last, the
+    least trusted finds, and only those whose track covers the region they were named on."""
+    start = len(grounding.expressions) + len(grounding.swept)
+    end = start + len(grounding.moved)
+    moved = [m for m, name in zip(masklets[start:end], grounding.moved) if _covers(m, name)]
+    return [*masklets[:start], *masklets[end:], *moved]
+
+
+def _covers(masklet: Masklet, moved: MovedName) -> bool:
+    """Whether the track's box on the region's frame overlaps the region's box by `MOVED_IOU` (IoU)."""
+    if moved.frame_index >= len(masklet.points):
+        return False
+    point = masklet.points[moved.frame_index]
+    if not point.present or point.box is None:
+        return False
+    return _box_iou(point.box, moved.box) >= MOVED_IOU
+
+
+def _box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(w, 0.0) * max(h, 0.0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def _largest_view(frames: list[DecodedFrame], masklet: Masklet, max_new_tokens: int) -> RegionRequest | None:

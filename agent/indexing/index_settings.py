@@ -32,6 +32,9 @@ class IndexSettings(BaseModel):
     sweep: bool = Field(default=True, description="also ground each key frame alone and track each [SEG] of the "
                         "grounded caption, keeping what finds an object no phrase covers (every object in view gets a "
                         "track; costs a batched single-frame generation and a few more tracks per chunk)")
+    motion_sweep: bool = Field(default=True, description="with sweep: also name what moves in each chunk where the "
+                               "camera is still (tools/motion_regions.py) up close, and track the names no phrase "
+                               "gave, keeping a track that covers what moved and finds a new object")
     fill_gaps: bool = Field(default=True, description="once a video's chunks are done, track each stored object by its "
                             "label through the chunks that lack it, keeping what finds it where nothing was tracked "
                             "(agent/indexing/gap_fill.py; costs one more track call per such chunk)")
