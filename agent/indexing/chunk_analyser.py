@@ -18,7 +18,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
+import torch
 from pydantic import BaseModel, ConfigDict, Field
+from torchvision.ops import box_iou
 
 from agent.indexing.index_settings import IndexSettings
 from agent.indexing.object_links import new_finds
@@ -365,15 +367,7 @@ def _covers(masklet: Masklet, moved: MovedName) -> bool:
     point = masklet.points[moved.frame_index]
     if not point.present or point.box is None:
         return False
-    return _box_iou(point.box, moved.box) >= MOVED_IOU
-
-
-def _box_iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(w, 0.0) * max(h, 0.0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+    return float(box_iou(torch.tensor([point.box]), torch.tensor([moved.box]))[0, 0]) >= MOVED_IOU
 
 
 def _largest_view(frames: list[DecodedFrame], masklet: Masklet, max_new_tokens: int) -> RegionRequest | None:
