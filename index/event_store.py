@@ -1,6 +1,7 @@
 """The `events` table: what each object did, computed from the stored tracks when a video finishes indexing.
 
-Events are a function of the stored rows alone (track boxes, the bottom of each stored mask's highest part, the
+Events are a function of the stored rows alone (track boxes, or where a mask is stored the box of its sizeable
+parts and the bottom of its highest part, the
 chunks' sampled frame times, and the names of the parts jumps hang on, index/part_names.py), read back inside the
 transaction that finishes the video, so a resumed run, an uninterrupted one and the migrations that replay an older
 index all store the same events. No model, no video
@@ -17,7 +18,7 @@ import duckdb
 
 from sa2va_engine.masklet import Rle
 from tools.colour_words import colours_differ
-from tools.mask_parts import highest_part_bottom
+from tools.mask_parts import mask_outline
 from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
 from tools.track_events import detect_events
 
@@ -46,8 +47,11 @@ def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[Ob
         if track is None:
             track = tracks[oid] = ObjectTrack(object_id=oid, frame_size=(h or 0, w or 0), points=[])
         masked = bool(counts and h and w)
-        part_bottom = highest_part_bottom(Rle(size=(h, w), counts=counts).decode()) if masked else None
-        track.points.append(BoxPoint(time_s=t, box=(x0, y0, x1, y1), score=score, part_bottom=part_bottom,
+        outline = mask_outline(Rle(size=(h, w), counts=counts).decode()) if masked else None
+        # The rules read the box of the mask's sizeable parts: a speck stretches the stored box (tools/mask_parts.py).
+        box = (x0, y0, x1, y1) if outline is None else outline.box
+        track.points.append(BoxPoint(time_s=t, box=box, score=score,
+                                     part_bottom=None if outline is None else outline.part_bottom,
                                      area=float(area) if masked else None))
     times: list[float] = []
     for (chunk_times,) in con.execute(_FRAME_TIMES, [video_id]).fetchall():

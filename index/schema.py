@@ -310,10 +310,18 @@ ALTER TABLE videos ADD COLUMN parts_named BOOLEAN NOT NULL DEFAULT TRUE;
 """
 
 
+# v15: events replayed from the stored tracks: the rules read the box of each mask's sizeable parts, not of every
+# pixel (tools/mask_parts.py `mask_outline`: a speck stretched boxes and mistimed crossings), and time a crossing by
+# the speed over its last three samples at 4 fps (tools/track_events.py `VELOCITY_WINDOW_S`).
+_V15 = """
+SELECT 1;
+"""
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
-    (_V12, _replay_events), _V13, _V14,
+    (_V12, _replay_events), _V13, _V14, (_V15, _replay_events),
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -157,6 +157,29 @@ def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tm
     assert before and after == before
 
 
+def test_a_v14_index_gets_its_events_replayed_with_the_rules_of_v15(jump_library, tmp_path):
+    """v15 changed what the rules read (boxes of masks' sizeable parts, the border speed's window): an index stored
+    before it has its events replaced from its tracks when first opened, by no model, the same as a fresh finish."""
+    import shutil
+
+    db, _, _ = jump_library
+    old = tmp_path / "v14.duckdb"
+    shutil.copy(db, old)
+    con = duckdb.connect(str(old))
+    try:
+        fresh = con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall()
+        con.execute("UPDATE events SET start_s = start_s + 100, end_s = end_s + 100")  # what older rules left
+        con.execute("UPDATE schema_version SET version = 14")
+    finally:
+        con.close()
+    assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
+    con = duckdb.connect(str(old), read_only=True)
+    try:
+        assert fresh and con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall() == fresh
+    finally:
+        con.close()
+
+
 def test_more_footage_for_an_index_keeps_its_model_and_preset(jump_library, tmp_path, monkeypatch):
     """`sva index` without --model on an index built with the demo model indexes with it (and its preset)."""
     from agent.run_settings import index_settings, query_settings

@@ -392,3 +392,31 @@ def test_a_frame_stored_twice_counts_once():
                                       key=lambda p: p.time_s))
     assert detect_events([twice], times) == detect_events([once], times)
     assert _kinds(detect_events([twice], times)) == ["stops_moving"]
+
+
+def test_a_speck_far_from_the_object_does_not_move_its_crossing():
+    """Masks as the tracker gives them: the object walks out through the left edge while a 2-pixel speck sits in
+    the far corner of every mask. The stored box spans both; the rules read the box of the mask's sizeable parts,
+    so the crossing is timed by the object's own width and speed."""
+    from sa2va_engine.masklet import Masklet, TrackPoint
+    from tools.mask_parts import mask_outline
+    from tools.track_events import masklet_events
+
+    times = _times(8.0)
+    # 30 px wide, 80 px/s: wholly inside until x centre 15 (at 3.44 s), wholly out past x -15 (3.81 s).
+    keyframes = [(0.0, 200.0), (1.0, 200.0), (3.75, -20.0), (8.0, -20.0)]
+    points = []
+    for t, box in _walk(times, keyframes).items():
+        mask = np.zeros(FRAME, dtype=bool)
+        x0, y0, x1, y1 = (int(round(v)) for v in box)
+        mask[y0:y1, max(x0, 0):max(x1, 0)] = True
+        if mask.any():
+            mask[5:7, 310:312] = True  # the speck
+        points.append(TrackPoint.from_mask(t, mask, 0.9 if mask.any() else 0.1))
+    masklet = Masklet(expression="the dog", points=points)
+    seen = next(p for p in points if p.present)
+    assert seen.box[2] == 312 and mask_outline(seen.mask.decode()).box[2] < 250
+    events = masklet_events(masklet)
+    assert _kinds(events) == ["starts_moving", "leaves"]  # the speck's box would hide the start: its centre barely moves
+    assert _contains(events[0], 1.0)
+    assert temporal_iou((events[1].start_s, events[1].end_s), (1.0 + 185.0 / 80.0, 1.0 + 215.0 / 80.0)) >= 0.9
