@@ -74,3 +74,40 @@ def test_specks_and_a_one_frame_flash_are_no_moving_region():
 def test_a_chunk_too_short_for_a_background_has_no_moving_region():
     assert moving_regions(_moving_square(n=MIN_CHUNK_FRAMES - 1)) == []
     assert moving_regions(_moving_square(n=MIN_CHUNK_FRAMES)) != []
+
+
+def _real_chunk(shared_videos, name: str, start_s: float) -> list[np.ndarray]:
+    """A 4-s chunk of a real clip at 4 fps, 320 px on its long side (as a chunk is analysed)."""
+    from tools.video_decode import decode_frames
+
+    stream = decode_frames(shared_videos / name, sample_fps=4.0, max_side=320, start_s=start_s, end_s=start_s + 4.0)
+    return [frame.image for frame in stream]
+
+
+@pytest.mark.parametrize("name, start_s, moves", [
+    ("01_dog.mp4", 0.0, False),  # a dog in a garden, the camera on a tripod
+    ("06_pingpong.mp4", 3.0, False),  # a table-tennis rally: the players move much of the frame, the camera not
+    ("08_driving.mp4", 0.0, True),  # a car's dashboard camera
+    ("11_polevault.mp4", 3.0, True),  # the camera pans with the vaulter
+])
+def test_real_footage_from_a_moving_camera_has_no_moving_regions(shared_videos, name, start_s, moves):
+    """Few pixels of the driving and pole-vault chunks are far from their median (the share-of-pixels gate let them
+    through), yet everything in them moves: the optical flow's median tells the camera's motion from the objects'."""
+    from tools.motion_regions import camera_moves
+
+    frames = _real_chunk(shared_videos, name, start_s)
+    assert len(frames) >= 12
+    assert camera_moves(frames) is moves
+    assert (moving_regions(frames) == []) is moves
+
+
+def test_a_slow_pan_over_a_low_contrast_background_is_a_moving_camera():
+    """A pan of 2 pixels a frame over a checkered background of 30 levels' contrast: no pixel is far enough from
+    the median to trip the share gate, yet the camera moves."""
+    from tools.motion_regions import camera_moves
+
+    wide = _background(w=400)
+    frames = [np.ascontiguousarray(wide[:, 2 * i:2 * i + 160]) for i in range(12)]
+    assert camera_moves(frames)
+    assert moving_regions(frames) == []
+    assert not camera_moves(_moving_square())
