@@ -420,3 +420,19 @@ def test_a_speck_far_from_the_object_does_not_move_its_crossing():
     assert _kinds(events) == ["starts_moving", "leaves"]  # the speck's box would hide the start: its centre barely moves
     assert _contains(events[0], 1.0)
     assert temporal_iou((events[1].start_s, events[1].end_s), (1.0 + 185.0 / 80.0, 1.0 + 215.0 / 80.0)) >= 0.9
+
+
+def test_a_masks_box_drops_its_specks_and_keeps_a_small_part_that_is_something():
+    """A dog's mask (550 px of a 160 x 120 frame) with a sliver of the ball jumping beside it (40 px: under a tenth of
+    the mask, the jump the rules must see) and a 2-pixel speck (no part of anything)."""
+    from tools.mask_parts import mask_outline
+
+    mask = np.zeros((120, 160), dtype=bool)
+    mask[82:102, 60:88] = True  # the dog, 560 px
+    mask[59:67, 31:36] = True  # the ball's sliver in the air, 40 px
+    assert mask_outline(mask).box == (31, 59, 88, 102)
+    mask[59:67, 31:36] = False
+    mask[10:11, 150:152] = True  # a speck
+    assert mask_outline(mask).box == (60, 82, 88, 102)
+    assert mask_outline(mask).part_bottom == 102.0
+    assert mask_outline(np.zeros((120, 160), dtype=bool)) is None
