@@ -1,7 +1,8 @@
 """Rules that read events off stored object tracks: jumps, entering and leaving the frame, appearing and
 disappearing mid-frame, starting and stopping, and two objects meeting. No model: only each object's present
 boxes (pixels) at the sampled frame times (seconds), and of its masks one number a sample (the bottom of the
-highest part, `BoxPoint.part_bottom`), so a video's events can be recomputed from the index alone.
+highest part, `BoxPoint.part_bottom`), so a video's events can be recomputed from the index alone. Where a mask is
+stored, the box is that of the mask without its specks (`tools/mask_parts.py` `mask_outline`), not of every pixel.
 
 Assumptions, shared by every rule:
 - A static camera: a box moving in the frame is the object moving. A pan reads as everything moving.
