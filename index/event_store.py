@@ -18,9 +18,8 @@ import duckdb
 
 from sa2va_engine.masklet import Rle
 from tools.colour_words import colours_differ
-from tools.mask_parts import mask_outline
-from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
-from tools.track_events import detect_events
+from tools.track_event import ObjectTrack, TrackEvent
+from tools.track_events import box_point, detect_events
 
 _TRACK_BOXES = (
     "SELECT object_id, time_s, x0, y0, x1, y1, score, area, mask_h, mask_w, mask_counts FROM track_points "
@@ -46,13 +45,8 @@ def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[Ob
         track = tracks.get(oid)
         if track is None:
             track = tracks[oid] = ObjectTrack(object_id=oid, frame_size=(h or 0, w or 0), points=[])
-        masked = bool(counts and h and w)
-        outline = mask_outline(Rle(size=(h, w), counts=counts).decode()) if masked else None
-        # The rules read the box of the mask's sizeable parts: a speck stretches the stored box (tools/mask_parts.py).
-        box = (x0, y0, x1, y1) if outline is None else outline.box
-        track.points.append(BoxPoint(time_s=t, box=box, score=score,
-                                     part_bottom=None if outline is None else outline.part_bottom,
-                                     area=float(area) if masked else None))
+        mask = Rle(size=(h, w), counts=counts).decode() if counts and h and w else None
+        track.points.append(box_point(t, (x0, y0, x1, y1), score, mask, area))
     times: list[float] = []
     for (chunk_times,) in con.execute(_FRAME_TIMES, [video_id]).fetchall():
         times.extend(chunk_times or [])

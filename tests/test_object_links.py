@@ -115,7 +115,9 @@ def test_two_phrases_tracking_one_object_in_a_chunk_are_one_object():
     assert same_object_as(new, [3, None, 7, None]) == [None, None, None, None]
 
 
-def test_a_chunk_stores_one_track_per_object_and_every_name_it_was_given(tmp_path):
+def _two_chunks(tmp_path):
+    """A committer over a 5-s video in two chunks, 0-3 s and 2-5 s (frames every 0.5 s, the overlap 2.0 and 2.5 s),
+    and a reader of its index: (committer, planned video, chunks, reader)."""
     from agent.indexing.chunk_committer import ChunkCommitter, PlannedVideo
     from agent.indexing.index_report import SilentProgress
     from agent.indexing.index_settings import IndexSettings
@@ -134,12 +136,16 @@ def test_a_chunk_stores_one_track_per_object_and_every_name_it_was_given(tmp_pat
               for k, (a, b) in enumerate(spans)]
     video_plan = PlannedVideo.model_construct(path=str(video), probe=None, plan=plan, chunks=chunks)
     committer = ChunkCommitter(IndexSettings(db=db), writer, SilentProgress(), None)
+    return committer, video_plan, chunks, IndexReader(db, embedder=HashEmbedder())
+
+
+def test_a_chunk_stores_one_track_per_object_and_every_name_it_was_given(tmp_path):
+    committer, video_plan, chunks, reader = _two_chunks(tmp_path)
     for chunk in chunks:
         xs = {t: 10 + int(4 * t) for t in chunk.frame_times}
         masklets = [track("the yellow ball", xs), track("the yellow dog", xs)]
         linked = committer.link(video_plan, chunk, masklets)
         committer.commit(video_plan, chunk, "caption", "grounded", linked, [None, None])
-    reader = IndexReader(db, embedder=HashEmbedder())
     [obj] = reader.object_names(None)  # one object over both chunks, not two (or four)
     assert set(obj.phrases) == {"the yellow ball", "the yellow dog"}
     points = reader.tracks(obj.object_id)
@@ -150,29 +156,12 @@ def test_a_chunk_stores_one_track_per_object_and_every_name_it_was_given(tmp_pat
 def test_an_object_seen_on_the_last_shared_frame_only_is_linked_across_the_chunk_boundary(tmp_path):
     """A dog coming in at the end of chunk 0 is on one frame both chunks decoded (2.5 s); chunk 1 also has a frame at
     3.0 s, chunk 0's exclusive end, which chunk 0 never sampled: it says nothing about chunk 0's track."""
-    from agent.indexing.chunk_committer import ChunkCommitter, PlannedVideo
-    from agent.indexing.index_report import SilentProgress
-    from agent.indexing.index_settings import IndexSettings
-    from index.reader import IndexReader
-    from index.video_plan import VideoFacts
-    from index.writer import IndexWriter
-    from tests.index_fixtures import HashEmbedder, make_video_file
-    from tools.video_chunks import Chunk
-
-    video = make_video_file(tmp_path / "v.mp4")
-    db = tmp_path / "i.duckdb"
-    writer = IndexWriter(db, embedder=HashEmbedder())
-    spans = [(0.0, 3.0), (2.0, 5.0)]
-    plan = writer.begin_video(video, VideoFacts(duration_s=5.0, fps=25.0, width=96, height=64), spans)
-    chunks = [Chunk(index=k, start_s=a, end_s=b, frame_times=[a + 0.5 * i for i in range(int((b - a) / 0.5))])
-              for k, (a, b) in enumerate(spans)]
-    video_plan = PlannedVideo.model_construct(path=str(video), probe=None, plan=plan, chunks=chunks)
-    committer = ChunkCommitter(IndexSettings(db=db), writer, SilentProgress(), None)
+    committer, video_plan, chunks, reader = _two_chunks(tmp_path)
     # The two chunks' masks of the shared frame differ by a pixel (IoU 0.9), as two tracker runs' do.
     seen = [{t: (70 if t == 2.5 else None) for t in chunks[0].frame_times},
             {t: (None if t < 2.5 else 71 - int(8 * (t - 2.5))) for t in chunks[1].frame_times}]
     for chunk, xs in zip(chunks, seen):
         linked = committer.link(video_plan, chunk, [track("the green dog", xs)])
         committer.commit(video_plan, chunk, "caption", "grounded", linked, [None])
-    [obj] = IndexReader(db, embedder=HashEmbedder()).object_names(None)
-    assert [p.time_s for p in IndexReader(db, embedder=HashEmbedder()).tracks(obj.object_id)] == [2.5, 3.0, 3.5, 4.0, 4.5]
+    [obj] = reader.object_names(None)
+    assert [p.time_s for p in reader.tracks(obj.object_id)] == [2.5, 3.0, 3.5, 4.0, 4.5]

@@ -49,8 +49,9 @@ def mask_outline(mask: np.ndarray) -> MaskOutline | None:
     if stats is None:
         return None
     areas = stats[:, cv2.CC_STAT_AREA]
-    sizeable = np.flatnonzero(areas >= PART_SHARE * areas.sum())
-    shown = np.flatnonzero((areas >= PART_SHARE * areas.sum()) | (areas >= SPECK_FRAME_SHARE * np.size(mask)))
+    is_sizeable = areas >= PART_SHARE * areas.sum()
+    sizeable = np.flatnonzero(is_sizeable)
+    shown = np.flatnonzero(is_sizeable | (areas >= SPECK_FRAME_SHARE * np.size(mask)))
     kept = stats[shown] if len(shown) else stats
     x0, y0 = kept[:, cv2.CC_STAT_LEFT].min(), kept[:, cv2.CC_STAT_TOP].min()
     x1 = (kept[:, cv2.CC_STAT_LEFT] + kept[:, cv2.CC_STAT_WIDTH]).max()

@@ -709,18 +709,23 @@ def _contact_periods(times: np.ndarray, touching: np.ndarray) -> list[tuple[int,
     return [(a, b - 1) for a, b in periods if a > 0]
 
 
+def box_point(time_s: float, box: tuple[float, float, float, float], score: float, mask: np.ndarray | None,
+              area: float) -> BoxPoint:
+    """The sample the rules read, from a track point: where its mask is known, the box of the mask without its specks
+    (a speck stretches the stored box, `tools/mask_parts.py`), the bottom of its highest part and its area; else the
+    stored box alone, a sighting whatever its size."""
+    outline = mask_outline(mask) if mask is not None else None
+    return BoxPoint(time_s=time_s, box=box if outline is None else outline.box, score=score,
+                    part_bottom=None if outline is None else outline.part_bottom,
+                    area=float(area) if mask is not None else None)
+
+
 def masklet_events(masklet: Masklet, frame_times: Sequence[float] | None = None) -> list[TrackEvent]:
     """The events of one object tracked at query time (object id 0): the same rules as the stored tracks get,
     so a chunk verified with the model is localized as indexing would have localized it. `frame_times`:
     every frame the track was made on (default: the masklet's own points, present or not)."""
-    points = []
-    for p in masklet.points:
-        if not p.present or p.box is None:
-            continue
-        outline = mask_outline(p.mask.decode()) if p.mask is not None else None
-        points.append(BoxPoint(time_s=p.time_s, box=p.box if outline is None else outline.box, score=p.score,
-                               part_bottom=None if outline is None else outline.part_bottom,
-                               area=float(p.area) if p.mask is not None else None))
+    points = [box_point(p.time_s, p.box, p.score, p.mask.decode() if p.mask is not None else None, p.area)
+              for p in masklet.points if p.present and p.box is not None]
     sized = next((p.mask.size for p in masklet.points if p.present and p.mask is not None), None)
     if not points or sized is None:
         return []
