@@ -1,7 +1,7 @@
 """The `events` table: what each object did, computed from the stored tracks when a video finishes indexing.
 
 Events are a function of the stored rows alone (track boxes, or where a mask is stored the box of its sizeable
-parts and the bottom of its highest part, the
+parts and the bottom of its highest part, the mask's colour where it was measured (v16 on), the
 chunks' sampled frame times, and the names of the parts jumps hang on, index/part_names.py), read back inside the
 transaction that finishes the video, so a resumed run, an uninterrupted one and the migrations that replay an older
 index all store the same events. No model, no video
@@ -22,9 +22,10 @@ from tools.track_event import ObjectTrack, TrackEvent
 from tools.track_events import box_point, detect_events
 
 _TRACK_BOXES = (
-    "SELECT object_id, time_s, x0, y0, x1, y1, score, area, mask_h, mask_w, mask_counts FROM track_points "
+    "SELECT object_id, time_s, x0, y0, x1, y1, score, area, mask_h, mask_w, mask_counts, {colour} FROM track_points "
     "WHERE video_id = ? AND x0 IS NOT NULL ORDER BY object_id, time_s"
 )
+_HAS_COLOUR = "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'track_points' AND column_name = 'colour'"
 _FRAME_TIMES = "SELECT frame_times FROM chunks WHERE video_id = ? AND status = 'done' ORDER BY chunk_index"
 _INSERT_EVENTS = (
     "INSERT INTO events SELECT ?, unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), "
@@ -41,12 +42,14 @@ _SAME_FRAME_S = 1e-3
 def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[ObjectTrack], list[float]]:
     """Every object's present boxes (by object id, time order) and every sampled frame time of the video."""
     tracks: dict[int, ObjectTrack] = {}
-    for oid, t, x0, y0, x1, y1, score, area, h, w, counts in con.execute(_TRACK_BOXES, [video_id]).fetchall():
+    # A migration older than the colours (v16) replaying events reads none.
+    query = _TRACK_BOXES.format(colour="colour" if con.execute(_HAS_COLOUR).fetchone()[0] else "NULL")
+    for oid, t, x0, y0, x1, y1, score, area, h, w, counts, colour in con.execute(query, [video_id]).fetchall():
         track = tracks.get(oid)
         if track is None:
             track = tracks[oid] = ObjectTrack(object_id=oid, frame_size=(h or 0, w or 0), points=[])
         mask = Rle(size=(h, w), counts=counts).decode() if counts and h and w else None
-        track.points.append(box_point(t, (x0, y0, x1, y1), score, mask, area))
+        track.points.append(box_point(t, (x0, y0, x1, y1), score, mask, area, colour))
     times: list[float] = []
     for (chunk_times,) in con.execute(_FRAME_TIMES, [video_id]).fetchall():
         times.extend(chunk_times or [])

@@ -26,7 +26,7 @@ _POINTS = f"SELECT object_id, chunk_index, {TRACK_COLUMNS} FROM track_points WHE
 _INSERT_POINTS = (
     "INSERT INTO track_points SELECT unnest(?::BIGINT[]), ?, unnest(?::INTEGER[]), unnest(?::DOUBLE[]), "
     "unnest(?::FLOAT[]), unnest(?::FLOAT[]), unnest(?::FLOAT[]), unnest(?::FLOAT[]), unnest(?::FLOAT[]), "
-    "unnest(?::INTEGER[]), unnest(?::INTEGER[]), unnest(?::INTEGER[]), unnest(?::VARCHAR[])"
+    "unnest(?::INTEGER[]), unnest(?::INTEGER[]), unnest(?::INTEGER[]), unnest(?::VARCHAR[]), unnest(?::FLOAT[][])"
 )
 
 
@@ -90,13 +90,15 @@ def video_gaps(con: duckdb.DuckDBPyConnection, video_id: int, path: str) -> Vide
 def store_fills(con: duckdb.DuckDBPyConnection, video_id: int, fills: Sequence[Fill]) -> None:
     """Inside the caller's transaction: the points, the objects' first and last sighting, the video's events
     replayed over them, and the mark that the pass ran."""
-    cols: dict[str, list] = {c: [] for c in ("oid", "k", "t", "score", "x0", "y0", "x1", "y1", "area", "h", "w", "c")}
+    cols: dict[str, list] = {
+        c: [] for c in ("oid", "k", "t", "score", "x0", "y0", "x1", "y1", "area", "h", "w", "c", "colour")}
     for fill in fills:
         for p in fill.points:
             if not p.present or p.box is None or p.mask is None:
                 continue
             for name, value in zip(cols, (fill.object_id, fill.chunk_index, p.time_s, p.score, *p.box, p.area,
-                                          p.mask.size[0], p.mask.size[1], p.mask.counts)):
+                                          p.mask.size[0], p.mask.size[1], p.mask.counts,
+                                          list(p.colour) if p.colour is not None else None)):
                 cols[name].append(value)
     if cols["oid"]:
         con.execute(_INSERT_POINTS, [cols["oid"], video_id, *(cols[c] for c in list(cols)[1:])])

@@ -318,10 +318,18 @@ SELECT 1;
 """
 
 
+# v16: `track_points.colour`, the mean colour under each mask in CIE Lab (tools/mask_colour.py), so the event rules can
+# tell a mask that slid onto a neighbour of another colour (tools/track_events.py `_sightings`). Older points have none,
+# and the rules read them as before: their events are not replayed.
+_V16 = """
+ALTER TABLE track_points ADD COLUMN colour FLOAT[];
+"""
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
-    (_V12, _replay_events), _V13, _V14, (_V15, _replay_events),
+    (_V12, _replay_events), _V13, _V14, (_V15, _replay_events), _V16,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from sa2va_engine.masklet import Rle, TrackPoint
 
 # Column order `track_point_from_row` expects.
-TRACK_COLUMNS = "time_s, score, x0, y0, x1, y1, area, mask_h, mask_w, mask_counts"
+TRACK_COLUMNS = "time_s, score, x0, y0, x1, y1, area, mask_h, mask_w, mask_counts, colour"
 
 
 def track_point_from_row(row: Sequence) -> TrackPoint:
     """Only present points are stored, so every row is a present point."""
-    t, score, x0, y0, x1, y1, area, h, w, counts = row
+    t, score, x0, y0, x1, y1, area, h, w, counts, colour = row
     return TrackPoint(
         time_s=t,
         present=True,
@@ -20,4 +20,5 @@ def track_point_from_row(row: Sequence) -> TrackPoint:
         box=(x0, y0, x1, y1) if x0 is not None else None,
         area=area,
         mask=Rle(size=(h, w), counts=counts) if counts is not None else None,
+        colour=tuple(colour) if colour is not None else None,
     )

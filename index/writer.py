@@ -466,7 +466,8 @@ def _insert_phrases(con, video_id: int, k: int, analysis: ChunkAnalysis, object_
 
 def _insert_track_points(con, video_id: int, k: int, analysis: ChunkAnalysis, object_ids: list[int]) -> None:
     """Only present points are stored: an absent frame has no box or mask, and absence is implied by a gap."""
-    cols: dict[str, list] = {c: [] for c in ("oid", "t", "score", "x0", "y0", "x1", "y1", "area", "h", "w", "counts")}
+    cols: dict[str, list] = {
+        c: [] for c in ("oid", "t", "score", "x0", "y0", "x1", "y1", "area", "h", "w", "counts", "colour")}
     for oid, gp in zip(object_ids, analysis.phrases):
         for p in gp.masklet.points:
             if not p.present:
@@ -481,15 +482,16 @@ def _insert_track_points(con, video_id: int, k: int, analysis: ChunkAnalysis, ob
             cols["h"].append(p.mask.size[0] if p.mask else None)
             cols["w"].append(p.mask.size[1] if p.mask else None)
             cols["counts"].append(p.mask.counts if p.mask else None)
+            cols["colour"].append(list(p.colour) if p.colour is not None else None)
     if not cols["oid"]:
         return
     # One statement with list parameters: executemany costs a round trip per row.
     con.execute(
         "INSERT INTO track_points SELECT unnest(?::BIGINT[]), ?, ?, unnest(?::DOUBLE[]), unnest(?::FLOAT[]), "
         "unnest(?::FLOAT[]), unnest(?::FLOAT[]), unnest(?::FLOAT[]), unnest(?::FLOAT[]), unnest(?::INTEGER[]), "
-        "unnest(?::INTEGER[]), unnest(?::INTEGER[]), unnest(?::VARCHAR[])",
+        "unnest(?::INTEGER[]), unnest(?::INTEGER[]), unnest(?::VARCHAR[]), unnest(?::FLOAT[][])",
         [cols["oid"], video_id, k, cols["t"], cols["score"], cols["x0"], cols["y0"], cols["x1"], cols["y1"],
-         cols["area"], cols["h"], cols["w"], cols["counts"]],
+         cols["area"], cols["h"], cols["w"], cols["counts"], cols["colour"]],
     )
 
 

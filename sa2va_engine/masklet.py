@@ -55,6 +55,8 @@ class TrackPoint(BaseModel):
     box: tuple[float, float, float, float] | None = Field(default=None, description="x0,y0,x1,y1 in pixels")
     area: int = Field(default=0, description="mask area in pixels")
     mask: Rle | None = None
+    colour: tuple[float, float, float] | None = Field(
+        default=None, description="the mean colour under the mask, CIE Lab (tools/mask_colour.py); None: not measured")
 
     @classmethod
     def from_mask(cls, time_s: float, mask: np.ndarray, score: float) -> "TrackPoint":

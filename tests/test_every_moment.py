@@ -133,6 +133,7 @@ def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tm
     con = duckdb.connect(str(old))
     try:
         con.execute("DELETE FROM part_names")
+        con.execute("ALTER TABLE track_points DROP COLUMN colour")  # v16
         for (video_id,) in con.execute("SELECT video_id FROM videos").fetchall():
             replace_video_events(con, video_id)
         before = con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall()
@@ -162,11 +163,16 @@ def test_a_v14_index_gets_its_events_replayed_with_the_rules_of_v15(jump_library
     before it has its events replaced from its tracks when first opened, by no model, the same as a fresh finish."""
     import shutil
 
+    from index.event_store import replace_video_events
+
     db, _, _ = jump_library
     old = tmp_path / "v14.duckdb"
     shutil.copy(db, old)
     con = duckdb.connect(str(old))
     try:
+        con.execute("ALTER TABLE track_points DROP COLUMN colour")  # v16
+        for (video_id,) in con.execute("SELECT video_id FROM videos").fetchall():
+            replace_video_events(con, video_id)  # a fresh finish of a v15 index: no colours
         fresh = con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall()
         con.execute("UPDATE events SET start_s = start_s + 100, end_s = end_s + 100")  # what older rules left
         con.execute("UPDATE schema_version SET version = 14")
@@ -178,6 +184,28 @@ def test_a_v14_index_gets_its_events_replayed_with_the_rules_of_v15(jump_library
         assert fresh and con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall() == fresh
     finally:
         con.close()
+
+
+def test_points_store_their_mask_colour_and_a_v15_index_keeps_its_events(jump_library, tmp_path):
+    """Indexing stores each present point's mean colour under its mask (in Lab, tools/mask_colour.py), which the event
+    rules read. v16 adds the column to an older index: its points have no colour, and its events stay as they were."""
+    import shutil
+
+    db, _, _ = jump_library
+    with duckdb.connect(str(db), read_only=True) as con:
+        colours = [c for (c,) in con.execute("SELECT colour FROM track_points").fetchall()]
+    assert colours and all(c is not None and len(c) == 3 and 0.0 <= c[0] <= 100.0 for c in colours)
+    old = tmp_path / "v15.duckdb"
+    shutil.copy(db, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("ALTER TABLE track_points DROP COLUMN colour")
+        con.execute("UPDATE events SET score = 0.123")  # what v15 left: not replayed
+        before = con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall()
+        con.execute("UPDATE schema_version SET version = 15")
+    assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
+    with duckdb.connect(str(old), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM track_points WHERE colour IS NOT NULL").fetchone()[0] == 0
+        assert before and con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall() == before
 
 
 def test_more_footage_for_an_index_keeps_its_model_and_preset(jump_library, tmp_path, monkeypatch):

@@ -356,6 +356,54 @@ def test_specks_while_the_object_is_out_do_not_hide_its_leaving_and_coming_back(
     assert not {"leaves", "enters"} & set(_kinds(detect_events([blind], times)))
 
 
+YELLOW, RED = (97.1, -21.6, 94.5), (53.2, 80.1, 67.2)  # CIE Lab of sRGB yellow and red
+
+
+def test_a_mask_slid_onto_a_neighbour_of_another_colour_does_not_hide_the_leaving():
+    """A yellow ball walks out through the left edge and comes back; while it is out, its mask sits on a red box
+    standing at that edge (what the demo model's tracker does, bench/README.md). By box and area alone the ball
+    never left; the mask's colour says the samples on the box are no sighting of it. (The ball's usual colour is the
+    local median: a neighbour holding the mask for most of +-5 s would become the usual one.)"""
+    times = _times(14.0)
+    keyframes = [(0.0, 200.0), (1.0, 200.0), (3.75, -20.0), (5.5, -20.0), (8.5, 220.0), (14.0, 220.0)]
+    ball = {t: v for t, b in _walk(times, keyframes).items() if (v := _clipped(b)) is not None}
+    red_box = (0.0, 150.0, 40.0, 200.0)
+    points = [BoxPoint(time_s=t, box=b, area=(b[2] - b[0]) * (b[3] - b[1]), colour=YELLOW) for t, b in ball.items()]
+    points += [BoxPoint(time_s=t, box=red_box, area=2000.0, colour=RED) for t in times if t not in ball]
+    track = ObjectTrack(object_id=0, frame_size=FRAME, points=sorted(points, key=lambda p: p.time_s))
+    border = ("leaves", "enters", "appears", "disappears")
+    events = [e for e in detect_events([track], times) if e.kind in border]
+    assert _kinds(events) == ["leaves", "enters"]
+    assert _contains(events[0], 3.6) and _contains(events[1], 5.9)
+    # Without colours the box at the edge is the ball: no border event at all.
+    blind = track.model_copy(update={"points": [p.model_copy(update={"colour": None}) for p in track.points]})
+    assert not set(border) & set(_kinds(detect_events([blind], times)))
+
+
+def test_a_shadow_is_no_other_colour():
+    """An object walking into shade keeps its hue and loses lightness (L 70 -> 35): still the same object, seen on
+    every sample, so nothing disappears; lightness counts half in the distance (tools/mask_colour.py)."""
+    times = _times(12.0)
+    boxes = _walk(times, [(0.0, 60.0), (12.0, 260.0)])
+    points = [BoxPoint(time_s=t, box=b, area=1200.0, colour=(70.0, 40.0, 30.0) if t < 6.0 else (35.0, 30.0, 22.0))
+              for t, b in boxes.items()]
+    kinds = _kinds(detect_events([ObjectTrack(object_id=0, frame_size=FRAME, points=points)], times))
+    assert not {"appears", "disappears", "enters", "leaves"} & set(kinds)
+
+
+def test_an_object_mostly_hidden_behind_another_colour_is_still_seen():
+    """A yellow dog stands while a white one walks past in front of it: for a second its mask is a fifth of its size
+    and half white. That is the dog partly hidden, not gone (nor a speck): nothing disappears."""
+    times = _times(10.0)
+    points = []
+    for t in times:
+        hidden = 4.0 <= t < 5.0
+        points.append(BoxPoint(time_s=t, box=_box(160.0), area=20.0 if hidden else 100.0,
+                               colour=(90.0, -3.0, 30.0) if hidden else YELLOW))
+    track = ObjectTrack(object_id=0, frame_size=FRAME, points=points)
+    assert not {"appears", "disappears"} & set(_kinds(detect_events([track], times)))
+
+
 def test_a_mask_cut_by_the_border_is_small_and_still_a_sighting():
     times = _times(6.0)
     # Standing half out of the frame at the left edge: a small mask that is the object, not a speck.

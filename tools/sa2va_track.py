@@ -12,6 +12,7 @@ from sa2va_engine.masklet import Masklet
 from sa2va_engine.results import SegPrompt
 from sa2va_engine.sa2va import Sa2VA, TrackInput
 from tools.clip import LLM_FRAMES, Clip
+from tools.mask_colour import with_colours
 from tools.video_decode import DecodedFrame
 
 
@@ -49,7 +50,9 @@ def track_clips(engine: Sa2VA, requests: list[TrackRequest], frame_batch: int = 
     inputs = [TrackInput(r.clip.images(), r.expressions, key_frames=r.clip.key_indices(r.key_frames),
                          frame_times=r.clip.times(), prompt_every_frame=r.prompt_every_frame,
                          seg_prompts=tuple(r.seg_prompts)) for r in requests]
-    return [TrackReply(masklets=masklets) for masklets in engine.track_many(inputs, frame_batch)]
+    # Each mask's colour on its frame goes with it: the event rules tell a mask that slid onto a neighbour by it.
+    return [TrackReply(masklets=with_colours(masklets, r.clip.images()))
+            for r, masklets in zip(requests, engine.track_many(inputs, frame_batch))]
 
 
 def track_stream(engine: Sa2VA, frames: Iterable[DecodedFrame], expressions: Sequence[str],

@@ -27,6 +27,9 @@ class BoxPoint(BaseModel):
         "a part of the mask is off the ground when the box's bottom is not; None: not known, the box's y1 stands in")
     area: float | None = Field(default=None, description="pixels in the mask; None: not known (the point counts as "
                                "a sighting whatever its size)")
+    colour: tuple[float, float, float] | None = Field(
+        default=None, description="the mean colour under the mask, CIE Lab (tools/mask_colour.py); None: not known (the point "
+        "counts as a sighting whatever its colour)")
 
 
 class ObjectTrack(BaseModel):
