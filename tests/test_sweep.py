@@ -14,6 +14,7 @@ from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.masklet import Masklet, TrackPoint
 from tests.test_object_links import square, track
 from tools.clip import Clip, decode_clip
+from tools.mask_colour import with_colours
 from tools.motion_regions import moving_regions
 from tools.video_decode import DecodedFrame
 from tools.sa2va_track import TrackRequest
@@ -127,7 +128,7 @@ def test_the_sweep_grounds_each_key_frame_alone_in_one_batch_and_tracks_every_se
     assert list(asked[0].expressions) == ["the dog", "a cat", "a car", "a person"] and len(asked[0].seg_prompts) == 2
     # The phrases and the watch list always; of the sweep, what is a new object (new_finds decides, tested above).
     assert [m.expression for m in masklets[:3]] == ["the dog", "a cat", "a car"]
-    tracked = track_many(asked, 1)[0]
+    tracked = with_colours(track_many(asked, 1)[0], clip.images())  # the tracking tool adds each mask's colour
     assert masklets == new_finds(tracked, 3)
 
 
