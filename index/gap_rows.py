@@ -14,6 +14,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict
 
 from index.event_store import replace_video_events
+from index.object_merge import merge_same_objects
 from index.track_rows import TRACK_COLUMNS, track_point_from_row
 from sa2va_engine.masklet import TrackPoint
 
@@ -108,5 +109,7 @@ def store_fills(con: duckdb.DuckDBPyConnection, video_id: int, fills: Sequence[F
             "WHERE objects.object_id = s.object_id AND objects.video_id = ?", [video_id, video_id])
         # New tracks can hold new jumps, whose parts are not named yet (index/part_names.py).
         con.execute("UPDATE videos SET parts_named = FALSE WHERE video_id = ?", [video_id])
+    # The pass can grow two stored objects of one label into each other, or find that two were one all along.
+    merge_same_objects(con, video_id)
     replace_video_events(con, video_id)
     con.execute("UPDATE videos SET gaps_filled = TRUE WHERE video_id = ?", [video_id])

@@ -164,3 +164,59 @@ def test_a_video_finished_without_its_pass_gets_it_from_the_next_run(indexed_lib
     assert dump_tables(db) == dump_tables(reference_db)  # every table but jobs
     with open_read(reference_db) as con:
         assert con.execute("SELECT bool_and(gaps_filled) FROM videos").fetchone()[0]
+
+
+def _library_of(tmp_path, shared_videos, things: list[tuple[str, tuple, list[int]]]):
+    """Like `library`, with each (phrase, region, chunks) stored as one object over its chunks (a phrase continues
+    its own object only), on three 2-s chunks that overlap by 0.5 s, so neighbouring chunks share frames."""
+    video = tmp_path / "cam.mp4"
+    shutil.copy(shared_videos / "01_dog.mp4", video)
+    db = tmp_path / "index.duckdb"
+    writer = IndexWriter(db, embedder=fx.HashEmbedder())
+    spans = [(0.0, 2.5), (2.0, 4.5), (4.0, 6.0)]
+    plan = writer.begin_video(video, VideoFacts(duration_s=6.0, fps=30.0, width=1280, height=720), spans)
+    ids: dict[str, int] = {}
+    for k, (start, end) in enumerate(spans):
+        times = _times(start, end)
+        phrases = [GroundedPhrase(phrase=name, masklet=_masklet(name, times, region))
+                   for name, region, chunks in things if k in chunks]
+        analysis = ChunkAnalysis(video_path=str(video), chunk_index=k, start_s=start, end_s=end, frame_times=times,
+                                 phrases=phrases)
+        got = writer.commit_chunk(plan.video_id, analysis, links=[ids.get(p.phrase) for p in phrases])
+        ids.update({p.phrase: oid for p, oid in zip(phrases, got)})
+    return db, str(video), writer, ids
+
+
+def test_the_pass_merges_stored_objects_that_are_one(tmp_path, shared_videos, monkeypatch):
+    """Two objects with the same masks on the frames both stored are one object (index/object_merge.py): the one seen
+    first keeps its id and takes the other's points and phrases. Same masks under
+    clashing colours, or another object's masks, stay apart."""
+    db, video, writer, ids = _library_of(tmp_path, shared_videos, [
+        ("the red ball", LEFT, [0, 1]),
+        ("the red toy", LEFT, [1, 2]),  # the red ball again, not linked: the same masks on chunks 1 and 2
+        ("the red box", LEFT, [2]),  # and again: shares frames with "the red toy" only
+        ("the green dog", RIGHT, [0, 1, 2]),
+        ("the white dog", RIGHT, [2]),  # the green dog's masks, another colour: a mask over two objects
+    ])
+    # Where an object is missing from a chunk, its label finds nothing there: the pass adds no point.
+    nothing = (slice(0, 0), slice(0, 0))
+    _fake_tracker(monkeypatch, {name: nothing for name in ("the red ball", "the red toy", "the red box",
+                                                           "the green dog", "the white dog")})
+    assert fill_gaps(lambda: None, writer, [video], _settings(db)) == (0, [])
+    with open_read(db) as con:
+        objects = dict(con.execute("SELECT object_id, label FROM objects").fetchall())
+        points = con.execute("SELECT object_id, count(*), count(DISTINCT time_s), min(time_s), max(time_s) "
+                             "FROM track_points GROUP BY 1").fetchall()
+        phrases = con.execute("SELECT DISTINCT object_id FROM phrases WHERE phrase LIKE 'the red%'").fetchall()
+        first_last = con.execute("SELECT first_seen_s, last_seen_s FROM objects WHERE object_id = ?",
+                                 [ids["the red ball"]]).fetchone()
+    red = ids["the red ball"]
+    assert set(objects) == {red, ids["the green dog"], ids["the white dog"]}
+    assert objects[red] == "the red ball" and phrases == [(red,)]
+    by_object = {row[0]: row[1:] for row in points}
+    # Every frame of the 6 s at 2 fps, and none of the others' points on a frame the red ball has: 13 points, since
+    # the red ball's two chunks both stored their shared frame at 2.002 s (this fixture does not trim overlaps as the
+    # committer does).
+    assert by_object[red][1] == 12 and by_object[red][0] == 13
+    assert first_last == (by_object[red][2], by_object[red][3]) == (0.002, 5.502)
+    assert by_object[ids["the green dog"]][1] == 12 and by_object[ids["the white dog"]][1] == 4
