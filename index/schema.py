@@ -326,10 +326,28 @@ ALTER TABLE track_points ADD COLUMN colour FLOAT[];
 """
 
 
+# v17: stored objects of a video that are one (the same masks on the frames both stored: index/object_merge.py) are
+# merged, as the second tracking pass now does when it ends, in the videos that had the pass; those merged get their
+# events replayed. No model, no decoding.
+_V17 = """
+SELECT 1;
+"""
+
+
+def _merge_objects(con: duckdb.DuckDBPyConnection) -> None:
+    from index.event_store import replace_video_events
+    from index.object_merge import merge_same_objects
+
+    filled = "SELECT video_id FROM videos WHERE status IN ('done', 'partial') AND gaps_filled ORDER BY video_id"
+    for (video_id,) in con.execute(filled).fetchall():
+        if merge_same_objects(con, video_id):
+            replace_video_events(con, video_id)
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
-    (_V12, _replay_events), _V13, _V14, (_V15, _replay_events), _V16,
+    (_V12, _replay_events), _V13, _V14, (_V15, _replay_events), _V16, (_V17, _merge_objects),
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -220,3 +220,26 @@ def test_the_pass_merges_stored_objects_that_are_one(tmp_path, shared_videos, mo
     assert by_object[red][1] == 12 and by_object[red][0] == 13
     assert first_last == (by_object[red][2], by_object[red][3]) == (0.002, 5.502)
     assert by_object[ids["the green dog"]][1] == 12 and by_object[ids["the white dog"]][1] == 4
+
+
+def test_an_older_index_gets_its_objects_that_are_one_merged_when_opened(tmp_path, shared_videos):
+    """Schema v17: a video that had the second pass before it merged anything has its objects that are one merged
+    when the index is first opened (no model), and its events replayed over the merged tracks."""
+    import duckdb
+
+    from index.schema import CURRENT_VERSION
+
+    db, video, writer, ids = _library_of(tmp_path, shared_videos, [
+        ("the red ball", LEFT, [0, 1]), ("the red toy", LEFT, [1, 2]), ("the green dog", RIGHT, [0, 1, 2])])
+    writer.close()
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE videos SET gaps_filled = TRUE")  # as the pass left it before v17
+        con.execute("INSERT INTO events SELECT video_id, ?, NULL, 'jump', 99.0, 100.0, 0.5, [99.0], 'older rules' "
+                    "FROM videos", [ids["the red ball"]])  # what the events were before the merge
+        con.execute("UPDATE schema_version SET version = 16")
+        assert con.execute("SELECT count(*) FROM objects").fetchone()[0] == 3
+    assert IndexReader(db, linger_s=0, embedder=fx.HashEmbedder()).schema_version() == CURRENT_VERSION
+    with open_read(db) as con:
+        assert sorted(r[0] for r in con.execute("SELECT object_id FROM objects").fetchall()) == sorted(
+            [ids["the red ball"], ids["the green dog"]])
+        assert con.execute("SELECT count(*) FROM events WHERE rule = 'older rules'").fetchone()[0] == 0  # replayed
