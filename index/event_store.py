@@ -36,7 +36,7 @@ _PART_NAMES = (
 )
 _HAS_PART_NAMES = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'part_names' AND schema_name = 'main'"
 # Frame times of overlapping chunks are the same frames decoded twice; closer than this is one frame.
-_SAME_FRAME_S = 1e-3
+SAME_FRAME_S = 1e-3
 
 
 def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[ObjectTrack], list[float]]:
@@ -54,7 +54,7 @@ def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[Ob
     for (chunk_times,) in con.execute(_FRAME_TIMES, [video_id]).fetchall():
         times.extend(chunk_times or [])
     times.sort()
-    distinct = [t for i, t in enumerate(times) if i == 0 or t - times[i - 1] > _SAME_FRAME_S]
+    distinct = [t for i, t in enumerate(times) if i == 0 or t - times[i - 1] > SAME_FRAME_S]
     return [t for t in tracks.values() if t.frame_size[0] and t.frame_size[1]], distinct
 
 
@@ -76,7 +76,7 @@ def owned_events(events: list[TrackEvent], labels: dict[int, str],
     kept = []
     for event in events:
         names = [n for t, n in part_names.get(event.object_id, ())
-                 if event.start_s - _SAME_FRAME_S <= t <= event.end_s + _SAME_FRAME_S] if event.kind == "jump" else []
+                 if event.start_s - SAME_FRAME_S <= t <= event.end_s + SAME_FRAME_S] if event.kind == "jump" else []
         label = labels.get(event.object_id, "")
         if any(colours_differ(label, n) for n in names):
             continue

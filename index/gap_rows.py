@@ -14,7 +14,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict
 
 from index.event_store import replace_video_events
-from index.object_merge import merge_same_objects
+from index.object_merge import merge_same_objects, update_sightings
 from index.track_rows import TRACK_COLUMNS, track_point_from_row
 from sa2va_engine.masklet import TrackPoint
 
@@ -103,10 +103,7 @@ def store_fills(con: duckdb.DuckDBPyConnection, video_id: int, fills: Sequence[F
                 cols[name].append(value)
     if cols["oid"]:
         con.execute(_INSERT_POINTS, [cols["oid"], video_id, *(cols[c] for c in list(cols)[1:])])
-        con.execute(
-            "UPDATE objects SET first_seen_s = s.first, last_seen_s = s.last FROM (SELECT object_id, min(time_s) "
-            "AS first, max(time_s) AS last FROM track_points WHERE video_id = ? GROUP BY object_id) s "
-            "WHERE objects.object_id = s.object_id AND objects.video_id = ?", [video_id, video_id])
+        update_sightings(con, video_id)
         # New tracks can hold new jumps, whose parts are not named yet (index/part_names.py).
         con.execute("UPDATE videos SET parts_named = FALSE WHERE video_id = ?", [video_id])
     # The pass can grow two stored objects of one label into each other, or find that two were one all along.

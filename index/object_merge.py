@@ -22,13 +22,12 @@ from itertools import combinations
 import duckdb
 from pycocotools import mask as coco_mask
 
+from index.event_store import SAME_FRAME_S
 from tools.colour_words import colours_differ
 
 MIN_SHARED = 2
 SAME_IOU = 0.5
 SAME_SHARE = 0.8
-# Points closer than this (seconds) are one frame (overlapping chunks decode the frames they share twice).
-_SAME_FRAME_S = 1e-3
 
 _POINTS = (
     "SELECT object_id, time_s, mask_h, mask_w, mask_counts FROM track_points "
@@ -51,7 +50,7 @@ def same_objects(con: duckdb.DuckDBPyConnection, video_id: int) -> list[tuple[in
     lower id on a tie); an object merged into one that is itself merged goes to that one's keeper."""
     masks: dict[int, dict[int, dict]] = defaultdict(dict)
     for oid, t, h, w, counts in con.execute(_POINTS, [video_id]).fetchall():
-        masks[oid].setdefault(round(t / _SAME_FRAME_S), {"size": [h, w], "counts": counts.encode("ascii")})
+        masks[oid].setdefault(round(t / SAME_FRAME_S), {"size": [h, w], "counts": counts.encode("ascii")})
     info = dict((o, (label, first)) for o, label, first in con.execute(
         "SELECT object_id, label, first_seen_s FROM objects WHERE video_id = ?", [video_id]).fetchall())
     keeper = {o: o for o in masks}
@@ -88,17 +87,22 @@ def merge_same_objects(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
         con.execute(
             "DELETE FROM track_points g WHERE g.object_id = $gone AND EXISTS (SELECT 1 FROM track_points k "
             "WHERE k.object_id = $keep AND abs(k.time_s - g.time_s) < $eps)",
-            {"keep": keep, "gone": gone, "eps": _SAME_FRAME_S})
+            {"keep": keep, "gone": gone, "eps": SAME_FRAME_S})
         con.execute(
             "UPDATE objects SET description = coalesce(objects.description, g.description) FROM objects g "
             "WHERE objects.object_id = $keep AND g.object_id = $gone", {"keep": keep, "gone": gone})
         for statement in _MOVE:
             con.execute(statement, {k: v for k, v in (("keep", keep), ("gone", gone)) if f"${k}" in statement})
     if pairs:
-        kept = sorted({keep for keep, _ in pairs})
-        con.execute(
-            "UPDATE objects SET first_seen_s = s.first, last_seen_s = s.last FROM (SELECT object_id, min(time_s) "
-            "AS first, max(time_s) AS last FROM track_points WHERE list_contains($ids, object_id) GROUP BY object_id) s "
-            "WHERE objects.object_id = s.object_id", {"ids": kept})
-        vote_labels(con, kept)
+        update_sightings(con, video_id)
+        vote_labels(con, sorted({keep for keep, _ in pairs}))
     return len(pairs)
+
+
+def update_sightings(con: duckdb.DuckDBPyConnection, video_id: int) -> None:
+    """Each object's first and last sighting in the video, from its stored points (after points were added or
+    moved)."""
+    con.execute(
+        "UPDATE objects SET first_seen_s = s.first, last_seen_s = s.last FROM (SELECT object_id, min(time_s) "
+        "AS first, max(time_s) AS last FROM track_points WHERE video_id = ? GROUP BY object_id) s "
+        "WHERE objects.object_id = s.object_id AND objects.video_id = ?", [video_id, video_id])
