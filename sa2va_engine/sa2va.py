@@ -25,6 +25,7 @@ from sa2va_engine.llm_runner import (forced_seg_states, generate, generate_batch
                                      next_token_logits_batch)
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.model import Sa2VAModel
+from sa2va_engine.frame_pixels import frame_pixels, shrunk
 from sa2va_engine.region_zoom import mark_region, zoom_settings, zoom_to_region
 from sa2va_engine.results import ChatAnswer, GroundedCaption, GroundedPhrase, SegPrompt, Segmentation
 from sa2va_engine.sam2_config import Sam2Config
@@ -58,6 +59,8 @@ class Sa2VA:
         self.family = family
         self.processor = processor
         self.raw_config = raw_config
+        # Frames the LLM sees are shrunk to this many pixels; regions up close keep the processor's budget.
+        self.frame_pixels = frame_pixels(raw_config)
         self.device = device
         self.dtype = dtype
         tok = family.tokenizer(processor)
@@ -114,21 +117,22 @@ class Sa2VA:
     def chat(self, visual=None, question: str = "", history: list[tuple[str, str]] | None = None,
              max_new_tokens: int = 256) -> ChatAnswer:
         """Answer ``question`` about an image or frames (or text only when ``visual`` is None)."""
-        images = _llm_images(_frames(visual)) if visual is not None else []
+        images = _llm_images(_frames(visual), self.frame_pixels) if visual is not None else []
         out = self._generate(images, question, history, max_new_tokens)
         return ChatAnswer(text=out.text, seg_count=len(out.seg_states))
 
     def chat_batch(self, visuals: Sequence, question: str, max_new_tokens: int = 256) -> list[ChatAnswer]:
         """`chat` of one question about several visuals (clips), in one batched generation where the VLM family
         batches prompts (Qwen-VL), else one after another. Greedy: each answer is the one `chat` gives."""
-        outs = self._generate_many([_llm_images(_frames(v)) for v in visuals], question, max_new_tokens)
+        outs = self._generate_many([_llm_images(_frames(v), self.frame_pixels) for v in visuals], question,
+                                   max_new_tokens)
         return [ChatAnswer(text=out.text, seg_count=len(out.seg_states)) for out in outs]
 
     def ground_caption_batch(self, visuals: Sequence, max_new_tokens: int = 256) -> list[GroundedCaption]:
         """`ground_caption(..., with_masks=False)` of several visuals in one batched generation (see `chat_batch`):
         captions and their phrases, without masks (the caller tracks the phrases)."""
-        outs = self._generate_many([_llm_images(_frames(v)) for v in visuals], prompts.GROUNDED_CAPTION,
-                                   max_new_tokens)
+        outs = self._generate_many([_llm_images(_frames(v), self.frame_pixels) for v in visuals],
+                                   prompts.GROUNDED_CAPTION, max_new_tokens)
         return [self._grounded_without_masks(out, _frames(v)) for out, v in zip(outs, visuals)]
 
     def _generate_many(self, image_sets: list, text: str, max_new_tokens: int) -> list:
@@ -144,7 +148,7 @@ class Sa2VA:
 
     def yes_probability(self, visual, question: str) -> float:
         """P(yes) from the next-token distribution after ``question`` (yes vs no), not from parsed prose."""
-        images = _llm_images(_frames(visual)) if visual is not None else []
+        images = _llm_images(_frames(visual), self.frame_pixels) if visual is not None else []
         with self._autocast():
             logits = next_token_logits(self.model.mllm, self.family, self.processor, images,
                                        question.strip() + prompts.YES_NO_SUFFIX, device=self.device, dtype=self.dtype)
@@ -157,7 +161,7 @@ class Sa2VA:
             return []
         if not self.family.batches_prompts or len(visuals) == 1:
             return [self.yes_probability(v, question) for v in visuals]
-        image_sets = [_llm_images(_frames(v)) if v is not None else [] for v in visuals]
+        image_sets = [_llm_images(_frames(v), self.frame_pixels) if v is not None else [] for v in visuals]
         with self._autocast():
             logits = next_token_logits_batch(self.model.mllm, self.family, self.processor, image_sets,
                                              question.strip() + prompts.YES_NO_SUFFIX, device=self.device,
@@ -181,7 +185,7 @@ class Sa2VA:
             answer = prompts.FORCED_ANSWER
             states = self._forced_states(frames, [expression])
         elif mode == "generate":
-            out = self._generate(_llm_images(frames), prompts.referring_prompt(expression), None, 64)
+            out = self._generate(_llm_images(frames, self.frame_pixels), prompts.referring_prompt(expression), None, 64)
             answer, states = out.text, out.seg_states[:1]
         else:
             raise InputError(f"segment mode {mode!r}: use 'forced' or 'generate'")
@@ -196,7 +200,7 @@ class Sa2VA:
         ``with_masks=False`` skips SAM-2 (phrases get empty (0, H, W) masks) for callers that track the
         phrases through more frames themselves."""
         frames = _frames(visual)
-        out = self._generate(_llm_images(frames), prompts.GROUNDED_CAPTION, None, max_new_tokens)
+        out = self._generate(_llm_images(frames, self.frame_pixels), prompts.GROUNDED_CAPTION, None, max_new_tokens)
         if not with_masks:
             return self._grounded_without_masks(out, frames)
         phrases = _phrases_before_segs(out.text)
@@ -222,12 +226,14 @@ class Sa2VA:
 
         The region is marked on the image with a red box and the model is asked about it: Sa2VA's
         `<vp>` region tokens exist only in the InternVL code path of the reference."""
-        return self._generate([_marked(image, region)], prompts.REGION_CAPTION, None, max_new_tokens).text
+        marked = _marked(image, region, self.frame_pixels)
+        return self._generate([marked], prompts.REGION_CAPTION, None, max_new_tokens).text
 
     def region_captions(self, regions: Sequence[tuple[object, object]], max_new_tokens: int = 64) -> list[str]:
         """`region_caption` of several (image, region) pairs in one batched generation where the VLM family
         batches prompts (Qwen-VL), else one after another. Greedy: each answer is the one `region_caption` gives."""
-        marked = [[_marked(image, region)] for image, region in regions]  # every region checked before generating
+        # every region checked before generating
+        marked = [[_marked(image, region, self.frame_pixels)] for image, region in regions]
         return [out.text for out in self._generate_many(marked, prompts.REGION_CAPTION, max_new_tokens)]
 
     def region_names(self, regions: Sequence[tuple[object, object]], max_new_tokens: int = 12) -> list[str]:
@@ -321,7 +327,8 @@ class Sa2VA:
     def _forced_states(self, frames: list[np.ndarray], expressions: list[str]) -> torch.Tensor:
         questions = [prompts.referring_prompt(e) for e in expressions]
         with self._autocast():
-            return forced_seg_states(self.model.mllm, self.family, self.processor, _llm_images(frames), questions,
+            return forced_seg_states(self.model.mllm, self.family, self.processor,
+                                     _llm_images(frames, self.frame_pixels), questions,
                                      prompts.FORCED_ANSWER, seg_id=self.seg_id, device=self.device, dtype=self.dtype)
 
     def _propagate(self, frames: list[np.ndarray], prompt_tokens: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -430,8 +437,9 @@ def _frames(visual) -> list[np.ndarray]:
     return frames
 
 
-def _llm_images(frames: list[np.ndarray]) -> list[Image.Image]:
-    return [Image.fromarray(f) for f in frames[:LLM_FRAMES]]
+def _llm_images(frames: list[np.ndarray], budget: int | None) -> list[Image.Image]:
+    """The frames the LLM sees (the first `LLM_FRAMES`), each within the checkpoint's frame budget."""
+    return [shrunk(Image.fromarray(f), budget) for f in frames[:LLM_FRAMES]]
 
 
 def _phrases_before_segs(raw: str) -> list[str]:
@@ -444,10 +452,11 @@ def _phrases_before_segs(raw: str) -> list[str]:
     return phrases
 
 
-def _marked(image, region) -> Image.Image:
-    """The image with the region drawn on it as a red box (how the model is shown which region is meant)."""
+def _marked(image, region, budget: int | None) -> Image.Image:
+    """The image with the region drawn on it as a red box (how the model is shown which region is meant), within the
+    frame budget: it is a whole frame."""
     frame = _frames(image)[0]
-    return mark_region(frame, _region_box(region, frame.shape[:2]))
+    return shrunk(mark_region(frame, _region_box(region, frame.shape[:2])), budget)
 
 
 def _zoomed_and_marked(image, region, zoom: dict) -> Image.Image:

@@ -46,7 +46,8 @@ def test_resuming_from_a_saved_text_stage_gives_the_same_weights(tmp_path, few_s
 def test_the_naming_stage_alone_from_a_saved_model_gives_the_same_weights(tmp_path, few_steps):
     whole = demo_recipe.build_and_train(tmp_path / "whole", save_before_names=tmp_path / "masks", **few_steps)
     alone = demo_recipe.build_and_train(tmp_path / "alone", before_names=tmp_path / "masks", **few_steps)
-    assert whole["name_stages"] == alone["name_stages"] and [p[0] for p in alone["name_stages"]] == [2, 2]
+    assert whole["name_stages"] == alone["name_stages"] and [p[0] for p in alone["name_stages"]] == [2] * len(
+        demo_recipe.NAME_STAGES)
     a = load_file(tmp_path / "whole" / "model.safetensors")
     b = load_file(tmp_path / "alone" / "model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -54,6 +55,11 @@ def test_the_naming_stage_alone_from_a_saved_model_gives_the_same_weights(tmp_pa
     assert any(not torch.equal(a[k], before[k]) for k in a if k.startswith("model."))  # the stage trained the LLM
     config = json.loads((tmp_path / "alone" / "config.json").read_text())
     assert config["sva_region_zoom"] == demo_recipe.DEMO_ZOOM
+    # The last part showed regions at a budget of their own, and the checkpoint keeps it, frames at theirs.
+    region_pixels = demo_recipe.NAME_VIEWS[len(demo_recipe.NAME_STAGES) - 1][1]
+    processor_config = json.loads((tmp_path / "alone" / "preprocessor_config.json").read_text())
+    assert processor_config["size"]["longest_edge"] == region_pixels
+    assert config["sva_frame_pixels"] == demo_recipe.FRAME_PIXELS
     assert json.loads((tmp_path / "alone" / "sva_preset.json").read_text())["index"]["name_objects"] is True
     engine = Sa2VA.from_pretrained(tmp_path / "alone")
     assert len(engine.region_names([(np.zeros((96, 128, 3), np.uint8), (10, 10, 40, 40))], max_new_tokens=3)) == 1

@@ -78,8 +78,15 @@ POLISH_STEPS = 300
 # (colour 0.97) and still rising; the second leans further on names at half the rate (bench/README.md).
 # A third part (3000 steps at 2.5e-4, names 0.8) named 0.82 of true boxes right instead of 0.75, but the index it
 # built labelled fewer objects right and its demo found fewer jumps: measured, not kept (bench/README.md).
-NAME_STAGES = [(3000, 1e-3, [0.6, 0.15, 0.1, 0.15]), (3000, 5e-4, [0.75, 0.1, 0.05, 0.1])]
-DEMO_ZOOM = {"context": 2.0, "size": 160}
+# The third part kept shows the region four times the pixels (`NAME_VIEWS`): at the first parts' 16,384 a zoomed
+# region is 16 LLM tokens, too few to tell a box from a ball (a names-only fine-tune: 0.81 of unseen objects named
+# right at that budget, 0.95 at 65,536); frames keep 16,384 (`sva_frame_pixels`), so a chunk costs what it did.
+NAME_STAGES = [(3000, 1e-3, [0.6, 0.15, 0.1, 0.15]), (3000, 5e-4, [0.75, 0.1, 0.05, 0.1]),
+               (3000, 5e-4, [0.75, 0.1, 0.05, 0.1])]
+# Per part: the zoomed region's side and the processor's pixel budget (None: the checkpoint's as it is).
+NAME_VIEWS = [(160, None), (160, None), (256, 65_536)]
+FRAME_PIXELS = 16_384  # the frames' budget once the processor's is raised: what the demo's frames always had
+DEMO_ZOOM = {"context": 2.0, "size": NAME_VIEWS[-1][0]}
 # What the demo indexes with: chunks like the training clips (4 fps, 8 to 16 frames).
 DEMO_FPS = 4.0
 # How the model is run, written beside its weights as sva_preset.json (tools/model_preset.py), so `sva index`
@@ -150,7 +157,10 @@ def train_names(engine: Sa2VA, seed: int, log=print, parts: slice = slice(None))
         if k > 0:
             engine = reloaded(engine)
         s = seed + 10 * k
-        mix = MixedSource([RegionNames(seed=s + 31, size=DEMO_ZOOM["size"]), text_sources(s)[1],
+        zoom_size, region_pixels = NAME_VIEWS[k]
+        if region_pixels is not None:
+            _give_regions(engine, region_pixels)
+        mix = MixedSource([RegionNames(seed=s + 31, size=zoom_size), text_sources(s)[1],
                            ReferImageGroups(seed=s + 33, per_image=3), SampleSource(seed=s + 35)],
                           seed=s + 37, weights=weights)
         config = TrainConfig(steps=steps, lr=lr, warmup_steps=50, train_sam2=False, seed=s, log_every=100,
@@ -158,6 +168,15 @@ def train_names(engine: Sa2VA, seed: int, log=print, parts: slice = slice(None))
         report = train(engine, mix, config, log=log)
     engine.raw_config["sva_region_zoom"] = dict(DEMO_ZOOM)
     return engine, report
+
+
+def _give_regions(engine: Sa2VA, region_pixels: int) -> None:
+    """The processor's pixel budget raised to ``region_pixels`` (what a zoomed region gets) and the frames kept at
+    `FRAME_PIXELS` (sa2va_engine/frame_pixels.py); both are saved with the checkpoint."""
+    processor = engine.processor.image_processor
+    processor.size = {**processor.size, "longest_edge": region_pixels}
+    engine.raw_config["sva_frame_pixels"] = FRAME_PIXELS
+    engine.frame_pixels = FRAME_PIXELS
 
 
 def reloaded(engine: Sa2VA, keep: Path | None = None) -> Sa2VA:

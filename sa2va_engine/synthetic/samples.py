@@ -215,7 +215,7 @@ class RegionNames:
         zoomed, inside = zoom_to_region(world.frame(index), box, context=rng.uniform(*self.context), size=self.size)
         image = np.asarray(mark_region(zoomed, inside))
         return TrainSample(frames=[image], key_frames=[0], question=prompts.REGION_NAME,
-                           answer=object_phrase(world.object(state.object_id)), task="name")
+                           answer=object_phrase(world.object(state.object_id)), task="name", zoomed=True)
 
 
 class ReferImageGroups:

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from PIL import Image
 from pydantic import BaseModel, Field
 
+from sa2va_engine.frame_pixels import shrunk
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.sam2_model import LanguageSAM2
 from sa2va_engine.sam2_tracker import StreamingTracker
@@ -79,6 +80,13 @@ class TrainReport(BaseModel):
     def mean(self, field: str, last: int = 50) -> float:
         values = [getattr(h, field) for h in self.history[-last:]]
         return float(np.mean(values)) if values else float("nan")
+
+
+def _llm_image(sample: TrainSample, index: int, frame_pixels: int | None) -> Image.Image:
+    """A frame of ``sample`` as the engine gives it to the LLM: within the checkpoint's frame budget, unless it is a
+    region seen up close (`TrainSample.zoomed`)."""
+    image = Image.fromarray(sample.frames[index])
+    return image if sample.zoomed else shrunk(image, frame_pixels)
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
@@ -189,7 +197,7 @@ class Trainer:
         batch = [samples] if isinstance(samples, TrainSample) else list(samples)
         engine, c = self.engine, self.config
         family, processor = engine.family, engine.processor
-        images = [[Image.fromarray(s.frames[i]) for i in s.key_frames] for s in batch]
+        images = [[_llm_image(s, i, engine.frame_pixels) for i in s.key_frames] for s in batch]
         prompts = [family.render(processor, len(imgs), s.question) for s, imgs in zip(batch, images)]
         fulls = [p + s.answer + self.tokenizer.eos_token for p, s in zip(prompts, batch)]
         flat = [im for imgs in images for im in imgs]

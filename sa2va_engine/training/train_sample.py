@@ -13,7 +13,9 @@ class TrainSample:
     the frames the LLM sees; SAM-2 is prompted by the `[SEG]` states on exactly those and carries the
     objects through the others with its memory, as `Sa2VA.track` does at inference. ``masks[i]``: bool
     (T, H, W) ground truth of the i-th `[SEG]` of ``answer`` on every frame (empty where the object is not
-    visible). A text-only answer (caption, yes/no) has no `[SEG]` and no masks; SAM-2 is then not run."""
+    visible). A text-only answer (caption, yes/no) has no `[SEG]` and no masks; SAM-2 is then not run.
+    ``zoomed``: the frames are a region seen up close, as `Sa2VA.region_names` shows it, so they keep the
+    processor's own pixel budget instead of the checkpoint's frame budget (sa2va_engine/frame_pixels.py)."""
 
     frames: list[np.ndarray]
     key_frames: list[int]
@@ -21,6 +23,7 @@ class TrainSample:
     answer: str
     masks: list[np.ndarray] = field(default_factory=list)
     task: str = "chat"
+    zoomed: bool = False
 
     def __post_init__(self) -> None:
         if not self.frames or not self.key_frames:
