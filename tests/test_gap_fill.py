@@ -27,8 +27,10 @@ LEFT, RIGHT = (slice(20, 30), slice(4, 14)), (slice(18, 32), slice(40, 60))
 
 
 def _mask(region) -> np.ndarray:
+    """A mask over ``region`` (a pair of slices), or over each of a list of them."""
     m = np.zeros((H, W), bool)
-    m[region] = True
+    for r in region if isinstance(region, list) else [region]:
+        m[r] = True
     return m
 
 
@@ -43,6 +45,16 @@ def _times(start: float, end: float) -> list[float]:
 @pytest.fixture
 def library(tmp_path, shared_videos):
     """Three 2-s chunks of a real clip: the red ball (left) in chunks 0 and 2, the green dog (right) in all three."""
+    return _library(tmp_path, shared_videos, RIGHT)
+
+
+@pytest.fixture
+def union_library(tmp_path, shared_videos):
+    """`library`, but chunk 1's "green dog" mask also covers the red ball, apart from the dog (a mask over two)."""
+    return _library(tmp_path, shared_videos, [LEFT, RIGHT])
+
+
+def _library(tmp_path, shared_videos, dog_in_chunk_1):
     video = tmp_path / "cam.mp4"
     shutil.copy(shared_videos / "01_dog.mp4", video)
     db = tmp_path / "index.duckdb"
@@ -51,7 +63,7 @@ def library(tmp_path, shared_videos):
     ids: dict[str, int] = {}
     for k, (start, end) in enumerate(SPANS):
         times = _times(start, end)
-        things = [("the green dog", RIGHT)] + ([("the red ball", LEFT)] if k != 1 else [])
+        things = [("the green dog", RIGHT if k != 1 else dog_in_chunk_1)] + ([("the red ball", LEFT)] if k != 1 else [])
         phrases = [GroundedPhrase(phrase=name, masklet=_masklet(name, times, region)) for name, region in things]
         analysis = ChunkAnalysis(video_path=str(video), chunk_index=k, start_s=start, end_s=end, frame_times=times,
                                  phrases=phrases)
@@ -115,6 +127,15 @@ def test_a_track_inside_another_objects_track_is_not_added(library, monkeypatch)
     assert fill_gaps(lambda: None, writer, [video], _settings(db)) == (0, [])
     assert _chunks_with(db, ids["the red ball"]) == [0, 2]
     assert _filled(db)  # the pass ran: a rerun does not ask again
+
+
+def test_a_track_inside_a_mask_over_it_and_another_apart_is_added(union_library, monkeypatch):
+    """The mask a chunk stored as "the green dog" also covers the red ball, apart from the dog: the red ball's own
+    track there is a find (its label's object is not that mask's), as it was not when the mask was the dog's alone."""
+    db, video, writer, ids = union_library
+    _fake_tracker(monkeypatch, {"the red ball": LEFT})
+    assert fill_gaps(lambda: None, writer, [video], _settings(db)) == (1, [])
+    assert _chunks_with(db, ids["the red ball"]) == [0, 1, 2]
 
 
 def test_a_pass_that_fails_stores_nothing_and_runs_again(library, monkeypatch):

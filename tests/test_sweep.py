@@ -72,6 +72,18 @@ def test_only_sweep_tracks_that_find_a_new_object_are_kept():
     assert [m.expression for m in kept] == ["the dog", "a ball", "crossing"]
 
 
+def test_with_apart_only_a_mask_over_the_find_and_another_object_apart_does_not_hold_it():
+    """The second tracking pass's rule (agent/indexing/gap_fill.py): a stored mask over two objects apart (a union)
+    does not hold either; a mask of one object does, and so does one over two objects that touch."""
+    union = Masklet(expression="the white dog", points=[TrackPoint.from_mask(0.0, square(10) | square(60), 0.9)])
+    touching = Masklet(expression="the white dog", points=[TrackPoint.from_mask(0.0, square(10) | square(30), 0.9)])
+    ball = track("the white ball", {0.0: 60})
+    assert new_finds([union, ball], kept=1) == [union]
+    assert new_finds([union, ball], kept=1, apart_only=True) == [union, ball]
+    assert new_finds([track("the dog", {0.0: 60}), ball], kept=1, apart_only=True) == [track("the dog", {0.0: 60})]
+    assert new_finds([touching, track("a ball", {0.0: 30})], kept=1, apart_only=True) == [touching]
+
+
 def test_the_phrases_are_kept_whatever_the_sweep_finds():
     """The first `kept` tracks (the caption's phrases and the watch list) are never dropped here, even if never
     present or alike: what they mean is the link step's to decide, as before the sweep."""

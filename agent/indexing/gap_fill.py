@@ -13,8 +13,12 @@ against 7 min of indexing.
 The rule for keeping a track is the sweep's (agent/indexing/object_links.py): present on at least `MIN_SAMPLES`
 samples, its median mask at least `SWEEP_MIN_AREA` of the frame, and on average less than `SWEEP_MAX_INSIDE` of it
 inside any track the chunk stored or the pass kept there before it: a label that picks an object already tracked
-there (or a mask over it and another) adds nothing, and two labels that find one object add it once. A kept track goes to the object of that label seen nearest in time to the chunk. A label
-that an object tracked in the chunk carries is not looked for there: it would find that object.
+there adds nothing, and two labels that find one object add it once. A stored mask with a sizeable part apart from
+the find does not hold it on that frame: it is a mask over the find's object and another, stored under the other's
+label (`sva demo --seed 6000`: the red ball's jump was inside "the yellow dog"'s mask over both balls, and the red
+ball's own track there was dropped, so its stored object had no jump). A kept track goes to the object of that label
+seen nearest in time to the chunk. A label that an object tracked in the chunk carries is not looked for there: it
+would find that object.
 
 The pass runs after the run's chunks (it needs every chunk's objects, which the chunk workers do not have), one
 video at a time, and stores each video's finds in one transaction with a mark that it ran (index/gap_rows.py): a
@@ -101,7 +105,7 @@ def _found(tracked, stored: dict[int, list[TrackPoint]]) -> list[tuple[str, Mask
         return []
     times = [p.time_s for p in tracked[0][1].points]
     kept = [_on_frames(points, times) for points in stored.values()]
-    finds = {id(m) for m in new_finds([*kept, *(m for _, m in tracked)], len(kept))[len(kept):]}
+    finds = {id(m) for m in new_finds([*kept, *(m for _, m in tracked)], len(kept), apart_only=True)[len(kept):]}
     return [(label, m) for label, m in tracked if id(m) in finds]
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from agent.query.subject_resolution import noun_phrase
 from index.summaries import LastSeen
 from sa2va_engine.masklet import Masklet, TrackPoint
+from tools.mask_parts import PART_SHARE
 
 # Stored and re-decoded frame times agree to the decoder's rounding; anything closer is the same frame.
 SAME_FRAME_S = 1e-3
@@ -177,7 +178,7 @@ def same_object_as(new: Sequence[Masklet], links: Sequence[int | None],
 
 
 def new_finds(masklets: Sequence[Masklet], kept: int, min_area: float = SWEEP_MIN_AREA,
-              max_inside: float = SWEEP_MAX_INSIDE) -> list[Masklet]:
+              max_inside: float = SWEEP_MAX_INSIDE, apart_only: bool = False) -> list[Masklet]:
     """The first ``kept`` masklets, then each later one (a sweep's find) that finds a new object: present on some
     frame, its median mask at least ``min_area`` of the frame, and on average less than ``max_inside`` of its mask
     inside the mask of any masklet kept before it on the same frame. Each mask is decoded once."""
@@ -188,7 +189,7 @@ def new_finds(masklets: Sequence[Masklet], kept: int, min_area: float = SWEEP_MI
         if not present or np.median([p.area / (p.mask.size[0] * p.mask.size[1]) for _, p in present]) < min_area:
             continue
         masks = _masks(masklet)
-        if all(_inside(masks, theirs) < max_inside for theirs in decoded):
+        if all(_inside(masks, theirs, apart_only) < max_inside for theirs in decoded):
             out.append(masklet)
             decoded.append(masks)
     return out
@@ -198,12 +199,25 @@ def _masks(masklet: Masklet) -> dict[int, np.ndarray]:
     return {i: p.mask.decode() for i, p in enumerate(masklet.points) if p.present and p.mask}
 
 
-def _inside(masks: Mapping[int, np.ndarray], theirs: Mapping[int, np.ndarray]) -> float:
+def _inside(masks: Mapping[int, np.ndarray], theirs: Mapping[int, np.ndarray], apart_only: bool = False) -> float:
     """Mean over the frames of ``masks`` (frame position -> mask) of the share of the mask inside ``theirs`` on that
-    frame (0 where the other is absent or the sizes differ)."""
+    frame (0 where the other is absent or the sizes differ). With ``apart_only``, also 0 where the other mask has a
+    sizeable part that this mask does not touch: there the other is a mask over this object and another apart."""
     shares = []
     for i, mask in masks.items():
         other = theirs.get(i)
         fits = other is not None and other.shape == mask.shape and mask.sum()
+        if fits and apart_only and _holds_another(other, mask):
+            fits = False
         shares.append(float(np.logical_and(mask, other).sum() / mask.sum()) if fits else 0.0)
     return float(np.mean(shares))
+
+
+def _holds_another(other: np.ndarray, mask: np.ndarray) -> bool:
+    """Whether ``other`` has a connected part (8-neighbour) of at least `PART_SHARE` of it (less is a speck or a
+    sliver) that ``mask`` does not touch."""
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(other.astype(np.uint8), connectivity=8)
+    sizeable = {k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] >= PART_SHARE * other.sum()}
+    return bool(sizeable - set(np.unique(labels[mask]).tolist()))
