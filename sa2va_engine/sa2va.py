@@ -437,7 +437,7 @@ def _frames(visual) -> list[np.ndarray]:
     return frames
 
 
-def _llm_images(frames: list[np.ndarray], budget: int | None) -> list[Image.Image]:
+def _llm_images(frames: list[np.ndarray], budget: int | None = None) -> list[Image.Image]:
     """The frames the LLM sees (the first `LLM_FRAMES`), each within the checkpoint's frame budget."""
     return [shrunk(Image.fromarray(f), budget) for f in frames[:LLM_FRAMES]]
 
