@@ -12,9 +12,9 @@ processor (sides multiples of `FACTOR`, as the processor itself resizes), and on
 
 from __future__ import annotations
 
-import math
-
 from PIL import Image
+
+from sa2va_engine.qwen_image_sizing import rounded_size
 
 # The Qwen-VL processors' resize unit: patch 16 x merge 2 (Qwen3-VL; 14 x 2 = 28 for Qwen2.5-VL gives sides that are
 # also whole patches after its own rounding, so the processor leaves them as they are or rounds once).
@@ -37,13 +37,10 @@ def frame_pixels(raw_config: dict) -> int | None:
 
 
 def shrunk(image: Image.Image, budget: int | None) -> Image.Image:
-    """``image`` shrunk to at most ``budget`` pixels as the processor shrinks an image over its own budget (both
-    sides scaled by one factor, then floored to multiples of `FACTOR`, at least one); unchanged when it fits (the
-    processor then rounds it as it always did) or there is no budget."""
-    w, h = image.size
-    if budget is None or w * h <= budget:
+    """``image`` shrunk to at most ``budget`` pixels as the processor shrinks an image over its own budget
+    (`qwen_image_sizing.rounded_size`: both sides scaled by one factor, floored to multiples of `FACTOR`); unchanged
+    when it fits (the processor then rounds it as it always did) or there is no budget."""
+    if budget is None or image.width * image.height <= budget:
         return image
-    scale = math.sqrt(budget / (w * h))
-    new_w = max(FACTOR, math.floor(w * scale / FACTOR) * FACTOR)
-    new_h = max(FACTOR, math.floor(h * scale / FACTOR) * FACTOR)
-    return image.resize((new_w, new_h), Image.Resampling.BICUBIC)
+    height, width = rounded_size(image.height, image.width, factor=FACTOR, min_pixels=1, max_pixels=budget)
+    return image.resize((max(FACTOR, width), max(FACTOR, height)), Image.Resampling.BICUBIC)

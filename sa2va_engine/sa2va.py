@@ -59,8 +59,7 @@ class Sa2VA:
         self.family = family
         self.processor = processor
         self.raw_config = raw_config
-        # Frames the LLM sees are shrunk to this many pixels; regions up close keep the processor's budget.
-        self.frame_pixels = frame_pixels(raw_config)
+        frame_pixels(raw_config)  # a bad frame budget fails the load, not the first chunk
         self.device = device
         self.dtype = dtype
         tok = family.tokenizer(processor)
@@ -70,6 +69,14 @@ class Sa2VA:
         self._mask_via = self.model.sam2.image_size if self.handling.mask_upsample == "via_sam2_size" else None
         if self.seg_id is None or self.seg_id == tok.unk_token_id:
             raise CheckpointError("the checkpoint's tokenizer has no [SEG] token: not a Sa2VA checkpoint")
+
+    @property
+    def frame_pixels(self) -> int | None:
+        """Frames the LLM sees are shrunk to this many pixels; regions up close keep the processor's budget."""
+        return frame_pixels(self.raw_config)
+
+    def _llm_view(self, frames: list[np.ndarray]) -> list[Image.Image]:
+        return _llm_images(frames, self.frame_pixels)
 
     # -- loading ------------------------------------------------------------------------------
     @classmethod
@@ -117,21 +124,20 @@ class Sa2VA:
     def chat(self, visual=None, question: str = "", history: list[tuple[str, str]] | None = None,
              max_new_tokens: int = 256) -> ChatAnswer:
         """Answer ``question`` about an image or frames (or text only when ``visual`` is None)."""
-        images = _llm_images(_frames(visual), self.frame_pixels) if visual is not None else []
+        images = self._llm_view(_frames(visual)) if visual is not None else []
         out = self._generate(images, question, history, max_new_tokens)
         return ChatAnswer(text=out.text, seg_count=len(out.seg_states))
 
     def chat_batch(self, visuals: Sequence, question: str, max_new_tokens: int = 256) -> list[ChatAnswer]:
         """`chat` of one question about several visuals (clips), in one batched generation where the VLM family
         batches prompts (Qwen-VL), else one after another. Greedy: each answer is the one `chat` gives."""
-        outs = self._generate_many([_llm_images(_frames(v), self.frame_pixels) for v in visuals], question,
-                                   max_new_tokens)
+        outs = self._generate_many([self._llm_view(_frames(v)) for v in visuals], question, max_new_tokens)
         return [ChatAnswer(text=out.text, seg_count=len(out.seg_states)) for out in outs]
 
     def ground_caption_batch(self, visuals: Sequence, max_new_tokens: int = 256) -> list[GroundedCaption]:
         """`ground_caption(..., with_masks=False)` of several visuals in one batched generation (see `chat_batch`):
         captions and their phrases, without masks (the caller tracks the phrases)."""
-        outs = self._generate_many([_llm_images(_frames(v), self.frame_pixels) for v in visuals],
+        outs = self._generate_many([self._llm_view(_frames(v)) for v in visuals],
                                    prompts.GROUNDED_CAPTION, max_new_tokens)
         return [self._grounded_without_masks(out, _frames(v)) for out, v in zip(outs, visuals)]
 
@@ -148,7 +154,7 @@ class Sa2VA:
 
     def yes_probability(self, visual, question: str) -> float:
         """P(yes) from the next-token distribution after ``question`` (yes vs no), not from parsed prose."""
-        images = _llm_images(_frames(visual), self.frame_pixels) if visual is not None else []
+        images = self._llm_view(_frames(visual)) if visual is not None else []
         with self._autocast():
             logits = next_token_logits(self.model.mllm, self.family, self.processor, images,
                                        question.strip() + prompts.YES_NO_SUFFIX, device=self.device, dtype=self.dtype)
@@ -161,7 +167,7 @@ class Sa2VA:
             return []
         if not self.family.batches_prompts or len(visuals) == 1:
             return [self.yes_probability(v, question) for v in visuals]
-        image_sets = [_llm_images(_frames(v), self.frame_pixels) if v is not None else [] for v in visuals]
+        image_sets = [self._llm_view(_frames(v)) if v is not None else [] for v in visuals]
         with self._autocast():
             logits = next_token_logits_batch(self.model.mllm, self.family, self.processor, image_sets,
                                              question.strip() + prompts.YES_NO_SUFFIX, device=self.device,
@@ -185,7 +191,7 @@ class Sa2VA:
             answer = prompts.FORCED_ANSWER
             states = self._forced_states(frames, [expression])
         elif mode == "generate":
-            out = self._generate(_llm_images(frames, self.frame_pixels), prompts.referring_prompt(expression), None, 64)
+            out = self._generate(self._llm_view(frames), prompts.referring_prompt(expression), None, 64)
             answer, states = out.text, out.seg_states[:1]
         else:
             raise InputError(f"segment mode {mode!r}: use 'forced' or 'generate'")
@@ -200,7 +206,7 @@ class Sa2VA:
         ``with_masks=False`` skips SAM-2 (phrases get empty (0, H, W) masks) for callers that track the
         phrases through more frames themselves."""
         frames = _frames(visual)
-        out = self._generate(_llm_images(frames, self.frame_pixels), prompts.GROUNDED_CAPTION, None, max_new_tokens)
+        out = self._generate(self._llm_view(frames), prompts.GROUNDED_CAPTION, None, max_new_tokens)
         if not with_masks:
             return self._grounded_without_masks(out, frames)
         phrases = _phrases_before_segs(out.text)
@@ -327,8 +333,7 @@ class Sa2VA:
     def _forced_states(self, frames: list[np.ndarray], expressions: list[str]) -> torch.Tensor:
         questions = [prompts.referring_prompt(e) for e in expressions]
         with self._autocast():
-            return forced_seg_states(self.model.mllm, self.family, self.processor,
-                                     _llm_images(frames, self.frame_pixels), questions,
+            return forced_seg_states(self.model.mllm, self.family, self.processor, self._llm_view(frames), questions,
                                      prompts.FORCED_ANSWER, seg_id=self.seg_id, device=self.device, dtype=self.dtype)
 
     def _propagate(self, frames: list[np.ndarray], prompt_tokens: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:

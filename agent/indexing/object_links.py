@@ -207,9 +207,11 @@ def _inside(masks: Mapping[int, np.ndarray], theirs: Mapping[int, np.ndarray], a
     for i, mask in masks.items():
         other = theirs.get(i)
         fits = other is not None and other.shape == mask.shape and mask.sum()
-        if fits and apart_only and _holds_another(other, mask):
-            fits = False
-        shares.append(float(np.logical_and(mask, other).sum() / mask.sum()) if fits else 0.0)
+        common = float(np.logical_and(mask, other).sum()) if fits else 0.0
+        # Parts are looked for only where the masks meet: elsewhere the share is 0 whatever they are.
+        if common and apart_only and _holds_another(other, mask):
+            common = 0.0
+        shares.append(common / mask.sum() if common else 0.0)
     return float(np.mean(shares))
 
 

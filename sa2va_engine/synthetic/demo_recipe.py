@@ -176,7 +176,6 @@ def _give_regions(engine: Sa2VA, region_pixels: int) -> None:
     processor = engine.processor.image_processor
     processor.size = {**processor.size, "longest_edge": region_pixels}
     engine.raw_config["sva_frame_pixels"] = FRAME_PIXELS
-    engine.frame_pixels = FRAME_PIXELS
 
 
 def reloaded(engine: Sa2VA, keep: Path | None = None) -> Sa2VA:
