@@ -104,8 +104,9 @@ def store_fills(con: duckdb.DuckDBPyConnection, video_id: int, fills: Sequence[F
     if cols["oid"]:
         con.execute(_INSERT_POINTS, [cols["oid"], video_id, *(cols[c] for c in list(cols)[1:])])
         update_sightings(con, video_id)
-        # New tracks can hold new jumps, whose parts are not named yet (index/part_names.py).
-        con.execute("UPDATE videos SET parts_named = FALSE WHERE video_id = ?", [video_id])
+        # New tracks can hold new jumps, whose parts are not named yet (index/part_names.py), and new views of their
+        # objects (index/object_views.py).
+        con.execute("UPDATE videos SET parts_named = FALSE, views_named = FALSE WHERE video_id = ?", [video_id])
     # The pass can grow two stored objects of one label into each other, or find that two were one all along.
     merge_same_objects(con, video_id)
     replace_video_events(con, video_id)

@@ -344,10 +344,28 @@ def _merge_objects(con: duckdb.DuckDBPyConnection) -> None:
             replace_video_events(con, video_id)
 
 
+# v18: `object_views`: what the model called each object up close on a few typical frames of its whole track
+# (index/object_views.py), which its label is voted from, and `videos.views_named`, the mark that the indexer named
+# them. Videos stored before it are marked as named: their labels stay as they were until the video is indexed again.
+_V18 = """
+CREATE TABLE object_views (
+    video_id BIGINT NOT NULL,
+    object_id BIGINT NOT NULL,
+    time_s DOUBLE NOT NULL,
+    x0 FLOAT NOT NULL,
+    y0 FLOAT NOT NULL,
+    x1 FLOAT NOT NULL,
+    y1 FLOAT NOT NULL,
+    name VARCHAR
+);
+ALTER TABLE videos ADD COLUMN views_named BOOLEAN NOT NULL DEFAULT TRUE;
+"""
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
-    (_V12, _replay_events), _V13, _V14, (_V15, _replay_events), _V16, (_V17, _merge_objects),
+    (_V12, _replay_events), _V13, _V14, (_V15, _replay_events), _V16, (_V17, _merge_objects), _V18,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

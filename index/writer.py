@@ -34,6 +34,7 @@ from index.event_store import replace_video_events
 from index.gap_rows import Fill, VideoGaps, store_fills, unfilled_videos, video_gaps
 from index.label_vote import vote_labels
 from index.object_ids import new_object_id
+from index.object_views import ObjectView, ViewName, object_views, store_view_names, unviewed_videos
 from index.part_names import EventPart, PartName, jump_parts, store_part_names, unnamed_videos
 from index.summaries import LastSeen
 from index.schema import EMBEDDING_DIM, TEXT_ID_SQL, quantized_columns, vector_max
@@ -73,7 +74,8 @@ _INSERT_TEXT_REFS = (
 )
 _DROP_VIDEO_ROWS = tuple(
     f"DELETE FROM {table} WHERE video_id = ?"
-    for table in ("subject_checks", "part_names", "events", "text_refs", "track_points", "phrases", "objects", "chunks")
+    for table in ("subject_checks", "part_names", "object_views", "events", "text_refs", "track_points", "phrases",
+                  "objects", "chunks")
 )
 # Texts no video mentions any more; run after dropping a video's refs so search never returns a text without
 # a place, and a re-indexed video stores exactly what a fresh index would.
@@ -190,8 +192,8 @@ class IndexWriter:
             row = con.execute("SELECT video_id, content_hash FROM videos WHERE path = ?", [vpath]).fetchone()
             if row is None:
                 video_id = con.execute("SELECT coalesce(max(video_id), 0) + 1 FROM videos").fetchone()[0]
-                con.execute("INSERT INTO videos (video_id, path, status, gaps_filled, parts_named) "
-                            "VALUES (?, ?, 'indexing', FALSE, FALSE)",
+                con.execute("INSERT INTO videos (video_id, path, status, gaps_filled, parts_named, views_named) "
+                            "VALUES (?, ?, 'indexing', FALSE, FALSE, FALSE)",
                             [video_id, vpath])
                 state = "new"
             else:
@@ -200,7 +202,8 @@ class IndexWriter:
                 state = "resumed" if same else "changed"
                 if not same:
                     _drop_video_rows(con, video_id)
-                    con.execute("UPDATE videos SET gaps_filled = FALSE, parts_named = FALSE WHERE video_id = ?",
+                    con.execute("UPDATE videos SET gaps_filled = FALSE, parts_named = FALSE, views_named = FALSE "
+                                "WHERE video_id = ?",
                                 [video_id])
             if state != "resumed":
                 con.execute(
@@ -302,6 +305,25 @@ class IndexWriter:
         """The pass's finds, the video's events over them and the mark that it ran: all or nothing."""
         with self._tx() as con:
             store_fills(con, video_id, fills)
+
+    # ---- the objects named on typical views of their whole track (agent/indexing/object_views.py) ----
+
+    def unviewed_videos(self, paths: Sequence[str | Path]) -> list[tuple[int, str]]:
+        """(video_id, path) of those videos that are finished and have not had this pass since their last tracks."""
+        if not self.db.exists():
+            return []
+        with self._read() as con:
+            return unviewed_videos(con, [canonical_video_path(p) for p in paths])
+
+    def object_views(self, video_id: int) -> list[ObjectView]:
+        with self._read() as con:
+            return object_views(con, video_id)
+
+    def store_view_names(self, video_id: int, names: Sequence[ViewName]) -> None:
+        """The names, the video's labels voted again and events replayed with them, and the mark that the pass ran:
+        all or nothing."""
+        with self._tx() as con:
+            store_view_names(con, video_id, names)
 
     # ---- the names of the parts jumps hang on (agent/indexing/event_parts.py) ----
 

@@ -122,10 +122,12 @@ def test_all_videos_are_searched_at_once(jump_library):
 
 def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tmp_path):
     """A v4 file (no events table) opened by this sva: the migration replays the tracks, no model, same rows as the
-    rules give this index's tracks (a v4 file has no names of the parts jumps hang on: index/part_names.py)."""
+    rules give this index's tracks (a v4 file has no names of the parts jumps hang on, index/part_names.py, and its
+    labels are its chunks' names, not its views', index/object_views.py)."""
     import shutil
 
     from index.event_store import replace_video_events
+    from index.label_vote import vote_labels
 
     db, _, _ = jump_library
     old = tmp_path / "old.duckdb"
@@ -133,6 +135,9 @@ def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tm
     con = duckdb.connect(str(old))
     try:
         con.execute("DELETE FROM part_names")
+        con.execute("DROP TABLE object_views")  # v18
+        con.execute("ALTER TABLE videos DROP COLUMN views_named")
+        vote_labels(con, None)
         con.execute("ALTER TABLE track_points DROP COLUMN colour")  # v16
         for (video_id,) in con.execute("SELECT video_id FROM videos").fetchall():
             replace_video_events(con, video_id)

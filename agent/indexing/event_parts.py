@@ -21,10 +21,8 @@ from agent.indexing.chunk_analyser import FATAL_ERRORS
 from index.part_names import EventPart, PartName
 from index.writer import IndexWriter
 from sa2va_engine.sa2va import Sa2VA
-from sa2va_engine.user_error import UserError
 from tools.sa2va_region import RegionRequest, name_regions
-from tools.video_decode import DecodedFrame, decode_frames
-
+from tools.sampled_frame import sampled_frame
 
 
 def name_event_parts(engine: Callable[[], Sa2VA], writer: IndexWriter, paths: Sequence[str],
@@ -51,21 +49,10 @@ def name_parts(engine: Callable[[], Sa2VA], path: str, parts: Sequence[EventPart
                sample_fps: float) -> list[PartName]:
     """Each part's frame decoded at the size its mask was stored at, and the parts named in one generation; a part
     whose frame no longer decodes (the file changed or broke since) is left out."""
-    frames = {t: _frame(path, t, max(p.frame_size), sample_fps) for t, p in {p.time_s: p for p in parts}.items()}
+    frames = {t: sampled_frame(path, t, max(p.frame_size), sample_fps)
+              for t, p in {p.time_s: p for p in parts}.items()}
     asked = [p for p in parts if frames[p.time_s] is not None]
     if not asked:
         return []
     names = name_regions(engine(), [RegionRequest(frame=frames[p.time_s], box=p.box) for p in asked])
     return [PartName(object_id=p.object_id, time_s=p.time_s, box=p.box, name=n) for p, n in zip(asked, names)]
-
-
-def _frame(path: str, time_s: float, max_side: int, sample_fps: float) -> DecodedFrame | None:
-    """The frame the indexer sampled at `time_s`: the stored time is that frame's own, and it is the first of its
-    sampling slot, so a window of one sampling step around it decodes it again; the nearest is taken."""
-    half = 0.5 / sample_fps
-    try:
-        frames = list(decode_frames(path, sample_fps=sample_fps, max_side=max_side, start_s=max(0.0, time_s - half),
-                                    end_s=time_s + half))
-    except UserError:
-        return None
-    return min(frames, key=lambda f: abs(f.time_s - time_s)) if frames else None

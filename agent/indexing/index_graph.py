@@ -37,6 +37,7 @@ from agent.indexing.chunk_frames import decode_chunks
 from agent.indexing.decode_ahead import DecodeAhead, decode_ahead
 from agent.indexing.index_report import IndexProgress, VideoReport
 from agent.indexing.event_parts import name_event_parts
+from agent.indexing.object_views import name_object_views
 from agent.indexing.gap_fill import fill_gaps
 from agent.indexing.index_settings import IndexSettings
 from agent.indexing.stage_clock import StageClock
@@ -143,7 +144,8 @@ class VideoIndexer:
 
     def fill_gaps(self, paths: list[str], engine: Callable[[], Sa2VA] | None = None) -> list[str]:
         """The passes over the run's finished videos, with `engine` (default: the one the chunks were analysed with
-        here): the second tracking pass (agent/indexing/gap_fill.py), then the naming of the parts jumps hang on
+        here): the second tracking pass (agent/indexing/gap_fill.py), then the naming of each object on views of its
+        whole track (agent/indexing/object_views.py), then the naming of the parts jumps hang on
         (agent/indexing/event_parts.py). One line per video a pass failed on."""
         if not self.settings.track:
             return []
@@ -153,6 +155,8 @@ class VideoIndexer:
                 errors += fill_gaps(engine or self._engine, self.videos.writer, paths, self.settings)[1]
         if self.settings.name_objects:
             with self.clock.stage("describe"):
+                errors += name_object_views(engine or self._engine, self.videos.writer, paths,
+                                            self.settings.sample_fps)[1]
                 errors += name_event_parts(engine or self._engine, self.videos.writer, paths,
                                            self.settings.sample_fps)[1]
         return errors
