@@ -108,6 +108,7 @@ def store_fills(con: duckdb.DuckDBPyConnection, video_id: int, fills: Sequence[F
         # objects (index/object_views.py).
         con.execute("UPDATE videos SET parts_named = FALSE, views_named = FALSE WHERE video_id = ?", [video_id])
     # The pass can grow two stored objects of one label into each other, or find that two were one all along.
-    merge_same_objects(con, video_id)
+    if merge_same_objects(con, video_id):
+        con.execute("UPDATE videos SET views_named = FALSE WHERE video_id = ?", [video_id])  # a merged track's views
     replace_video_events(con, video_id)
     con.execute("UPDATE videos SET gaps_filled = TRUE WHERE video_id = ?", [video_id])

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-_HAS_VIEWS = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'object_views' AND schema_name = 'main'"
+HAS_VIEWS = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'object_views' AND schema_name = 'main'"
 
 
 def vote_labels(con: duckdb.DuckDBPyConnection, object_ids: Sequence[int] | None) -> None:
@@ -23,7 +23,7 @@ def vote_labels(con: duckdb.DuckDBPyConnection, object_ids: Sequence[int] | None
     ids = {"ids": [int(o) for o in object_ids] if object_ids is not None else None}
     con.execute(_VOTE.format(source=_PHRASES), ids)
     # A migration older than the views (v18) votes from the chunks alone.
-    if con.execute(_HAS_VIEWS).fetchone()[0]:
+    if con.execute(HAS_VIEWS).fetchone()[0]:
         con.execute(_VOTE.format(source=_VIEWS), ids)
 
 

@@ -23,6 +23,7 @@ import duckdb
 from pycocotools import mask as coco_mask
 
 from index.event_store import SAME_FRAME_S
+from index.label_vote import HAS_VIEWS as _HAS_VIEWS
 from tools.colour_words import colours_differ
 
 MIN_SHARED = 2
@@ -77,11 +78,12 @@ def same_objects(con: duckdb.DuckDBPyConnection, video_id: int) -> list[tuple[in
 
 def merge_same_objects(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
     """Merge the video's objects that are one (inside the caller's transaction); returns how many were merged away.
-    The kept object takes the other's points on frames it has none of, its phrases (its label is voted again over
-    both), its texts and its part names; its first and last sighting span both."""
+    The kept object takes the other's points on frames it has none of, its phrases and views up close (its label is
+    voted again over both), its texts and its part names; its first and last sighting span both."""
     from index.label_vote import vote_labels
 
     pairs = same_objects(con, video_id)
+    has_views = bool(pairs) and con.execute(_HAS_VIEWS).fetchone()[0]
     for keep, gone in pairs:
         # One point per object and frame: where both stored one, the kept object's stays.
         con.execute(
@@ -93,6 +95,8 @@ def merge_same_objects(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
             "WHERE objects.object_id = $keep AND g.object_id = $gone", {"keep": keep, "gone": gone})
         for statement in _MOVE:
             con.execute(statement, {k: v for k, v in (("keep", keep), ("gone", gone)) if f"${k}" in statement})
+        if has_views:  # a migration older than the views (v18) merging objects has none to move
+            con.execute("UPDATE object_views SET object_id = ? WHERE object_id = ?", [keep, gone])
     if pairs:
         update_sightings(con, video_id)
         vote_labels(con, sorted({keep for keep, _ in pairs}))

@@ -180,6 +180,8 @@ def test_a_v14_index_gets_its_events_replayed_with_the_rules_of_v15(jump_library
             replace_video_events(con, video_id)  # a fresh finish of a v15 index: no colours
         fresh = con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall()
         con.execute("UPDATE events SET start_s = start_s + 100, end_s = end_s + 100")  # what older rules left
+        con.execute("DROP TABLE object_views")  # v18
+        con.execute("ALTER TABLE videos DROP COLUMN views_named")
         con.execute("UPDATE schema_version SET version = 14")
     finally:
         con.close()
@@ -206,6 +208,8 @@ def test_points_store_their_mask_colour_and_a_v15_index_keeps_its_events(jump_li
         con.execute("ALTER TABLE track_points DROP COLUMN colour")
         con.execute("UPDATE events SET score = 0.123")  # what v15 left: not replayed
         before = con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind").fetchall()
+        con.execute("DROP TABLE object_views")  # v18
+        con.execute("ALTER TABLE videos DROP COLUMN views_named")
         con.execute("UPDATE schema_version SET version = 15")
     assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
     with duckdb.connect(str(old), read_only=True) as con:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 
+import duckdb
 import numpy as np
 import pytest
 
@@ -223,7 +224,15 @@ def test_the_pass_merges_stored_objects_that_are_one(tmp_path, shared_videos, mo
     nothing = (slice(0, 0), slice(0, 0))
     _fake_tracker(monkeypatch, {name: nothing for name in ("the red ball", "the red toy", "the red box",
                                                            "the green dog", "the white dog")})
+    # The views named before the pass (index/object_views.py) go with their object, and are named again after it.
+    writer.close()
+    with duckdb.connect(str(db)) as con:
+        con.execute("INSERT INTO object_views VALUES (1, ?, 3.0, 0, 0, 1, 1, 'the red ball')", [ids["the red toy"]])
+        con.execute("UPDATE videos SET views_named = TRUE")
     assert fill_gaps(lambda: None, writer, [video], _settings(db)) == (0, [])
+    with open_read(db) as con:
+        assert con.execute("SELECT object_id FROM object_views").fetchall() == [(ids["the red ball"],)]
+        assert con.execute("SELECT views_named FROM videos").fetchall() == [(False,)]
     with open_read(db) as con:
         objects = dict(con.execute("SELECT object_id, label FROM objects").fetchall())
         points = con.execute("SELECT object_id, count(*), count(DISTINCT time_s), min(time_s), max(time_s) "
@@ -246,8 +255,6 @@ def test_the_pass_merges_stored_objects_that_are_one(tmp_path, shared_videos, mo
 def test_an_older_index_gets_its_objects_that_are_one_merged_when_opened(tmp_path, shared_videos):
     """Schema v17: a video that had the second pass before it merged anything has its objects that are one merged
     when the index is first opened (no model), and its events replayed over the merged tracks."""
-    import duckdb
-
     from index.schema import CURRENT_VERSION
 
     db, video, writer, ids = _library_of(tmp_path, shared_videos, [

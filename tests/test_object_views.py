@@ -145,3 +145,24 @@ def test_a_video_indexed_again_loses_its_views_and_gets_the_pass_again(library):
     writer.begin_video(video, FACTS, [(0.0, 3.0), (3.0, 6.0)])  # other chunks: the video's rows start over
     assert _rows(db, "SELECT count(*) FROM object_views") == [(0,)]
     assert _rows(db, "SELECT views_named FROM videos") == [(False,)]
+
+
+def test_an_older_index_keeps_its_labels_and_counts_as_viewed(library):
+    """Schema v18 adds the views to an index made before them: its videos are marked as viewed (no model runs when it
+    is opened or indexed again unchanged), and its labels stay the chunks' vote."""
+    from index.reader import IndexReader
+    from index.schema import CURRENT_VERSION
+
+    db, video, writer, _ = library
+    writer.close()
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE object_views")
+        con.execute("ALTER TABLE videos DROP COLUMN views_named")
+        con.execute("UPDATE schema_version SET version = 17")
+    assert IndexReader(db, linger_s=0, embedder=fx.HashEmbedder()).schema_version() == CURRENT_VERSION
+    assert _rows(db, "SELECT views_named FROM videos") == [(True,)]
+    assert _rows(db, "SELECT count(*) FROM object_views") == [(0,)]
+    assert _rows(db, "SELECT label FROM objects") == [("the white dog",)]
+    namer = Namer()
+    assert name_object_views(lambda: namer, IndexWriter(db, embedder=fx.HashEmbedder()), [video], 2.0) == (0, [])
+    assert namer.asked == []

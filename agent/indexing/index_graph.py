@@ -144,12 +144,17 @@ class VideoIndexer:
 
     def fill_gaps(self, paths: list[str], engine: Callable[[], Sa2VA] | None = None) -> list[str]:
         """The passes over the run's finished videos, with `engine` (default: the one the chunks were analysed with
-        here): the second tracking pass (agent/indexing/gap_fill.py), then the naming of each object on views of its
-        whole track (agent/indexing/object_views.py), then the naming of the parts jumps hang on
-        (agent/indexing/event_parts.py). One line per video a pass failed on."""
+        here): the naming of each object on views of its whole track (agent/indexing/object_views.py), so that the
+        second tracking pass (agent/indexing/gap_fill.py) looks for each object by that label; the naming again where
+        the second pass added to the tracks or merged objects; then the naming of the parts jumps hang on
+        (agent/indexing/event_parts.py), which reads the labels. One line per video a pass failed on."""
         if not self.settings.track:
             return []
         errors = []
+        if self.settings.name_objects and self.settings.fill_gaps:
+            with self.clock.stage("describe"):
+                errors += name_object_views(engine or self._engine, self.videos.writer, paths,
+                                            self.settings.sample_fps)[1]
         if self.settings.fill_gaps:
             with self.clock.stage("track"):
                 errors += fill_gaps(engine or self._engine, self.videos.writer, paths, self.settings)[1]
