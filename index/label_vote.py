@@ -21,10 +21,10 @@ def vote_labels(con: duckdb.DuckDBPyConnection, object_ids: Sequence[int] | None
     if object_ids is not None and not object_ids:
         return
     ids = {"ids": [int(o) for o in object_ids] if object_ids is not None else None}
-    con.execute(_VOTE.format(source=_PHRASES), ids)
+    con.execute(_VOTE_PHRASES, ids)
     # A migration older than the views (v18) votes from the chunks alone.
     if con.execute(HAS_VIEWS).fetchone()[0]:
-        con.execute(_VOTE.format(source=_VIEWS), ids)
+        con.execute(_VOTE_VIEWS, ids)
 
 
 _PHRASES = """
@@ -44,3 +44,5 @@ _VOTE = """
     UPDATE objects SET label = voted.phrase FROM (SELECT object_id, phrase FROM ({source}) WHERE rank = 1) voted
     WHERE objects.object_id = voted.object_id AND objects.label IS DISTINCT FROM voted.phrase
 """
+_VOTE_PHRASES = _VOTE.format(source=_PHRASES)
+_VOTE_VIEWS = _VOTE.format(source=_VIEWS)
