@@ -26,17 +26,15 @@ from typing import NamedTuple
 
 import duckdb
 import numpy as np
-from pydantic import BaseModel
 
-from index.event_store import replace_video_events
+from index.event_store import SAME_FRAME_S, replace_video_events
 from index.label_vote import vote_labels
+from index.track_region import RegionName, TrackRegion, insert_names, insert_sql
 from sa2va_engine.masklet import Rle
 from tools.mask_parts import highest_part, mask_outline
 
 # Views named per object. Tried on the stored index above: 7 views 48 / 57 labels right, 11 views 47.
 VIEWS = 7
-# Overlapping chunks store the same frame twice; times closer than this are one frame.
-SAME_TIME_S = 1e-3
 
 _UNNAMED = (
     "SELECT video_id, path FROM videos WHERE NOT views_named AND status IN ('done', 'partial') "
@@ -46,29 +44,7 @@ _MASKS = (
     "SELECT object_id, time_s, score, mask_h, mask_w, mask_counts FROM track_points "
     "WHERE video_id = ? AND mask_counts IS NOT NULL ORDER BY object_id, time_s, score DESC"
 )
-_INSERT = (
-    "INSERT INTO object_views SELECT ?, unnest(?::BIGINT[]), unnest(?::DOUBLE[]), unnest(?::FLOAT[]), "
-    "unnest(?::FLOAT[]), unnest(?::FLOAT[]), unnest(?::FLOAT[]), unnest(?::VARCHAR[])"
-)
-
-
-class ObjectView(BaseModel):
-    """One view of an object to name: the track point's time (seconds) and the box of its mask without specks
-    (pixels of the stored mask, which is the frame as the indexer decoded it)."""
-
-    object_id: int
-    time_s: float
-    box: tuple[int, int, int, int]
-    frame_size: tuple[int, int]
-
-
-class ViewName(BaseModel):
-    """What the model called an `ObjectView` up close; None when it gave no usable name."""
-
-    object_id: int
-    time_s: float
-    box: tuple[int, int, int, int]
-    name: str | None
+_INSERT = insert_sql("object_views")
 
 
 class _Mask(NamedTuple):  # one per stored mask of the video: a tuple, not a validated model
@@ -84,13 +60,13 @@ def unviewed_videos(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> lis
     return [(r[0], r[1]) for r in con.execute(_UNNAMED, [list(paths)]).fetchall()]
 
 
-def object_views(con: duckdb.DuckDBPyConnection, video_id: int, views: int = VIEWS) -> list[ObjectView]:
+def object_views(con: duckdb.DuckDBPyConnection, video_id: int, views: int = VIEWS) -> list[TrackRegion]:
     """The views of each object of the video that has a stored mask (the module docstring's rule), by object id,
     each object's in time order."""
     masks: dict[int, list[_Mask]] = {}
     last: tuple[int, float] | None = None
     for oid, t, _score, h, w, counts in con.execute(_MASKS, [video_id]).fetchall():
-        if last is not None and last[0] == oid and t - last[1] < SAME_TIME_S:
+        if last is not None and last[0] == oid and t - last[1] < SAME_FRAME_S:
             continue  # the same frame from the overlapping chunk: the better-scored one was read first
         last = (oid, t)
         mask = Rle(size=(h, w), counts=counts).decode()
@@ -101,7 +77,7 @@ def object_views(con: duckdb.DuckDBPyConnection, video_id: int, views: int = VIE
                                                box=outline.box, frame_size=(h, w)))
     out = []
     for oid, seen in masks.items():
-        out += [ObjectView(object_id=oid, time_s=m.time_s, box=m.box, frame_size=m.frame_size)
+        out += [TrackRegion(object_id=oid, time_s=m.time_s, box=m.box, frame_size=m.frame_size)
                 for m in typical_masks(seen, views)]
     return out
 
@@ -116,13 +92,11 @@ def typical_masks(masks: Sequence[_Mask], views: int) -> list[_Mask]:
     return [whole[min(run, key=lambda i: (abs(whole[i].area - median), i))] for run in runs]
 
 
-def store_view_names(con: duckdb.DuckDBPyConnection, video_id: int, names: Sequence[ViewName]) -> None:
+def store_view_names(con: duckdb.DuckDBPyConnection, video_id: int, names: Sequence[RegionName]) -> None:
     """Inside the caller's transaction: the names (replacing any the video had), the video's labels voted again with
     them, its events replayed, and the mark that the pass ran."""
     con.execute("DELETE FROM object_views WHERE video_id = ?", [video_id])
-    if names:
-        con.execute(_INSERT, [video_id, [n.object_id for n in names], [n.time_s for n in names],
-                              *([n.box[i] for n in names] for i in range(4)), [n.name for n in names]])
+    insert_names(con, _INSERT, video_id, names)
     ids = [r[0] for r in con.execute("SELECT object_id FROM objects WHERE video_id = ?", [video_id]).fetchall()]
     vote_labels(con, ids)
     replace_video_events(con, video_id)

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import duckdb
-from pydantic import BaseModel
 
 from index.event_store import replace_video_events, video_tracks
+from index.track_region import RegionName, TrackRegion, insert_names, insert_sql
 from sa2va_engine.masklet import Rle
 from tools.mask_parts import highest_part
 from tools.track_events import detect_events
@@ -32,31 +32,9 @@ _POINTS = (
     "SELECT time_s, mask_h, mask_w, mask_counts FROM track_points WHERE object_id = ? AND time_s BETWEEN ? AND ? "
     "AND mask_counts IS NOT NULL ORDER BY time_s"
 )
-_INSERT = (
-    "INSERT INTO part_names SELECT ?, unnest(?::BIGINT[]), unnest(?::DOUBLE[]), unnest(?::FLOAT[]), "
-    "unnest(?::FLOAT[]), unnest(?::FLOAT[]), unnest(?::FLOAT[]), unnest(?::VARCHAR[])"
-)
+_INSERT = insert_sql("part_names")
 # Stored times are the decoder's; a time read back within this is the same track point.
 SAME_TIME_S = 1e-3
-
-
-class EventPart(BaseModel):
-    """The part of an object's mask to name: the track point's time (seconds) and the part's box (pixels of the
-    stored mask, which is the frame as the indexer decoded it)."""
-
-    object_id: int
-    time_s: float
-    box: tuple[int, int, int, int]
-    frame_size: tuple[int, int]
-
-
-class PartName(BaseModel):
-    """What the model called an `EventPart` up close; None when it gave no usable name."""
-
-    object_id: int
-    time_s: float
-    box: tuple[int, int, int, int]
-    name: str | None
 
 
 def unnamed_videos(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> list[tuple[int, str]]:
@@ -65,7 +43,7 @@ def unnamed_videos(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> list
     return [(r[0], r[1]) for r in con.execute(_UNNAMED, [list(paths)]).fetchall()]
 
 
-def jump_parts(con: duckdb.DuckDBPyConnection, video_id: int) -> list[EventPart]:
+def jump_parts(con: duckdb.DuckDBPyConnection, video_id: int) -> list[TrackRegion]:
     """For each jump the stored tracks give (the rule alone, before any name), the highest part of its mask at the
     sample where that part is highest, when the mask there is in two or more sizeable parts."""
     tracks, frame_times = video_tracks(con, video_id)
@@ -73,25 +51,23 @@ def jump_parts(con: duckdb.DuckDBPyConnection, video_id: int) -> list[EventPart]
     for event in detect_events(tracks, frame_times) if tracks else []:
         if event.kind != "jump":
             continue
-        best: tuple[int, EventPart] | None = None
+        best: tuple[int, TrackRegion] | None = None
         rows = con.execute(_POINTS, [event.object_id, event.start_s - SAME_TIME_S, event.end_s + SAME_TIME_S])
         for t, h, w, counts in rows.fetchall():
             part = highest_part(Rle(size=(h, w), counts=counts).decode())
             if part is None or (best is not None and part.box[3] >= best[0]):
                 continue
-            best = (part.box[3], EventPart(object_id=event.object_id, time_s=t, box=part.box, frame_size=(h, w))
+            best = (part.box[3], TrackRegion(object_id=event.object_id, time_s=t, box=part.box, frame_size=(h, w))
                     if part.parts >= 2 else None)
         if best is not None and best[1] is not None:
             parts.append(best[1])
     return parts
 
 
-def store_part_names(con: duckdb.DuckDBPyConnection, video_id: int, names: Sequence[PartName]) -> None:
+def store_part_names(con: duckdb.DuckDBPyConnection, video_id: int, names: Sequence[RegionName]) -> None:
     """Inside the caller's transaction: the names (replacing any the video had), its events replayed with them, and
     the mark that the pass ran."""
     con.execute("DELETE FROM part_names WHERE video_id = ?", [video_id])
-    if names:
-        con.execute(_INSERT, [video_id, [n.object_id for n in names], [n.time_s for n in names],
-                              *([n.box[i] for n in names] for i in range(4)), [n.name for n in names]])
+    insert_names(con, _INSERT, video_id, names)
     replace_video_events(con, video_id)
     con.execute("UPDATE videos SET parts_named = TRUE WHERE video_id = ?", [video_id])

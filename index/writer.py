@@ -34,9 +34,10 @@ from index.event_store import replace_video_events
 from index.gap_rows import Fill, VideoGaps, store_fills, unfilled_videos, video_gaps
 from index.label_vote import vote_labels
 from index.object_ids import new_object_id
-from index.object_views import ObjectView, ViewName, object_views, store_view_names, unviewed_videos
-from index.part_names import EventPart, PartName, jump_parts, store_part_names, unnamed_videos
+from index.object_views import object_views, store_view_names, unviewed_videos
+from index.part_names import jump_parts, store_part_names, unnamed_videos
 from index.summaries import LastSeen
+from index.track_region import RegionName, TrackRegion
 from index.schema import EMBEDDING_DIM, TEXT_ID_SQL, quantized_columns, vector_max
 from index.track_rows import TRACK_COLUMNS, track_point_from_row
 from index.video_path import canonical_video_path
@@ -315,11 +316,11 @@ class IndexWriter:
         with self._read() as con:
             return unviewed_videos(con, [canonical_video_path(p) for p in paths])
 
-    def object_views(self, video_id: int) -> list[ObjectView]:
+    def object_views(self, video_id: int) -> list[TrackRegion]:
         with self._read() as con:
             return object_views(con, video_id)
 
-    def store_view_names(self, video_id: int, names: Sequence[ViewName]) -> None:
+    def store_view_names(self, video_id: int, names: Sequence[RegionName]) -> None:
         """The names, the video's labels voted again and events replayed with them, and the mark that the pass ran:
         all or nothing."""
         with self._tx() as con:
@@ -334,11 +335,11 @@ class IndexWriter:
         with self._read() as con:
             return unnamed_videos(con, [canonical_video_path(p) for p in paths])
 
-    def jump_parts(self, video_id: int) -> list[EventPart]:
+    def jump_parts(self, video_id: int) -> list[TrackRegion]:
         with self._read() as con:
             return jump_parts(con, video_id)
 
-    def store_part_names(self, video_id: int, names: Sequence[PartName]) -> None:
+    def store_part_names(self, video_id: int, names: Sequence[RegionName]) -> None:
         """The names, the video's events replayed with them and the mark that the pass ran: all or nothing."""
         with self._tx() as con:
             store_part_names(con, video_id, names)

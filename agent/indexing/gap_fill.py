@@ -31,9 +31,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from agent.indexing.chunk_analyser import FATAL_ERRORS
 from agent.indexing.index_settings import IndexSettings
 from agent.indexing.object_links import SAME_FRAME_S, new_finds
+from agent.indexing.video_passes import each_video
 from index.gap_rows import ChunkGaps, Fill, VideoGaps
 from index.writer import IndexWriter
 from sa2va_engine.masklet import Masklet, TrackPoint
@@ -49,21 +49,14 @@ MIN_SAMPLES = 2
 def fill_gaps(engine: Callable[[], Sa2VA], writer: IndexWriter, paths: Sequence[str],
               settings: IndexSettings) -> tuple[int, list[str]]:
     """The pass over each of `paths` that is finished and has not had it: (tracks added, one line per video it
-    failed on). A video it fails on keeps what its chunks stored, unmarked, and the next run tries again; the
-    other videos go on. A checkpoint that cannot load or a full disk stops it (they would fail every video)."""
-    added, errors = 0, []
-    for video_id, path in writer.unfilled_videos(paths):
-        try:
-            fills = find_fills(engine, writer.video_gaps(video_id, path), settings)
-            writer.store_fills(video_id, fills)
-        except FATAL_ERRORS:
-            raise
-        except Exception as exc:  # noqa: BLE001 - this video's pass fails; its chunks' rows stay as they are
-            errors.append(f"{path}: second tracking pass: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
-            continue
-        added += len(fills)
-    return added, errors
+    failed on, `video_passes.each_video`; a video it fails on keeps what its chunks stored)."""
 
+    def run(video_id: int, path: str) -> int:
+        fills = find_fills(engine, writer.video_gaps(video_id, path), settings)
+        writer.store_fills(video_id, fills)
+        return len(fills)
+
+    return each_video(writer.unfilled_videos(paths), run, "second tracking pass")
 
 def find_fills(engine: Callable[[], Sa2VA], gaps: VideoGaps, settings: IndexSettings) -> list[Fill]:
     """The tracks the pass keeps for one video (nothing stored here)."""
