@@ -30,6 +30,10 @@ and `sva query ... --json` at default settings, scored against the worlds' groun
 
 The `sva` processes run with OMP_NUM_THREADS=--threads (1): on a small shared machine torch's default of a
 thread per core ran the demo model several times slower (bench/README.md, "Scale").
+
+`--ask-again` (with the `--workdir` of an earlier run): steps 2 and 3 again on a copy of that run's index
+(`asked_again.duckdb` beside it), with the code as it is now and no re-index: what a change to the query side
+alone does to the same stored index. The earlier run's files are left as they are.
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ def run_sva(args: list[str], threads: int, timeout: float | None = None) -> subp
 
 
 # -- 1. footage and index ---------------------------------------------------------------------------------------
-def make_worlds(n: int, world_s: float, video_dir: Path):
+def make_worlds(n: int, world_s: float, video_dir: Path, write: bool = True):
     from agent.demo.demo_run import UNSEEN_SEEDS
     from sa2va_engine.synthetic.world import WorldConfig, generate_world
     from tools.synthetic_video import write_world_video
@@ -91,7 +95,8 @@ def make_worlds(n: int, world_s: float, video_dir: Path):
     for k in range(n):
         world = generate_world(UNSEEN_SEEDS + SEED_OFFSET + k, WorldConfig(duration_s=world_s))
         worlds.append(world)
-        videos.append(write_world_video(world, video_dir / f"world_{world.seed}.mp4").resolve())
+        path = video_dir / f"world_{world.seed}.mp4"
+        videos.append((write_world_video(world, path) if write else path).resolve())
     return worlds, videos
 
 
@@ -397,7 +402,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads, here and in the sva processes")
     ap.add_argument("--json", action="store_true", help="also print the figures as JSON")
     ap.add_argument("--quiet", action="store_true", help="no line per question")
+    ap.add_argument("--ask-again", action="store_true",
+                    help="ask and score again on a copy of the --workdir's earlier index (no re-index, no latency)")
     args = ap.parse_args()
+    if args.ask_again and (args.workdir is None or not (args.workdir / "index.duckdb").is_file()):
+        raise SystemExit(f"bench.every_moment: --ask-again needs the --workdir of an earlier run (an index.duckdb "
+                         f"there); {args.workdir} has none")
 
     import torch
 
@@ -408,6 +418,9 @@ def main() -> None:
         print(line, flush=True)
 
     detail = (lambda line: None) if args.quiet else log
+    if args.ask_again:
+        ask_again(args, log, detail)
+        return
     temp = None
     if args.workdir is None:
         temp = tempfile.mkdtemp(prefix="sva-every-moment-")
@@ -473,6 +486,32 @@ def main() -> None:
             shutil.rmtree(temp, ignore_errors=True)
 
 
+def ask_again(args, log, detail) -> None:
+    """Steps 2 and 3 on a copy of the earlier run's index in args.workdir (the module docstring)."""
+    work = args.workdir.resolve()
+    start = time.monotonic()
+    n_worlds = math.ceil(args.minutes * 60 / args.world_s)
+    worlds, videos = make_worlds(n_worlds, args.world_s, work / "videos", write=False)
+    missing = [v for v in videos if not v.is_file()]
+    if missing:
+        raise SystemExit(f"bench.every_moment: --ask-again: {missing[0]} is missing; give the --minutes and "
+                         f"--world-s of the earlier run")
+    db = work / "asked_again.duckdb"
+    for old in work.glob("asked_again.duckdb*"):
+        old.unlink()
+    shutil.copy(work / "index.duckdb", db)
+    log(f"asking again on a copy of {work / 'index.duckdb'}: {db}")
+    began = time.monotonic()
+    per_kind, asked = ask_everything(worlds, videos, db, detail)
+    questions_s = time.monotonic() - began
+    objects = score_objects(worlds, videos, db)
+    footage_s = sum(w.config.duration_s for w in worlds)
+    results = report(args, n_worlds, footage_s, None, None, per_kind, objects, [], None, None, None, questions_s,
+                     len(asked), time.monotonic() - start)
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
 def _count_kinds(worlds) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     for w in worlds:
@@ -519,10 +558,13 @@ def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latenc
           f"= {_fmt(_ratio(o.get('colours_right', 0), o.get('stored_matched', 0)))} |")
     print(f"| identity switches (stored objects per ground-truth object beyond the first) | "
           f"{o.get('identity_switches', 0)} |")
-    print(f"| indexing: {footage_s / 60:g} min of footage in {index_wall / 60:.2f} min wall, one `sva index` | "
-          f"real-time factor **{rtf:.2f}** |")
-    print(f"| {n_questions} questions in-process ({checked} checked through `sva query --json`, same moments) | "
-          f"{questions_s:.0f} s |")
+    if index_wall is None:
+        print("| indexing | not run (`--ask-again`: the earlier run's index, copied) |")
+    else:
+        print(f"| indexing: {footage_s / 60:g} min of footage in {index_wall / 60:.2f} min wall, one `sva index` | "
+              f"real-time factor **{rtf:.2f}** |")
+    through = f"{checked} checked through `sva query --json`, same moments" if checked is not None else "in-process only"
+    print(f"| {n_questions} questions in-process ({through}) | {questions_s:.0f} s |")
     print()
     if latency:
         print(f"query latency, {question!r} over all videos; first ask, then the median of {RUNS - 1} cold and "
