@@ -496,10 +496,12 @@ def ask_again(args, log, detail) -> None:
     if missing:
         raise SystemExit(f"bench.every_moment: --ask-again: {missing[0]} is missing; give the --minutes and "
                          f"--world-s of the earlier run")
+    from index.backup import write_backup
+
     db = work / "asked_again.duckdb"
     for old in work.glob("asked_again.duckdb*"):
         old.unlink()
-    shutil.copy(work / "index.duckdb", db)
+    write_backup(work / "index.duckdb", db)  # what `sva backup` does: the WAL's commits in, the copy checked
     log(f"asking again on a copy of {work / 'index.duckdb'}: {db}")
     began = time.monotonic()
     per_kind, asked = ask_everything(worlds, videos, db, detail)
@@ -563,7 +565,7 @@ def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latenc
     else:
         print(f"| indexing: {footage_s / 60:g} min of footage in {index_wall / 60:.2f} min wall, one `sva index` | "
               f"real-time factor **{rtf:.2f}** |")
-    through = f"{checked} checked through `sva query --json`, same moments" if checked is not None else "in-process only"
+    through = f"{checked} checked through `sva query --json`, same moments" if checked is not None else "none through `sva query`"
     print(f"| {n_questions} questions in-process ({through}) | {questions_s:.0f} s |")
     print()
     if latency:
