@@ -11,6 +11,11 @@ import pytest
 # Nothing in the tests may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Under pytest-xdist (README: `-n 2`) each worker process runs tests side by side with the other: one torch/OpenMP
+# thread each (and in the `sva` subprocesses they start), so two workers fill two cores instead of spinning four
+# threads on them. Set before anything imports torch.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_VIDEOS = REPO.parent / "shared" / "videos"
