@@ -18,7 +18,7 @@ import duckdb
 
 from sa2va_engine.masklet import Rle
 from tools.colour_words import colours_differ
-from tools.track_event import ObjectTrack, TrackEvent
+from tools.track_event import STATE_KINDS, ObjectTrack, TrackEvent
 from tools.track_events import box_point, detect_events
 
 _TRACK_BOXES = (
@@ -66,6 +66,16 @@ def replace_video_events(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
     events = owned_events(events, _labels(con, video_id), _part_names(con, video_id))
     insert_events(con, video_id, events)
     return len(events)
+
+
+def add_video_states(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
+    """Recompute only the video's states (moving, still, near, the sides) from its stored rows, leaving its other
+    events as they are: what an index stored before the states gets (schema v19). Returns how many."""
+    con.execute("DELETE FROM events WHERE video_id = ? AND list_contains(?, kind)", [video_id, list(STATE_KINDS)])
+    tracks, frame_times = video_tracks(con, video_id)
+    states = [e for e in detect_events(tracks, frame_times) if e.kind in STATE_KINDS] if tracks else []
+    insert_events(con, video_id, states)
+    return len(states)
 
 
 def owned_events(events: list[TrackEvent], labels: dict[int, str],

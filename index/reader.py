@@ -315,7 +315,7 @@ class IndexReader:
                   AND ($t0 IS NULL OR e.end_s >= $t0)
                   AND ($t1 IS NULL OR e.start_s <= $t1)
                   AND ($others IS NULL OR list_contains($others, e.object_id) OR list_contains($others, e.other_object_id))
-                ORDER BY v.path, e.start_s, e.object_id, e.kind
+                ORDER BY v.path, e.start_s, e.object_id, e.kind, e.other_object_id
                 """,
                 {"ids": [int(i) for i in object_ids], "kinds": list(kinds) if kinds else None, "t0": start_s,
                  "t1": end_s, "others": [int(i) for i in other_object_ids] if other_object_ids is not None else None},

@@ -362,10 +362,26 @@ ALTER TABLE videos ADD COLUMN views_named BOOLEAN NOT NULL DEFAULT TRUE;
 """
 
 
+# v19: the states (moving, still, near, on the left or right; tools/track_events.py) join the events table, read from
+# the stored tracks of every video; its other events stay as they were (an index older than v16 has no colours to
+# replay them with). No model, no decoding.
+_V19 = """
+SELECT 1;
+"""
+
+
+def _add_states(con: duckdb.DuckDBPyConnection) -> None:
+    from index.event_store import add_video_states
+
+    for (video_id,) in con.execute("SELECT video_id FROM videos WHERE status IN ('done', 'partial')").fetchall():
+        add_video_states(con, video_id)
+
+
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
     (_V12, _replay_events), _V13, _V14, (_V15, _replay_events), _V16, (_V17, _merge_objects), _V18,
+    (_V19, _add_states),
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

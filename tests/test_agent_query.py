@@ -34,7 +34,7 @@ def check_moments(db, moments):
 
 def test_retrieval_only_answer(indexed_library):
     db, videos, _ = indexed_library
-    answer = run_query("find every moment the dog runs", QuerySettings(db=db, verify=False))
+    answer = run_query("find every moment the dog plays", QuerySettings(db=db, verify=False))
     assert answer.plan.subject == "the dog" and answer.plan.parsed_by == "fallback"
     assert answer.route == "retrieval"
     assert not answer.verified and all(not ev.verified for m in answer.moments for ev in m.evidence)
@@ -51,8 +51,8 @@ def test_verified_answer_is_bounded_and_scored_by_the_model(indexed_library, tra
     engine.yes_probabilities = lambda visuals, q: calls.extend([q] * len(visuals)) or batches.append(len(visuals)) \
         or real(visuals, q)
     settings = QuerySettings(db=db, max_verify=2, threshold=0.0)
-    # Not an event kind: "runs" is checked by the model on the chunks where the dog is seen.
-    answer = run_query("find every moment the dog runs", settings, engine=engine)
+    # Not an event kind nor a state: "plays" is checked by the model on the chunks where the dog is seen.
+    answer = run_query("find every moment the dog plays", settings, engine=engine)
     assert answer.route == "verify" and answer.objects
     chunks = IndexReader(db).object_chunks(answer.objects)
     assert len(chunks) > 2, "the dog is seen in more chunks than the budget"
@@ -61,7 +61,7 @@ def test_verified_answer_is_bounded_and_scored_by_the_model(indexed_library, tra
     assert answer.note in answer.answer
     calls.clear()
     batches.clear()
-    everything = run_query("find every moment the dog runs", settings.model_copy(update={"max_verify": 400}),
+    everything = run_query("find every moment the dog plays", settings.model_copy(update={"max_verify": 400}),
                            engine=engine)
     assert len(calls) == len(chunks) and everything.note is None, "every chunk where the subject is seen is checked"
     assert max(batches) > 1, "several chunks share one forward pass"
@@ -74,7 +74,7 @@ def test_verified_answer_is_bounded_and_scored_by_the_model(indexed_library, tra
     # Localization matched the stored track of "the dog": evidence names its object with stored times.
     assert any(ev.object_id is not None and ev.track_times for m in answer.moments for ev in m.evidence)
 
-    strict = run_query("find every moment the dog runs", settings.model_copy(update={"threshold": 1.0}), engine=engine)
+    strict = run_query("find every moment the dog plays", settings.model_copy(update={"threshold": 1.0}), engine=engine)
     assert strict.moments == [] and strict.answer.startswith("No moment found")
 
 
@@ -125,7 +125,7 @@ def test_moved_video_is_named_and_others_still_verified(indexed_library, trackin
 
 def test_cli_query_json_and_text(indexed_library, tracking_checkpoint):
     db, _, _ = indexed_library
-    result = run_sva("query", "find every moment the dog runs", "--db", str(db), "--model", str(tracking_checkpoint),
+    result = run_sva("query", "find every moment the dog plays", "--db", str(db), "--model", str(tracking_checkpoint),
                      "--top-n", "2", "--json")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)

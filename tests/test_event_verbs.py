@@ -1,5 +1,6 @@
 """Predicates to stored event kinds: synonyms and inflections map to their kind, and predicates that name
-something a track cannot show ("barks", "leaves the ball behind", "is parked") map to nothing."""
+something a track cannot show ("barks", "leaves the ball behind", "stops barking") map to nothing. States ("is
+moving", "is parked", "is near the car", "is on the left") map to the state kinds stored beside the events."""
 
 from __future__ import annotations
 
@@ -82,7 +83,6 @@ KIND_TABLE = [
     ("stops moving", "stops_moving"),
     ("comes to a stop", "stops_moving"),
     ("halts", "stops_moving"),
-    ("stands still", "stops_moving"),
     ("pulls over", "stops_moving"),
     ("pull over", "stops_moving"),
     ("parks", "stops_moving"),
@@ -113,7 +113,6 @@ KIND_TABLE = [
     ("takes off his jacket", None),
     ("stops the ball", None),  # a save: the ball is stopped, not the subject
     ("stops barking", None),
-    ("is parked", None),  # a state, not the moment of stopping
     ("parks the car", None),  # the car stops, not the subject
     ("does not jump", None),
     ("never jumps", None),
@@ -122,7 +121,49 @@ KIND_TABLE = [
     ("shake hands", None),
     ("falls", None),
     ("scored a goal", None),
-    ("is moving", None),
+    ("moves the ball", None),  # the ball moves, not the subject
+    ("is moving the box", None),
+    ("runs a red light", None),
+    ("is left", None),
+    ("is on the table", None),  # a place in the scene, not a side of the frame
+    ("does not stop", None),
+    # moving (a state: every moment it holds)
+    ("is moving", "moving"),
+    ("moves", "moving"),
+    ("keeps moving", "moving"),
+    ("is in motion", "moving"),
+    ("is running", "moving"),
+    ("walks along the fence", "moving"),
+    ("is driving", "moving"),
+    ("rolls", "moving"),
+    ("crosses the street", "moving"),
+    ("moves to the left", "moving"),
+    # still
+    ("is still", "still"),
+    ("stands still", "still"),
+    ("is stationary", "still"),
+    ("is parked", "still"),
+    ("is not moving", "still"),
+    ("isn't moving", "still"),
+    ("does not move", "still"),
+    ("doesn't move", "still"),
+    ("never moves", "still"),
+    ("stays put", "still"),
+    ("waits", "still"),
+    # near
+    ("is near the ball", "near"),
+    ("is next to the white box", "near"),
+    ("is beside the car", "near"),
+    ("is close to the door", "near"),
+    ("stands next to the man", "near"),
+    ("stays with the dog", "near"),
+    ("is nearby", "near"),
+    # the sides of the frame
+    ("is on the left", "on_left"),
+    ("is on the left side of the frame", "on_left"),
+    ("is in the left half of the picture", "on_left"),
+    ("is on the right", "on_right"),
+    ("stays on the right side of the screen", "on_right"),
     ("", None),
     (None, None),
 ]
@@ -138,6 +179,8 @@ def test_event_kind_table(predicate: str | None, kind: str | None) -> None:
     [
         ("meets the white ball", "the white ball"),
         ("bumps into a car", "a car"),
+        ("is next to the white box", "the white box"),
+        ("stands near a red car", "a red car"),
         ("collides with the van again", "the van"),
         ("reaches the finish line", "the finish line"),
         ("touches the Red Ball", "the Red Ball"),

@@ -100,16 +100,16 @@ def test_query_verified_by_grounding_never_asks_yes_or_no(indexed_library, track
                              gap_s=0.0, min_len_s=0.0)
     calls = []
     engine.region_names = lambda regions, max_new_tokens=12: calls.append(len(regions)) or ["the dog"] * len(regions)
-    named = run_query("find every moment the dog runs", settings, engine=engine)
+    named = run_query("find every moment the dog plays", settings, engine=engine)
     assert len(calls) == 1 and calls[0] > NAMED_FRAMES, "the batch's chunks are named in one generation"
     assert named.route == "verify" and named.verified_chunks == 3 and named.moments
-    assert "grounding checked that the dog is seen, not that it runs" in named.note and named.note in named.answer
+    assert "grounding checked that the dog is seen, not that it plays" in named.note and named.note in named.answer
     rules = {ev.rule for m in named.moments for ev in m.evidence}
     assert all(r and r.startswith("grounded: the subject's mask on") and "'the dog'" in r for r in rules)
     engine.region_names = lambda regions, max_new_tokens=12: ["the white car"] * len(regions)
-    other = run_query("find every moment the dog runs", settings, engine=engine)
+    other = run_query("find every moment the dog plays", settings, engine=engine)
     assert [round(m.score * 2, 4) for m in other.moments] == [round(m.score, 4) for m in named.moments]
-    strict = run_query("find every moment the dog runs", settings.model_copy(update={"threshold": 0.6}), engine=engine)
+    strict = run_query("find every moment the dog plays", settings.model_copy(update={"threshold": 0.6}), engine=engine)
     assert strict.verified_chunks == 3 and not strict.moments
     seen = run_query("when is the dog visible", settings, engine=engine)
     assert seen.moments and "grounding checked" not in seen.note, "a presence question is what grounding checks"

@@ -103,6 +103,17 @@ FORMS = [
         ("a person with a backpack", "loitering near the entrance", None, None, None),
     ),
     ("the dog's owner walks in", ("the dog's owner", "walks in", None, None, None)),
+    # States: where the subject is and whether it moves, and negations kept in the predicate.
+    ("when is the dog on the left", ("the dog", "is on the left", None, None, None)),
+    ("when is the man in red near the car", ("the man in red", "is near the car", None, None, None)),
+    ("find every moment the delivery van is not moving", ("the delivery van", "is not moving", None, None, None)),
+    ("when does the car never stop", ("the car", "never stop", None, None, None)),
+    ("find every moment the ball on the left jumps", ("the ball on the left", "jumps", None, None, None)),
+    ("when is the ball in front of the goal", ("the ball in front of the goal", None, None, None, None)),
+    (
+        "show me when the dog is next to the white box in yard.mp4",
+        ("the dog", "is next to the white box", "yard.mp4", None, None),
+    ),
 ]
 
 
@@ -125,6 +136,12 @@ def test_question_form(question: str, expected: tuple) -> None:
         ("every time the van pulls over", "stops_moving"),
         ("at what time does the dog enter the frame", "enters"),
         ("falls of the skier", None),
+        ("when is the dog on the left", "on_left"),
+        ("find every moment the delivery van is not moving", "still"),
+        ("when is the man in red near the car", "near"),
+        ("every moment the cat is moving", "moving"),
+        ("when does the dog stand still", "still"),
+        ("when is the man in red", None),
     ],
 )
 def test_predicate_feeds_event_kind(question: str, kind: str | None) -> None:

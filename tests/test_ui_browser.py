@@ -125,7 +125,7 @@ def test_search_play_and_timeline_in_chromium(served, browser, tmp_path):
     page.get_by_text("Verify with Sa2VA").click()
     assert not page.get_by_role("switch", name="Verify with Sa2VA").or_(
         page.get_by_role("checkbox", name="Verify with Sa2VA")).is_checked()
-    question.fill("every moment the dog runs")
+    question.fill("every moment the dog plays")
     page.get_by_role("button", name="Search").click()
 
     play = page.get_by_role("button", name="Play").first

@@ -72,7 +72,7 @@ def ask(at: AppTest, question: str, verify: bool) -> AppTest:
 
 def test_search_shows_retrieval_moments_as_cards_and_plays_one(dashboard, ui_index, tmp_path):
     # Not an event kind: retrieval (without the model) finds the chunks where the dog is.
-    at = ask(dashboard(ui_index.db), "every moment the dog runs", verify=False)
+    at = ask(dashboard(ui_index.db), "every moment the dog plays", verify=False)
     assert not at.exception
     assert "retrieval only" in at.markdown[0].value
     cards = [m for m in texts(at.markdown) if m.startswith("**") and "score" in m]
@@ -154,7 +154,7 @@ def test_an_event_question_the_index_settles_is_verified_without_loading_the_mod
 
 def test_search_replaces_retrieval_with_the_verified_answer(dashboard, shared_videos, tiny_checkpoints, tmp_path):
     db = build_short_index(tmp_path, shared_videos / "01_dog.mp4")
-    at = ask(dashboard(db, model=tiny_checkpoints("qwen3_vl")), "the dog runs", verify=True)
+    at = ask(dashboard(db, model=tiny_checkpoints("qwen3_vl")), "the dog plays", verify=True)
     assert not at.exception
     # the retrieval-only answer is on screen while the model works in the background
     assert "retrieval only" in at.markdown[0].value

@@ -1,5 +1,6 @@
 """Rules that read events off stored object tracks: jumps, entering and leaving the frame, appearing and
-disappearing mid-frame, starting and stopping, and two objects meeting. No model: only each object's present
+disappearing mid-frame, starting and stopping, and two objects meeting; and the states that hold over spans of time:
+moving, still, near another object, on the left or the right of the frame. No model: only each object's present
 boxes (pixels) at the sampled frame times (seconds), and of its masks one number a sample (the bottom of the
 highest part, `BoxPoint.part_bottom`), so a video's events can be recomputed from the index alone. Where a mask is
 stored, the box is that of the mask without its specks (`tools/mask_parts.py` `mask_outline`), not of every pixel.
@@ -62,6 +63,17 @@ only `EDGE_PX`, the slack of a mask against the border, is in pixels):
   event belongs to the lower object id (`other_object_id` the higher); the span is the contact period, its
   ends halfway to the neighbouring apart samples. Boxes are 2-D, so an object passing in front of another
   meets it.
+
+States (`STATE_KINDS`): each occurrence is the whole span the state holds, not a change. Same assumptions.
+- moving / still: the motions the start and stop rules place (set off to rest, horizontal, samples inside a jump
+  left out) are `moving`, each at least `MOVING_MIN_S` long; the rest of a visible stretch, where at least
+  `STILL_MIN_S` long, is `still` (split where a jump leaves out samples: a jump in place is not stillness).
+- near: two objects' boxes within `NEAR_SIZES` times the smaller object's size (the larger side of its box) of each
+  other, touching and overlapping included, for at least `STATE_MIN_S`; breaks shorter than `MEET_APART_MIN_S` are
+  one span. Owned by the lower object id, as meets.
+- on_left / on_right: the box centre in the outer `SIDE_SHARE` of the frame's width, for at least `STATE_MIN_S`;
+  absences no longer than a dropout are bridged. Left and right of the picture, as the camera sees it.
+Presence for near and the sides counts sightings only (specks and slid masks left out), as for meets.
 """
 
 from __future__ import annotations
@@ -118,6 +130,13 @@ MEET_GAP = 0.02
 # Contacts broken for less than this long are one meeting (boxes graze in and out of touch).
 MEET_APART_MIN_S = 0.5
 
+# A state holds at least this long (seconds) to count: one sample near or on a side is a pass, not a place.
+STATE_MIN_S = 0.5
+# Boxes within this many times the smaller object's size of each other are near (one body length).
+NEAR_SIZES = 1.0
+# A box centre in the outer this share of the frame width is on that side (the middle fifth is neither).
+SIDE_SHARE = 0.4
+
 # A mask holding less than this share of the object's usual mask area (local median) is a speck, not a sighting.
 SPECK_SHARE = 0.15
 # A mask whose mean colour is further than this (`tools/mask_colour.py` `colour_distance`, Lab with lightness at half)
@@ -168,7 +187,9 @@ def detect_events(tracks: list[ObjectTrack], frame_times: list[float]) -> list[T
         events += jumps
         events += _border_events(track, _visible_stretches(track, clock, step, sightings[id(track)]))
         events += _motion_events(track, stretches, step, jumps)
+        events += _side_states(track, clock, step, sightings[id(track)])
     events += _meet_events(tracks, clock, sightings)
+    events += _near_states(tracks, clock, step, sightings)
     return sorted(events, key=lambda e: (e.start_s, e.object_id, e.kind))
 
 
@@ -605,6 +626,7 @@ def _motion_events(track: ObjectTrack, stretches: list[_Stretch], step: float,
         speed = np.abs(_smoothed_speed(times, centre, step)) / height
         runs = [(a, b) for a, b in _true_runs(_hysteresis(speed)) if times[b - 1] - times[a] + step >= MOVING_MIN_S]
         moves = _moves(times, centre, runs)
+        events += _motion_states(track, times, moves, [float(speed[a:b].max()) for a, b in runs], step)
         for r, (first, last) in enumerate(moves):
             a, b = runs[r]
             fastest = float(speed[a:b].max())
@@ -626,6 +648,31 @@ def _motion_event(track: ObjectTrack, kind: EventKind, times: np.ndarray, k: int
             f"{STILL_MIN_S:g} s still (moving above {MOVING_SPEED:g}, still below {STILL_SPEED:g} heights/s)")
     evidence = times[max(k - MAX_EVIDENCE // 2, 0):k + MAX_EVIDENCE // 2]
     return _event(track, kind, start, end, 0.5 * fastest / MOVING_SPEED, evidence, rule)
+
+
+def _motion_states(track: ObjectTrack, times: np.ndarray, moves: list[tuple[int, int]], fastest: list[float],
+                   step: float) -> list[TrackEvent]:
+    """'moving' for each motion of a stretch's grounded samples (`times`), 'still' for what lies between motions,
+    cut where a jump left samples out (a gap longer than a dropout)."""
+    events = []
+    rule_moving = (f"box centre moves across the frame, at up to {{:.1f}} object heights/s (moving from {MOVING_SPEED:g}, "
+                   f"still under {STILL_SPEED:g} heights/s; horizontal, jumps left out)")
+    for (first, last), top in zip(moves, fastest):
+        if last <= first:  # the fit placed set-off and rest on one sample: no span to show
+            continue
+        events.append(_event(track, "moving", times[first], times[last], 0.5 * top / MOVING_SPEED,
+                             times[first:last + 1], rule_moving.format(top)))
+    # Still between motions: from the sample a motion ends at to the one the next begins at.
+    bounds = [0, *(k for move in moves for k in move), len(times) - 1]
+    gap = max(DROPOUT_MAX_S, 2 * step)
+    for a, b in zip(bounds[::2], bounds[1::2]):
+        cuts = [a, *(np.flatnonzero(np.diff(times[a:b + 1]) > gap) + a + 1).tolist(), b + 1]
+        for lo, hi in zip(cuts, cuts[1:]):
+            if hi - lo >= 2 and times[hi - 1] - times[lo] >= STILL_MIN_S:
+                events.append(_event(track, "still", times[lo], times[hi - 1], 1.0, times[lo:hi],
+                                     f"box centre still for {times[hi - 1] - times[lo]:.1f} s (under "
+                                     f"{STILL_SPEED:g} object heights/s across the frame; jumps left out)"))
+    return events
 
 
 def _moves(times: np.ndarray, centre: np.ndarray, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -718,6 +765,60 @@ def _meet_events(tracks: Sequence[ObjectTrack], clock: np.ndarray,
                     f"after being seen apart")
             score = 1.0 - 0.5 * max(0.0, closest) / max(tolerance, 1e-9)
             events.append(_event(track, "meets", start, end, score, clock[seen[i:j + 1]], rule, other=b))
+    return events
+
+
+# --- states: near, and the sides of the frame --------------------------------------------------------------
+
+
+def _state_spans(clock: np.ndarray, holds: np.ndarray, bridge_s: float) -> list[tuple[int, int]]:
+    """(first, last) clock indices, inclusive, of the runs where `holds`, joined across breaks shorter than
+    `bridge_s` seconds, each at least `STATE_MIN_S` long."""
+    spans: list[list[int]] = []
+    for a, b in _true_runs(holds):
+        if spans and clock[a] - clock[spans[-1][1]] < bridge_s:
+            spans[-1][1] = b - 1
+        else:
+            spans.append([a, b - 1])
+    return [(a, b) for a, b in spans if clock[b] - clock[a] >= STATE_MIN_S - _SAME_TIME_S]
+
+
+def _side_states(track: ObjectTrack, clock: np.ndarray, step: float, points: Sequence[BoxPoint]) -> list[TrackEvent]:
+    """'on_left' / 'on_right' spans: the box centre in the outer `SIDE_SHARE` of the frame's width."""
+    width = track.frame_size[1]
+    boxes = _boxes_on_clock(track, clock, points)
+    with np.errstate(invalid="ignore"):
+        share = (boxes[:, 0] + boxes[:, 2]) / 2 / width
+    events = []
+    for kind, holds, side in (("on_left", share < SIDE_SHARE, "left"), ("on_right", share > 1 - SIDE_SHARE, "right")):
+        rule = f"box centre in the {side} {SIDE_SHARE:.0%} of the frame's width"
+        for first, last in _state_spans(clock, holds, max(DROPOUT_MAX_S, 1.5 * step)):
+            seen = np.flatnonzero(holds[first:last + 1]) + first
+            events.append(_event(track, kind, clock[first], clock[last], 1.0, clock[seen], rule))
+    return events
+
+
+def _near_states(tracks: Sequence[ObjectTrack], clock: np.ndarray, step: float,
+                 sightings: dict[int, list[BoxPoint]]) -> list[TrackEvent]:
+    """'near' spans of each pair of objects, owned by the lower object id: boxes within `NEAR_SIZES` times the
+    smaller object's size of each other."""
+    by_id = {t.object_id: t for t in tracks}
+    boxes_at = {object_id: _boxes_on_clock(track, clock, sightings[id(track)]) for object_id, track in by_id.items()}
+    events = []
+    for a, b in combinations(sorted(by_id), 2):
+        box_a, box_b = boxes_at[a], boxes_at[b]
+        size = np.minimum(np.maximum(box_a[:, 2] - box_a[:, 0], box_a[:, 3] - box_a[:, 1]),
+                          np.maximum(box_b[:, 2] - box_b[:, 0], box_b[:, 3] - box_b[:, 1]))
+        gap = _box_gap(box_a, box_b)
+        with np.errstate(invalid="ignore"):
+            holds = gap <= NEAR_SIZES * size
+        for first, last in _state_spans(clock, holds, MEET_APART_MIN_S):
+            seen = np.flatnonzero(holds[first:last + 1]) + first
+            closest = float(np.nanmin(gap[seen]))
+            how = "overlap" if closest < 0 else "touch" if closest == 0 else f"come within {closest:.0f} px"
+            rule = (f"boxes within {NEAR_SIZES:g} x the smaller object's size of each other (closest: they {how}), "
+                    f"for {clock[last] - clock[first]:.1f} s")
+            events.append(_event(by_id[a], "near", clock[first], clock[last], 1.0, clock[seen], rule, other=b))
     return events
 
 

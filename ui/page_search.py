@@ -132,7 +132,8 @@ if asked:
 
 current = state.get("search")
 if current is None:
-    st.caption("Ask for what you want to find, for example *every moment the dog jumps*.")
+    st.caption("Ask for what you want to find, for example *every moment the dog jumps* or *when is the dog near "
+               "the ball*.")
 else:
     with shown_as_error(config.db):
         results(current)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from tools.track_event import EventKind
+from tools.track_event import PAIR_KINDS, EventKind
 
 # What may follow a phrase for it to still name the event:
 # "any"         anything: how or where a jump goes does not change that it is a jump.
@@ -46,12 +46,33 @@ _EVENT_PHRASES: dict[EventKind, tuple[tuple[str, Rest], ...]] = {
                       ("move off", "path"), ("drive off", "path"), ("pull away", "path"), ("take off", "path")),
     "stops_moving": (("stop", "path"), ("stop moving", "path"), ("stop walking", "path"), ("stop running", "path"),
                      ("stop driving", "path"), ("come to a stop", "path"), ("come to a halt", "path"),
-                     ("halt", "path"), ("stand still", "path"), ("pull over", "path"), ("pull up", "path"),
-                     ("park", "path")),
+                     ("halt", "path"), ("pull over", "path"), ("pull up", "path"), ("park", "path")),
     "meets": (("meet", "other"), ("touch", "other"), ("reach", "other"), ("bump into", "other"),
               ("run into", "other"), ("walk into", "other"), ("drive into", "other"), ("crash into", "other"),
               ("collide", "other"), ("collide with", "other"), ("make contact with", "other"),
               ("approach and touch", "other")),
+    # States: every moment they hold, not the change (tools/track_events.py). "Runs" and "walks" are motion across
+    # the frame, which is what a track shows of them; "runs in" (enters) and "runs into" (meets) are longer and win.
+    # -ing forms that other phrases list ("start running") are words of their own to the lemmas, so listed too.
+    "moving": (("move", "path"), ("moving", "path"), ("walking", "path"), ("running", "path"), ("driving", "path"),
+               ("be in motion", "path"), ("walk", "path"), ("run", "path"), ("drive", "path"),
+               ("roll", "path"), ("slide", "path"), ("travel", "path"), ("cross", "any"), ("pace", "path"),
+               ("wander", "path")),
+    "still": (("be still", "path"), ("stay still", "path"), ("stand still", "path"), ("keep still", "path"),
+              ("sit still", "path"), ("lie still", "path"), ("be stationary", "path"), ("be motionless", "path"),
+              ("stay put", "path"), ("be parked", "path"), ("wait", "path"), ("not move", "path"),
+              ("be not moving", "path"), ("not moving", "path"), ("never move", "path"), ("stop and stay", "path")),
+    "near": (("be near", "other"), ("be next to", "other"), ("be beside", "other"), ("be close to", "other"),
+             ("be by", "other"), ("be with", "other"), ("stay near", "other"), ("stay close to", "other"),
+             ("stay next to", "other"), ("stay with", "other"), ("stand near", "other"), ("stand next to", "other"),
+             ("stand by", "other"), ("stand beside", "other"), ("sit next to", "other"), ("sit near", "other"),
+             ("sit beside", "other"), ("wait near", "other"), ("wait by", "other"), ("be nearby", "path")),
+    "on_left": (("be on the left", "scene"), ("be at the left", "scene"), ("be to the left", "scene"),
+                ("be in the left half", "scene"), ("be on the left side", "scene"),
+                ("be on the left-hand side", "scene"), ("stay on the left", "scene")),
+    "on_right": (("be on the right", "scene"), ("be at the right", "scene"), ("be to the right", "scene"),
+                 ("be in the right half", "scene"), ("be on the right side", "scene"),
+                 ("be on the right-hand side", "scene"), ("stay on the right", "scene")),
 }  # fmt: skip
 
 # Event kind -> the phrases (base form) that ask for it, for the README and help texts. "<place>" marks
@@ -212,9 +233,17 @@ def _frames_the_verb(words: list[str]) -> bool:
     return first in _FRAMING_WORDS
 
 
+# "doesn't", "isn't", "can't": the negation as a word of its own, which the phrases of "still" read.
+_NEGATION_RE = re.compile(r"\b(?:(can)'t|(won)'t|(\w+)n't)\b", re.IGNORECASE)
+
+
+def _negation_apart(text: str) -> str:
+    return _NEGATION_RE.sub(lambda m: f"{m.group(1) or ('will' if m.group(2) else m.group(3))} not", text)
+
+
 def _event(predicate: str | None) -> tuple[EventKind, list[str]] | None:
     """The event kind `predicate` asks for and the words after its phrase, or None."""
-    words = re.findall(r"[a-z]+(?:['-][a-z]+)*", predicate or "", re.IGNORECASE)
+    words = re.findall(r"[a-z]+(?:['-][a-z]+)*", _negation_apart(predicate or ""), re.IGNORECASE)
     while words:
         found = _match(words)
         if found is not None:
@@ -234,7 +263,7 @@ def event_kind(predicate: str | None) -> EventKind | None:
 def event_object(predicate: str | None) -> str | None:
     """The second participant of a two-object event as written ('bumps into a car' -> 'a car'), or None."""
     found = _event(predicate)
-    if found is None or found[0] != "meets":
+    if found is None or found[0] not in PAIR_KINDS:
         return None
     rest = found[1]
     # Trailing adverbs say how they met, not whom: "collides with the van again".

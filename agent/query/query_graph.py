@@ -44,6 +44,7 @@ from sa2va_engine.user_error import UserError
 from tools.clip import Clip, decode_clip
 from tools.engine_session import model_name
 from tools.moment import Evidence, Moment
+from tools.track_event import PAIR_KINDS, STATE_KINDS
 from tools.track_events import masklet_events
 from tools.video_decode import DEFAULT_MAX_SIDE
 
@@ -277,7 +278,7 @@ class QueryRunner:
             checked += [candidate.chunk_index for candidate, _, _ in decoded]
         note = state.get("note")
         if (self.settings.verify_by == "grounding" and not asks_presence(plan.predicate)
-                and event_kind(plan.predicate) in (None, "meets")):
+                and (event_kind(plan.predicate) is None or event_kind(plan.predicate) in PAIR_KINDS)):
             unread = (f"grounding checked that {plan.subject} is seen, not that it {plan.predicate} (no event rule "
                       "reads that)")
             note = f"{note}; {unread}" if note else unread
@@ -298,8 +299,9 @@ class QueryRunner:
             why = ""
             resolution = state.get("resolution")
             if state.get("route") == "events":
+                what = "state" if state["event"] in STATE_KINDS else "event"
                 why = (f" {len(resolution.accepted)} stored object(s) match '{plan.subject}'; none has a "
-                       f"'{state['event']}' event.")
+                       f"'{state['event']}' {what}.")
             elif resolution is not None and not resolution.accepted:
                 why = f" No stored object matches '{plan.subject}'."
             note = f" Note: {state['note']}." if state.get("note") else ""
@@ -307,7 +309,7 @@ class QueryRunner:
         videos = {m.video_path for m in moments}
         best = moments[0]
         if state.get("route") == "events":
-            kind = f"'{state['event']}' event"
+            kind = f"'{state['event']}' {'state' if state['event'] in STATE_KINDS else 'event'}"
         else:
             kind = "verified" if self.settings.verify and state.get("candidates") else "retrieved (not verified)"
         note = f" Note: {state['note']}." if state.get("note") else ""
@@ -344,7 +346,7 @@ class QueryRunner:
             # An event the subject's track shows is kept whatever the close-up names say, scored by them: on
             # tracks whose mask holds two objects the names are the other one's as often as the event is
             # (bench/README.md: the grounded gate on the retrieval route's jumps dropped 4 false and 4 true ones).
-            if (kind is None or kind == "meets") and check.p_yes < self.settings.threshold:
+            if (kind is None or kind in PAIR_KINDS) and check.p_yes < self.settings.threshold:
                 continue
             hits += self._localize(plan, candidate, clip, stored, check.p_yes, masklet, check)
         return hits
@@ -363,7 +365,7 @@ class QueryRunner:
         kind = event_kind(plan.predicate)
         object_id = _matching_object(masklet, stored, candidate)
         rules: list[str | None] = []
-        if kind is not None and kind != "meets":
+        if kind is not None and kind not in PAIR_KINDS:
             # The track says when, by the rules indexing uses (tools/track_events.py): a chunk whose subject
             # never leaves the ground shows no jump, whatever the yes/no answer was.
             events = [e for e in masklet_events(masklet, clip.times()) if e.kind == kind]

@@ -22,8 +22,10 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from agent.query.event_verbs import event_kind
 from agent.query.query_plan import QueryPlan
 from sa2va_engine.user_error import UserError
+from tools.track_event import STATE_KINDS
 
 
 class QueryParseError(UserError):
@@ -397,6 +399,10 @@ _PREPOSITIONS = {
     "outside", "from", "of", "along", "across", "through", "into", "onto", "around", "between", "wearing",
 }  # fmt: skip
 _RELATIVES = {"who", "that", "which", "whose", "whom"}
+# Adjectives that are also the noun of a place phrase ("on the left").
+_SIDE_WORDS = {"left", "right", "front"}
+# A negation after the subject opens the predicate: "the dog is not moving", "when does the car never stop".
+_NEGATIONS = {"not", "never"}
 # Closed list of verbs that come right after a subject: copulas, auxiliaries and a few aspect verbs.
 _AUXILIARIES = {
     "is", "are", "was", "were", "be", "been", "gets", "get", "got", "has", "have", "had", "can", "could",
@@ -411,7 +417,7 @@ _IRREGULAR_VERBS = {
     "flew", "flown", "leapt", "dove", "made", "shot", "struck", "hid", "hidden", "began", "begun",
 }  # fmt: skip
 # Particles that follow a bare verb ("fall down") but rarely a noun; used only after "when does ...".
-_PARTICLES = {"down", "up", "out", "off", "away", "back"}
+_PARTICLES = {"down", "up", "out", "off", "away", "back", "still"}
 # Nouns whose endings look like verbs; without them "the boy with a ring" would split at "ring".
 _NOT_VERBS = {
     "thing", "something", "anything", "nothing", "everything", "king", "ring", "string", "wing", "spring",
@@ -559,7 +565,11 @@ def _phrase_end(words: list[str], index: int) -> int:
     while index < len(words) - 1:
         word = words[index]
         worn_colour = word in _COLOURS and words[index - 1] == preposition == "in"
-        if word not in _DETERMINERS and (word not in _ADJECTIVES or worn_colour):
+        # "the ball on the left jumps", "in front of the goal": a side before a verb or a preposition is the phrase's
+        # noun, not an adjective of what follows.
+        following = words[index + 1]
+        side_noun = word in _SIDE_WORDS and (following in _PREPOSITIONS or _looks_like_verb_form(following))
+        if word not in _DETERMINERS and (word not in _ADJECTIVES or worn_colour or side_noun):
             break
         index += 1
     return index + 1
@@ -583,6 +593,8 @@ def _split_subject(words: list[str], mode: Mode) -> tuple[list[str], list[str]]:
             return words, []
         if word in _CLAUSE_WORDS and index + 2 < len(words) and words[index + 1] in _PRONOUNS:
             return words[:index], words[index + 2 :]
+        if word in _NEGATIONS:
+            return words[:index], words[index:]
         if word in ("and", "or"):
             head = index + 1 + _head_index(words[index + 1 :])
             plural = plural or word == "and"
@@ -700,6 +712,17 @@ def _trim_dangling(words: list[str]) -> list[str]:
     return words
 
 
+def _state_after_copula(words: list[str]) -> tuple[list[str], list[str]]:
+    """'when is the dog near the ball': after a copula and no verb, a phrase at the end that names a state a track
+    shows (agent/query/event_verbs.py: near, on the left) is the predicate, not part of the subject. Other phrases
+    stay in it ('when is the man in red')."""
+    head = _head_index(words)
+    for index in range(head + 1, len(words)):
+        if event_kind(" ".join(["is", *words[index:]])) in STATE_KINDS:
+            return words[:index], words[index:]
+    return words, []
+
+
 def fallback_plan(question: str) -> QueryPlan:
     """A plan from rules alone, for when the model's answer is unusable. Deterministic.
 
@@ -715,6 +738,8 @@ def fallback_plan(question: str) -> QueryPlan:
     if not words:
         raise QueryParseError(f"query {_shown(question)} does not name anything to look for")
     subject, predicate = _event_noun_split(words) or _split_subject(words, mode)
+    if not predicate and copula is not None:
+        subject, predicate = _state_after_copula(subject)
     if predicate and copula is not None:
         predicate = [copula, *predicate]
     try:
