@@ -19,6 +19,8 @@ and `sva query ... --json` at default settings, scored against the worlds' groun
    recall); a stored object belongs to the ground-truth object its mask overlaps (IoU > 0.3) on most of its own
    frames, if that is at least half of them; label accuracy is the share of those whose label names the right
    colour and kind; identity switches are the stored objects per ground-truth object beyond the first.
+   Then the states (moving, still, on the left / right, near another object) of every object and pair, scored by
+   time against the worlds' truth (bench/state_scores.py).
 4. Query latency against indexed footage: copies of the real index's rows (new video and object ids, each
    copy's videos symlinked under new paths) make 1 / 10 / 60-minute indexes without running the model; the
    event query "find every moment the red ball jumps" (all videos; when the index has no stored jump of a red
@@ -33,7 +35,9 @@ thread per core ran the demo model several times slower (bench/README.md, "Scale
 
 `--ask-again` (with the `--workdir` of an earlier run): steps 2 and 3 again on a copy of that run's index
 (`asked_again.duckdb` beside it), with the code as it is now and no re-index: what a change to the query side
-alone does to the same stored index. The earlier run's files are left as they are.
+alone does to the same stored index. The earlier run's files are left as they are. With `--replay` the copy's events
+and states are first recomputed from its stored tracks by the rules as they are now (no model): what a change to the
+rules does.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+
+from bench.state_scores import ask_states, print_states
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("jump", "enters", "leaves")
@@ -404,6 +410,9 @@ def main() -> None:
     ap.add_argument("--quiet", action="store_true", help="no line per question")
     ap.add_argument("--ask-again", action="store_true",
                     help="ask and score again on a copy of the --workdir's earlier index (no re-index, no latency)")
+    ap.add_argument("--replay", action="store_true",
+                    help="with --ask-again: first recompute the copy's events and states from its stored tracks with "
+                         "the rules as they are now (what a migration does; no model)")
     args = ap.parse_args()
     if args.ask_again and (args.workdir is None or not (args.workdir / "index.duckdb").is_file()):
         raise SystemExit(f"bench.every_moment: --ask-again needs the --workdir of an earlier run (an index.duckdb "
@@ -453,6 +462,10 @@ def main() -> None:
         per_kind, asked = ask_everything(worlds, videos, db, detail)
         questions_s = time.monotonic() - start
         checked = cli_checks(asked, db, args.threads, log)
+        log("state questions:")
+        start = time.monotonic()
+        states = ask_states(worlds, videos, db, detail)
+        states_s = time.monotonic() - start
 
         log("objects:")
         objects = score_objects(worlds, videos, db)
@@ -478,7 +491,8 @@ def main() -> None:
                 raise SystemExit(f"bench.every_moment: sva query failed: {result.stderr[-2000:]}")
 
         results = report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latency, question, cli_s,
-                         checked, questions_s, sum(1 for _ in asked), time.monotonic() - bench_start)
+                         checked, questions_s, sum(1 for _ in asked), time.monotonic() - bench_start,
+                         states, states_s)
         if args.json:
             print(json.dumps(results, indent=2))
     finally:
@@ -503,13 +517,23 @@ def ask_again(args, log, detail) -> None:
         old.unlink()
     write_backup(work / "index.duckdb", db)  # what `sva backup` does: the WAL's commits in, the copy checked
     log(f"asking again on a copy of {work / 'index.duckdb'}: {db}")
+    if args.replay:
+        from index.event_store import replace_video_events
+
+        with duckdb.connect(str(db)) as con:
+            videos_done = con.execute("SELECT video_id FROM videos WHERE status IN ('done', 'partial')").fetchall()
+            n = sum(replace_video_events(con, video_id) for (video_id,) in videos_done)
+        log(f"  replayed the events and states of {len(videos_done)} videos from their stored tracks: {n} rows")
     began = time.monotonic()
     per_kind, asked = ask_everything(worlds, videos, db, detail)
     questions_s = time.monotonic() - began
+    began = time.monotonic()
+    states = ask_states(worlds, videos, db, detail)
+    states_s = time.monotonic() - began
     objects = score_objects(worlds, videos, db)
     footage_s = sum(w.config.duration_s for w in worlds)
     results = report(args, n_worlds, footage_s, None, None, per_kind, objects, [], None, None, None, questions_s,
-                     len(asked), time.monotonic() - start)
+                     len(asked), time.monotonic() - start, states, states_s)
     if args.json:
         print(json.dumps(results, indent=2))
 
@@ -523,7 +547,7 @@ def _count_kinds(worlds) -> dict[str, int]:
 
 
 def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latency, question, cli_s, checked,
-           questions_s, n_questions, total_s) -> dict:
+           questions_s, n_questions, total_s, states, states_s) -> dict:
     print()
     print(f"every moment: {n_worlds} worlds x {args.world_s:g} s = {footage_s / 60:g} min of footage, "
           f"demo model, defaults; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -544,6 +568,9 @@ def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latenc
                                                                                        both["moments"])}
     print(f"| enters + leaves | {both['events']} | {both['found']} | {_fmt(enter_leave['recall'])} | "
           f"{both['moments']} | {both['matching']} | {_fmt(enter_leave['precision'])} | | |")
+    print()
+    print_states(states)
+    print(f"({sum(r['questions'] for r in states.values())} state questions in-process: {states_s:.0f} s)")
     print()
     o = objects
     object_recall = _ratio(o.get("found_objects", 0), o.get("truth_visible", 0))
@@ -585,7 +612,7 @@ def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latenc
             "real_time_factor": rtf, "kinds": kinds, "enters_leaves": enter_leave,
             "objects": objects | {"object_recall": object_recall, "label_accuracy": label_acc},
             "latency_question": question, "latency": latency, "cli_query_s": cli_s, "questions": n_questions,
-            "questions_s": questions_s, "total_s": total_s}
+            "questions_s": questions_s, "total_s": total_s, "states": states, "states_s": states_s}
 
 
 if __name__ == "__main__":
