@@ -110,6 +110,9 @@ FORMS = [
     ("when does the car never stop", ("the car", "never stop", None, None, None)),
     ("find every moment the ball on the left jumps", ("the ball on the left", "jumps", None, None, None)),
     ("when is the ball in front of the goal", ("the ball in front of the goal", None, None, None, None)),
+    ("when doesn't the blue box move", ("the blue box", "not move", None, None, None)),
+    ("when isn’t the dog moving", ("the dog", "is not moving", None, None, None)),
+    ("when will the bus arrive", ("the bus", "arrive", None, None, None)),
     (
         "show me when the dog is next to the white box in yard.mp4",
         ("the dog", "is next to the white box", "yard.mp4", None, None),
@@ -142,6 +145,8 @@ def test_question_form(question: str, expected: tuple) -> None:
         ("every moment the cat is moving", "moving"),
         ("when does the dog stand still", "still"),
         ("when is the man in red", None),
+        ("when doesn't the blue box move", "still"),
+        ("when does the dog not jump", None),
     ],
 )
 def test_predicate_feeds_event_kind(question: str, kind: str | None) -> None:

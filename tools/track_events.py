@@ -655,8 +655,8 @@ def _motion_states(track: ObjectTrack, times: np.ndarray, moves: list[tuple[int,
     """'moving' for each motion of a stretch's grounded samples (`times`), 'still' for what lies between motions,
     cut where a jump left samples out (a gap longer than a dropout)."""
     events = []
-    rule_moving = (f"box centre moves across the frame, at up to {{:.1f}} object heights/s (moving from {MOVING_SPEED:g}, "
-                   f"still under {STILL_SPEED:g} heights/s; horizontal, jumps left out)")
+    rule_moving = (f"box centre moves across the frame, at up to {{:.1f}} object heights/s (moving from "
+                   f"{MOVING_SPEED:g}, still under {STILL_SPEED:g} heights/s; horizontal, jumps left out)")
     for (first, last), top in zip(moves, fastest):
         if last <= first:  # the fit placed set-off and rest on one sample: no span to show
             continue
@@ -816,8 +816,7 @@ def _near_states(tracks: Sequence[ObjectTrack], clock: np.ndarray, step: float,
             seen = np.flatnonzero(holds[first:last + 1]) + first
             closest = float(np.nanmin(gap[seen]))
             how = "overlap" if closest < 0 else "touch" if closest == 0 else f"come within {closest:.0f} px"
-            rule = (f"boxes within {NEAR_SIZES:g} x the smaller object's size of each other (closest: they {how}), "
-                    f"for {clock[last] - clock[first]:.1f} s")
+            rule = f"boxes within {NEAR_SIZES:g} x the smaller object's size of each other (closest: they {how})"
             events.append(_event(by_id[a], "near", clock[first], clock[last], 1.0, clock[seen], rule, other=b))
     return events
 

@@ -461,7 +461,8 @@ _LEADING_WORDS: tuple[tuple[re.Pattern[str], Mode | None], ...] = tuple(
         (rf"{_MOMENT_QUANTIFIER}{_MOMENT_NOUN}(?:\s+{_CONNECTOR})?\b", None),
         # A shot is also a sports event ("every shot by the striker"), so it is a moment only before a clause.
         (rf"{_MOMENT_QUANTIFIER}shots?\s+{_CONNECTOR}\b", None),
-        (r"(?:when|where|at\s+what\s+time|what\s+time|how\s+often|how\s+many\s+times)\s+(?:does|do|did)\b", "do"),
+        (r"(?:when|where|at\s+what\s+time|what\s+time|how\s+often|how\s+many\s+times)\s+"
+         r"(?:does|do|did|can|could|will|would)\b", "do"),
         (r"(?:when|where)\s+(?:is|are|was|were)\b", "be"),
         (r"(?:is|are|was|were)\s+there\b", None),
         (r"there\s+(?:is|are|was|were)\b", None),
@@ -693,9 +694,17 @@ def _event_noun_split(words: list[str]) -> tuple[list[str], list[str]] | None:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _negations_apart(text: str) -> str:
+    """'doesn't' -> 'does not', "can't" -> 'can not', "won't" -> 'will not': the negation a word of its own."""
+    text = re.sub(r"\bcan't\b", "can not", text)
+    text = re.sub(r"\bwon't\b", "will not", text)
+    return re.sub(r"\b(\w+)n't\b", r"\1 not", text)
+
+
 def _words(text: str) -> list[str]:
     """Lower-case words without surrounding punctuation or filler; apostrophes inside words ("dog's") are kept."""
-    text = re.sub(r"[?!,;:\"“”‘’()\[\]]", " ", text.lower())
+    text = _negations_apart(text.lower().replace("’", "'"))
+    text = re.sub(r"[?!,;:\"“”‘’()\[\]]", " ", text)
     words = (word.strip(".'-") for word in text.split())
     return [word for word in words if word and word not in _FILLER_WORDS]
 
@@ -735,11 +744,16 @@ def fallback_plan(question: str) -> QueryPlan:
     text = _FOOTAGE_RE.sub(" ", text)
     text, mode, copula = _strip_leading_words(" ".join(_words(text)))
     words = _trim_dangling(_someone_for_who(text.split()))
+    # "when doesn't the car move", "when isn't the dog moving": the negation stands before the subject.
+    negated = mode != "statement" and words[:1] == ["not"]
+    words = words[1:] if negated else words
     if not words:
         raise QueryParseError(f"query {_shown(question)} does not name anything to look for")
     subject, predicate = _event_noun_split(words) or _split_subject(words, mode)
     if not predicate and copula is not None:
         subject, predicate = _state_after_copula(subject)
+    if negated and predicate:
+        predicate = ["not", *predicate]
     if predicate and copula is not None:
         predicate = [copula, *predicate]
     try:
