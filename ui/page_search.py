@@ -10,6 +10,7 @@ import time
 import streamlit as st
 
 from tools.moment import Moment
+from tools.track_event import STATE_KINDS
 from ui.clock import span
 from ui.access_gate import signed_in
 from ui.dashboard_config import dashboard_config, index_reader
@@ -88,7 +89,7 @@ def results(run: SearchRun) -> None:
     run.collect()
     answer = run.best
     if answer.route == "events":
-        kind = ":blue-badge[from stored events]"
+        kind = ":blue-badge[from stored states]" if answer.event in STATE_KINDS else ":blue-badge[from stored events]"
     else:
         kind = ":green-badge[verified by Sa2VA]" if answer.verified else ":gray-badge[retrieval only]"
     st.markdown(f"{answer.answer} {kind}")
