@@ -129,6 +129,29 @@ def test_state_questions_are_answered_from_stored_states(jump_library):
     assert "state moment(s)" in answer["answer"] or answer["answer"].startswith("No moment")
 
 
+def test_the_video_timeline_marks_each_stored_event_on_its_objects_row(jump_library):
+    """The dashboard's timeline (ui/timeline.py): every stored jump of a video's objects is a mark on the row of its
+    object, with its rule; the states are not drawn."""
+    from ui.timeline import event_table, presence_table, timeline_chart
+
+    db, worlds, videos = jump_library
+    reader = IndexReader(db, linger_s=0)
+    video = str(videos[0].resolve())
+    presence = presence_table(reader, video)
+    events = event_table(reader, presence)
+    ids = [int(i) for i in presence["object_id"]]
+    stored = reader.events(ids, ["jump"])
+    assert stored, "the first world has a stored jump"
+    jumps = events[events["kind"] == "jump"]
+    assert len(jumps) == len(stored)
+    rows = dict(zip(presence["object_id"], presence["object"]))
+    assert sorted(zip(jumps["object"], jumps["start_s"])) == sorted((rows[str(e.object_id)], round(e.start_s, 2))
+                                                                    for e in stored)
+    assert all(jumps["rule"]) and not set(events["kind"]) & set(STATE_KINDS)
+    spec = timeline_chart(presence, reader.video(video).duration_s, events=events).to_dict()
+    assert any(layer.get("encoding", {}).get("shape", {}).get("field") == "kind" for layer in spec["layer"])
+
+
 def test_stored_objects_are_named_with_their_colour_and_kind(jump_library):
     """#20 item 0: every stored object that follows a world's object (mask IoU > 0.3 on at least half its frames,
     bench.every_moment's matcher) is labelled with that object's colour and kind ("the red dog"), at a rate."""

@@ -1,4 +1,4 @@
-"""Video: one indexed video's timeline (objects as rows, presence over time), captions per chunk, its
+"""Video: one indexed video's timeline (objects as rows, presence over time, their events marked), captions per chunk, its
 objects with thumbnails, and a chat about a time range. The video is chosen by its id (`?video=ID` in the
 address, or the picker), never by a path."""
 
@@ -16,7 +16,7 @@ from ui.access_gate import signed_in
 from ui.dashboard_config import dashboard_config, index_reader
 from ui.media import IndexedVideo, servable, video_by_id
 from ui.overlay_cache import frame_thumbnail
-from ui.timeline import chart_height, presence_table, timeline_chart
+from ui.timeline import chart_height, event_table, presence_table, timeline_chart
 from ui.user_errors import DashboardError, describe, shown_as_error
 from ui.video_chat import ChatTurn, ask
 
@@ -52,13 +52,21 @@ def presence(db: str, video_id: int, path: str, duration_s: float | None, conten
     return presence_table(index_reader(db), path, duration_s)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def events_on(db: str, video_id: int, path: str, duration_s: float | None, content_hash: str | None,
+              chunks_done: int, objects: int) -> pd.DataFrame:
+    """The stored events of the timeline's objects, cached as `presence` is."""
+    return event_table(index_reader(db), presence(db, video_id, path, duration_s, content_hash, chunks_done, objects))
+
+
 def timeline(video: VideoSummary, window: tuple[float, float]) -> None:
-    table = presence(str(config.db), video.video_id, video.path, video.duration_s, video.content_hash,
-                     video.chunks_done, video.objects)
+    key = (str(config.db), video.video_id, video.path, video.duration_s, video.content_hash, video.chunks_done,
+           video.objects)
+    table = presence(*key)
     if table.empty:
         st.caption("No tracked objects yet.")
         return
-    st.altair_chart(timeline_chart(table, video.duration_s, marks=window), width="stretch",
+    st.altair_chart(timeline_chart(table, video.duration_s, marks=window, events=events_on(*key)), width="stretch",
                     height=chart_height(table))
     shown = table["object"].nunique()
     if shown < video.objects:

@@ -1,8 +1,10 @@
-"""The Video page's timeline: when each object is present, as bars on one row per object (a Gantt chart).
+"""The Video page's timeline: when each object is present, as bars on one row per object (a Gantt chart), with
+its stored events marked on its row.
 
 Only present track points are stored, so presence is read off their times: points closer than a gap
 tolerance belong to one stretch; a longer gap (the object left the picture, or a chunk failed) starts a
-new bar.
+new bar. Events (jumps, entering, leaving, meeting ...: `tools/track_events.py`) are marks at their start; the
+states (moving, near ...) are not drawn, they would cover the bars.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ import numpy as np
 import pandas as pd
 
 from index.reader import IndexReader
+from tools.track_event import EVENT_KINDS, STATE_KINDS
+
+# What the timeline marks: the changes, not the states.
+MARKED_KINDS = [k for k in EVENT_KINDS if k not in STATE_KINDS]
 
 MAX_ROWS = 40  # objects drawn; the ones with the most track points win
 
@@ -57,11 +63,26 @@ def presence_table(reader: IndexReader, video_path: str, duration_s: float | Non
     return pd.DataFrame(rows, columns=["object", "object_id", "label", "start_s", "end_s"])
 
 
+def event_table(reader: IndexReader, presence: pd.DataFrame) -> pd.DataFrame:
+    """One row per stored event (`MARKED_KINDS`) of the objects of ``presence`` (a `presence_table`), on its
+    object's row: object, kind, start_s, end_s, rule. A two-object event (meets) shows on both rows."""
+    rows_of = dict(zip(presence["object_id"], presence["object"]))
+    rows = []
+    for e in reader.events([int(i) for i in rows_of], MARKED_KINDS):
+        for oid in (e.object_id, e.other_object_id):
+            if oid is not None and str(oid) in rows_of:
+                rows.append({"object": rows_of[str(oid)], "kind": e.kind, "start_s": round(e.start_s, 2),
+                             "end_s": round(e.end_s, 2), "rule": e.rule})
+    return pd.DataFrame(rows, columns=["object", "kind", "start_s", "end_s", "rule"])
+
+
 def timeline_chart(
-    table: pd.DataFrame, duration_s: float | None, marks: tuple[float, float] | None = None
+    table: pd.DataFrame, duration_s: float | None, marks: tuple[float, float] | None = None,
+    events: pd.DataFrame | None = None,
 ) -> alt.Chart:
     """Bars of presence, objects as rows in order of first appearance; ``marks`` shades a time range
-    (the chat window) in seconds. Give it `chart_height(table)` pixels."""
+    (the chat window) in seconds; ``events`` (an `event_table`) are marked on their objects' rows, one shape per
+    kind. Give it `chart_height(table)` pixels."""
     order = list(dict.fromkeys(table["object"]))
     x_scale = alt.Scale(domain=[0, duration_s], nice=False) if duration_s else alt.Scale(nice=False)
     bars = (
@@ -76,9 +97,21 @@ def timeline_chart(
         )
     )
     chart = bars
+    if events is not None and not events.empty:
+        points = (
+            alt.Chart(events)
+            .mark_point(filled=True, size=90, color="black", opacity=0.8)
+            .encode(
+                x=alt.X("start_s:Q", scale=x_scale),
+                y=alt.Y("object:N", sort=order),
+                shape=alt.Shape("kind:N", title="event"),
+                tooltip=["kind", "start_s", "end_s", "rule"],
+            )
+        )
+        chart = bars + points
     if marks is not None:
         band = pd.DataFrame([{"start_s": marks[0], "end_s": marks[1]}])
-        chart = alt.Chart(band).mark_rect(opacity=0.12, color="gray").encode(x="start_s:Q", x2="end_s:Q") + bars
+        chart = alt.Chart(band).mark_rect(opacity=0.12, color="gray").encode(x="start_s:Q", x2="end_s:Q") + chart
     return chart
 
 
