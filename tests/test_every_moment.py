@@ -129,6 +129,27 @@ def test_state_questions_are_answered_from_stored_states(jump_library):
     assert "state moment(s)" in answer["answer"] or answer["answer"].startswith("No moment")
 
 
+def test_a_state_asked_in_a_time_window_is_answered_inside_it(jump_library):
+    """A state that holds across the window's start is cut there: "after 0:05" answers from 5 s on, not from when the
+    state began (an event keeps its own span)."""
+    from agent.query.query_graph import run_query
+    from agent.run_settings import query_settings
+
+    db, _, videos = jump_library
+    video = str(videos[0].resolve())
+    with duckdb.connect(str(db), read_only=True) as con:
+        row = con.execute(
+            "SELECT o.label, e.kind FROM events e JOIN objects o USING (object_id) "
+            "JOIN videos v ON v.video_id = e.video_id WHERE v.path = ? AND e.kind IN ('moving', 'still') AND e.start_s < 4.5 AND e.end_s > 5.5 LIMIT 1",
+            [video]).fetchone()
+    assert row is not None, "the first world has an object moving or still across 5 s"
+    label, kind = row
+    answer = run_query(f"when is {label} {'moving' if kind == 'moving' else 'still'} after 0:05 in {videos[0].name}",
+                       query_settings(db))
+    assert answer.event == kind and answer.moments
+    assert min(m.start_s for m in answer.moments) == 5.0
+
+
 def test_the_video_timeline_marks_each_stored_event_on_its_objects_row(jump_library):
     """The dashboard's timeline (ui/timeline.py): every stored jump of a video's objects is a mark on the row of its
     object, with its rule; the states are not drawn."""

@@ -1,5 +1,5 @@
-"""Video: one indexed video's timeline (objects as rows, presence over time, their events marked), captions per chunk, its
-objects with thumbnails, and a chat about a time range. The video is chosen by its id (`?video=ID` in the
+"""Video: one indexed video's timeline (objects as rows, presence over time, their events marked), captions per
+chunk, its objects with thumbnails, and a chat about a time range. The video is chosen by its id (`?video=ID` in the
 address, or the picker), never by a path."""
 
 from pathlib import Path

@@ -203,8 +203,12 @@ class QueryRunner:
                 continue
             evidence = Evidence(object_id=subject.object_id, phrase=subject.label, track_times=e.evidence_s,
                                 event=e.kind, rule=e.rule)
+            start, end = e.start_s, e.end_s
+            if kind in STATE_KINDS:  # a state holds over the whole span: the part inside the asked window is the answer
+                start = start if plan.start_s is None else max(start, plan.start_s)
+                end = end if plan.end_s is None else min(end, plan.end_s)
             # How clearly the rule fired, times how surely the object is the subject.
-            hits.append(Hit(video_path=e.video_path, start_s=e.start_s, end_s=e.end_s,
+            hits.append(Hit(video_path=e.video_path, start_s=start, end_s=end,
                             score=round(e.score * subject.score, 4), evidence=evidence))
         durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
         # Each occurrence is its own moment: only overlapping ones (one event seen as two objects) merge.
