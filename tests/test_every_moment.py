@@ -90,14 +90,21 @@ def test_jump_questions_are_answered_from_stored_events(jump_library):
     assert found / total >= JUMP_RECALL_FLOOR
 
 
+def _ask(db, question: str):
+    """`sva query`'s graph in this process, with a reader that keeps no connection open between calls: the tests
+    after it open the same file read-only, which DuckDB refuses beside an open read-write connection."""
+    from agent.query.query_graph import QueryRunner
+    from agent.run_settings import query_settings
+
+    return QueryRunner(query_settings(db), reader=IndexReader(db, linger_s=0)).run(question)
+
+
 def test_state_questions_are_answered_from_stored_states(jump_library):
     """"When is the X moving / still / on the left", for every object of the three videos, answered from the stored
     states (no model) and scored by time against the worlds' paths (bench/state_scores.py, what bench.every_moment
     reports on 30 minutes). One question goes through `sva query --json` too."""
     import numpy as np
 
-    from agent.query.query_graph import run_query
-    from agent.run_settings import query_settings
     from bench.state_scores import QUESTIONS, world_truth
 
     db, worlds, videos = jump_library
@@ -106,7 +113,7 @@ def test_state_questions_are_answered_from_stored_states(jump_library):
         times, per_object, _ = world_truth(world)
         for obj in world.objects:
             for state, total in totals.items():
-                answer = run_query(QUESTIONS[state].format(name=obj.name) + f" in {video.name}", query_settings(db))
+                answer = _ask(db, QUESTIONS[state].format(name=obj.name) + f" in {video.name}")
                 assert answer.event == state
                 said = np.zeros(len(times), dtype=bool)
                 for m in answer.moments:
@@ -132,9 +139,6 @@ def test_state_questions_are_answered_from_stored_states(jump_library):
 def test_a_state_asked_in_a_time_window_is_answered_inside_it(jump_library):
     """A state that holds across the window's start is cut there: "after 0:05" answers from 5 s on, not from when the
     state began (an event keeps its own span)."""
-    from agent.query.query_graph import run_query
-    from agent.run_settings import query_settings
-
     db, _, videos = jump_library
     video = str(videos[0].resolve())
     with duckdb.connect(str(db), read_only=True) as con:
@@ -144,8 +148,7 @@ def test_a_state_asked_in_a_time_window_is_answered_inside_it(jump_library):
             [video]).fetchone()
     assert row is not None, "the first world has an object moving or still across 5 s"
     label, kind = row
-    answer = run_query(f"when is {label} {'moving' if kind == 'moving' else 'still'} after 0:05 in {videos[0].name}",
-                       query_settings(db))
+    answer = _ask(db, f"when is {label} {'moving' if kind == 'moving' else 'still'} after 0:05 in {videos[0].name}")
     assert answer.event == kind and answer.moments
     assert min(m.start_s for m in answer.moments) == 5.0
 
