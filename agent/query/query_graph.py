@@ -283,8 +283,8 @@ class QueryRunner:
         note = state.get("note")
         if (self.settings.verify_by == "grounding" and not asks_presence(plan.predicate)
                 and (event_kind(plan.predicate) is None or event_kind(plan.predicate) in PAIR_KINDS)):
-            unread = (f"grounding checked that {plan.subject} is seen, not that it {plan.predicate} (no event rule "
-                      "reads that)")
+            unread = (f"grounding checked that {plan.subject} is seen, not that it {plan.predicate} (no event or "
+                      "state rule reads that)")
             note = f"{note}; {unread}" if note else unread
         return {"verified": verified, "errors": errors, "checked": checked, "note": note}
 
@@ -378,7 +378,7 @@ class QueryRunner:
             if not spans:
                 return []
         elif grounded is not None:
-            # Grounding checks the subject, not a predicate no event rule reads: the moments are where it is seen.
+            # Grounding checks the subject, not a predicate no event or state rule reads: the moments are where it is seen.
             spans = [(a, b, p_yes) for a, b in _seen_spans(masklet, clip.times())]
             rules = [grounded.how()] * len(spans)
         else:
