@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.query.event_verbs import EVENT_WORDS, event_kind, event_object
+from agent.query.event_verbs import EVENT_WORDS, event_kind, event_object, pair_parts
 from tools.track_event import EVENT_KINDS
 
 # predicate -> the event kind it asks for, None when it asks for none
@@ -180,6 +180,8 @@ def test_event_kind_table(predicate: str | None, kind: str | None) -> None:
         ("meets the white ball", "the white ball"),
         ("bumps into a car", "a car"),
         ("is next to the white box", "the white box"),
+        ("are near each other", None),
+        ("meet one another", None),
         ("stands near a red car", "a red car"),
         ("collides with the van again", "the van"),
         ("reaches the finish line", "the finish line"),
@@ -220,3 +222,10 @@ def test_what_follows_a_scene_verb_is_read_in_linear_time(rest: str, kind: str |
     started = time.perf_counter()
     assert event_kind("leaves" + rest) == kind
     assert time.perf_counter() - started < 1.0  # a hang guard, not a speed target: it takes about a millisecond
+
+
+def test_pair_parts_splits_a_subject_of_two_phrases():
+    assert pair_parts("the red ball and the blue box") == ("the red ball", "the blue box")
+    assert pair_parts("a man And a woman") == ("a man", "a woman")
+    assert pair_parts("the dog") is None
+    assert pair_parts("the dog and the cat and the bird") is None

@@ -153,6 +153,20 @@ def test_a_state_asked_in_a_time_window_is_answered_inside_it(jump_library):
     assert min(m.start_s for m in answer.moments) == 5.0
 
 
+def test_a_subject_of_two_objects_asks_about_both(jump_library):
+    """"When are A and B near each other" is "when is A near B"; "when do A and B jump" takes the jumps of either."""
+    db, worlds, videos = jump_library
+    a, b = (o.name for o in worlds[0].objects[:2])
+    file = videos[0].name
+    pair = _ask(db, f"when are the {a} and the {b} near each other in {file}")
+    one = _ask(db, f"when is the {a} near the {b} in {file}")
+    assert pair.event == one.event == "near" and pair.route == one.route == "events" and one.moments
+    assert [(m.start_s, m.end_s) for m in pair.moments] == [(m.start_s, m.end_s) for m in one.moments]
+    both = _ask(db, f"find every moment the {a} and the {b} jump in {file}")
+    either = [_ask(db, f"find every moment the {name} jumps in {file}") for name in (a, b)]
+    assert both.event == "jump" and set(both.objects) == set(either[0].objects) | set(either[1].objects)
+
+
 def test_the_video_timeline_marks_each_stored_event_on_its_objects_row(jump_library):
     """The dashboard's timeline (ui/timeline.py): every stored jump of a video's objects is a mark on the row of its
     object, with its rule; the states are not drawn."""

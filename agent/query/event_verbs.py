@@ -260,8 +260,13 @@ def event_kind(predicate: str | None) -> EventKind | None:
     return None if found is None else found[0]
 
 
+# "near each other", "meet one another": the second participant is the other half of the subject (`pair_parts`).
+_RECIPROCALS = {"each other", "one another"}
+
+
 def event_object(predicate: str | None) -> str | None:
-    """The second participant of a two-object event as written ('bumps into a car' -> 'a car'), or None."""
+    """The second participant of a two-object event as written ('bumps into a car' -> 'a car'), or None (also for
+    'each other')."""
     found = _event(predicate)
     if found is None or found[0] not in PAIR_KINDS:
         return None
@@ -269,7 +274,16 @@ def event_object(predicate: str | None) -> str | None:
     # Trailing adverbs say how they met, not whom: "collides with the van again".
     while rest and rest[-1].lower() in _ADVERBS:
         rest = rest[:-1]
-    return " ".join(rest) or None
+    text = " ".join(rest)
+    return None if not text or text.lower() in _RECIPROCALS else text
+
+
+def pair_parts(subject: str) -> tuple[str, str] | None:
+    """The two participants of a coordinated subject ('the red ball and the blue box' -> both phrases), for a
+    two-object event or state asked without a second one ("when do A and B meet", "when are A and B near each
+    other"); None when the subject is not two phrases joined by one 'and'."""
+    parts = [part.strip() for part in re.split(r"\s+and\s+", subject.strip(), flags=re.IGNORECASE)]
+    return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
 
 
 # Predicates that ask only whether the subject is there ("when is the dog visible"): what a presence check answers.

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from agent.query.event_verbs import asks_presence, event_kind, event_object
+from agent.query.event_verbs import asks_presence, event_kind, event_object, pair_parts
 from agent.indexing.object_links import mask_iou, track_iou
 from agent.query.query_answer import QueryAnswer, QuerySettings
 from agent.query.query_parse import checked_question, fallback_plan, plan_from_model_text, plan_prompt
@@ -80,13 +80,14 @@ class QueryState(TypedDict, total=False):
     candidates: list[Candidate]
     verified: list[Hit]
     resolution: Resolution
+    other: str | None  # the second participant of a two-object event or state, as written
     event: str | None
     route: str
     note: str | None
     moments: list[Moment]
     errors: list[str]
     checked: list[int]
-    new_checks: list[SubjectCheck]
+    new_checks: dict[str, list[SubjectCheck]]  # by the subject text they were asked for
     answer: str
 
 
@@ -128,9 +129,11 @@ class QueryRunner:
         question = checked_question(question)
         with self.reader.session():
             state = self.graph.invoke({"question": question, "errors": []})
-        if state.get("new_checks"):  # written after the read session: a write would wait for it to end
+        if any(state.get("new_checks", {}).values()):  # written after the read session: a write would wait for it
             self.reader.close()
-            store_checks(self.settings.db, state["plan"].subject, model_name(self.settings.model), state["new_checks"])
+            for subject, checks in state["new_checks"].items():
+                if checks:
+                    store_checks(self.settings.db, subject, model_name(self.settings.model), checks)
         route = state.get("route", "retrieval")
         resolution = state.get("resolution")
         return QueryAnswer(
@@ -169,17 +172,34 @@ class QueryRunner:
         return {"videos": matches}
 
     def resolve(self, state: QueryState) -> QueryState:
-        """The stored objects the subject means, in the videos in scope; ambiguous ones asked of the model."""
+        """The stored objects the subject means, in the videos in scope; ambiguous ones asked of the model. For a
+        two-object event or state asked of "A and B" with no second participant, the subject is A and B the other."""
         plan = state["plan"]
+        kind = event_kind(plan.predicate)
+        other = event_object(plan.predicate)
+        subjects = [plan.subject]
+        parts = pair_parts(plan.subject) if kind is not None else None
+        if parts is not None and kind in PAIR_KINDS and other is None:
+            subjects, other = [parts[0]], parts[1]
+        elif parts is not None:
+            subjects = list(parts)  # "when do the dog and the cat jump": the events of either
         objects = self.reader.object_names(state.get("videos"))
-        resolution = resolve_subject(plan.subject, objects, self.reader.embedder)
         errors = list(state["errors"])
-        new_checks: list[SubjectCheck] = []
-        if resolution.ambiguous and self.settings.verify:
-            confirmed = self._confirm_ambiguous(plan.subject, resolution.ambiguous, errors, new_checks)
-            resolution = resolution.model_copy(update={"accepted": resolution.accepted + confirmed, "ambiguous": []})
-        return {"resolution": resolution, "event": event_kind(plan.predicate), "errors": errors,
-                "new_checks": new_checks}
+        new_checks: dict[str, list[SubjectCheck]] = {}
+        resolution = None
+        for subject in subjects:
+            found = resolve_subject(subject, objects, self.reader.embedder)
+            if found.ambiguous and self.settings.verify:
+                confirmed = self._confirm_ambiguous(subject, found.ambiguous, errors, new_checks.setdefault(subject, []))
+                found = found.model_copy(update={"accepted": found.accepted + confirmed, "ambiguous": []})
+            if resolution is None:
+                resolution = found
+            else:
+                have = set(resolution.object_ids())
+                resolution = resolution.model_copy(update={
+                    "subject": plan.subject,
+                    "accepted": resolution.accepted + [o for o in found.accepted if o.object_id not in have]})
+        return {"resolution": resolution, "event": kind, "errors": errors, "new_checks": new_checks, "other": other}
 
     def _route(self, state: QueryState) -> str:
         if state.get("event") and state["resolution"].accepted:
@@ -191,7 +211,7 @@ class QueryRunner:
         plan = state["plan"]
         resolution, kind = state["resolution"], state["event"]
         others = None
-        other_text = event_object(plan.predicate)
+        other_text = state.get("other")
         if other_text:
             others = resolve_subject(other_text, self.reader.object_names(state.get("videos")),
                                      self.reader.embedder).object_ids()
