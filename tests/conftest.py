@@ -11,7 +11,7 @@ import pytest
 # Nothing in the tests may reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# Under pytest-xdist (README: `-n 2`) each worker process runs tests side by side with the other: one torch/OpenMP
+# Under pytest-xdist (README: `-n auto`) each worker process runs tests side by side with the other: one torch/OpenMP
 # thread each (and in the `sva` subprocesses they start), so two workers fill two cores instead of spinning four
 # threads on them. Set before anything imports torch.
 if os.environ.get("PYTEST_XDIST_WORKER"):
