@@ -518,12 +518,11 @@ def ask_again(args, log, detail) -> None:
     write_backup(work / "index.duckdb", db)  # what `sva backup` does: the WAL's commits in, the copy checked
     log(f"asking again on a copy of {work / 'index.duckdb'}: {db}")
     if args.replay:
-        from index.event_store import replace_video_events
+        from index.event_store import replace_all_events
 
         with duckdb.connect(str(db)) as con:
-            videos_done = con.execute("SELECT video_id FROM videos WHERE status IN ('done', 'partial')").fetchall()
-            n = sum(replace_video_events(con, video_id) for (video_id,) in videos_done)
-        log(f"  replayed the events and states of {len(videos_done)} videos from their stored tracks: {n} rows")
+            n_videos, n = replace_all_events(con)
+        log(f"  replayed the events and states of {n_videos} videos from their stored tracks: {n} rows")
     began = time.monotonic()
     per_kind, asked = ask_everything(worlds, videos, db, detail)
     questions_s = time.monotonic() - began

@@ -29,7 +29,8 @@ QUESTIONS = {
 }
 
 
-def _said(moments, video: Path, times: np.ndarray) -> np.ndarray:
+def said_frames(moments, video: Path | str, times: np.ndarray) -> np.ndarray:
+    """Which of `times` a returned moment of `video` spans."""
     said = np.zeros(len(times), dtype=bool)
     for m in moments:
         if m.video_path == str(video):
@@ -56,7 +57,7 @@ def _boxes(masklet, n: int) -> np.ndarray:
 
 def world_truth(world) -> tuple[np.ndarray, dict, dict]:
     """(frame times, {(object_id, state): (truth, scored)}, {(a, b): (truth, scored)}) for one world."""
-    from tools.track_events import NEAR_SIZES, SIDE_SHARE
+    from tools.track_events import SIDE_SHARE, boxes_near
 
     times = np.asarray(world.frame_times, dtype=float)
     n = len(times)
@@ -73,14 +74,8 @@ def world_truth(world) -> tuple[np.ndarray, dict, dict]:
             per_object[(obj.object_id, state)] = (truth & seen, seen & _settled(truth))
     pairs = {}
     for a, b in combinations(sorted(boxes), 2):
-        ba, bb = boxes[a], boxes[b]
-        both = ~np.isnan(ba[:, 0]) & ~np.isnan(bb[:, 0])
-        gap = np.maximum(np.maximum(ba[:, 0] - bb[:, 2], bb[:, 0] - ba[:, 2]),
-                         np.maximum(ba[:, 1] - bb[:, 3], bb[:, 1] - ba[:, 3]))
-        size = np.minimum(np.maximum(ba[:, 2] - ba[:, 0], ba[:, 3] - ba[:, 1]),
-                          np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1]))
-        with np.errstate(invalid="ignore"):
-            truth = both & (gap <= NEAR_SIZES * size)
+        both = ~np.isnan(boxes[a][:, 0]) & ~np.isnan(boxes[b][:, 0])
+        truth = both & boxes_near(boxes[a], boxes[b])
         pairs[(a, b)] = (truth, both & _settled(truth))
     return times, per_object, pairs
 
@@ -101,7 +96,7 @@ def ask_states(worlds, videos, db: Path, log) -> dict:
         for question, state, truth, scored in asks:
             start = time.monotonic()
             answer = run_query(f"{question} in {video.name}", query_settings(db))
-            said = _said(answer.moments, video, times)
+            said = said_frames(answer.moments, video, times)
             c = counts[state]
             c["questions"] += 1
             c["not_from_events"] += answer.route != "events"

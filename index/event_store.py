@@ -58,6 +58,21 @@ def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[Ob
     return [t for t in tracks.values() if t.frame_size[0] and t.frame_size[1]], distinct
 
 
+_FINISHED_VIDEOS = "SELECT video_id FROM videos WHERE status IN ('done', 'partial') ORDER BY video_id"
+
+
+def replace_all_events(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """`replace_video_events` for every finished video (what a migration replays); (videos, events stored)."""
+    videos = [video_id for (video_id,) in con.execute(_FINISHED_VIDEOS).fetchall()]
+    return len(videos), sum(replace_video_events(con, video_id) for video_id in videos)
+
+
+def add_all_states(con: duckdb.DuckDBPyConnection) -> None:
+    """`add_video_states` for every finished video (schema v19)."""
+    for (video_id,) in con.execute(_FINISHED_VIDEOS).fetchall():
+        add_video_states(con, video_id)
+
+
 def replace_video_events(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
     """Recompute the video's events from its stored rows (inside the caller's transaction); returns how many."""
     con.execute("DELETE FROM events WHERE video_id = ?", [video_id])

@@ -205,10 +205,9 @@ ALTER TABLE jobs ADD COLUMN model VARCHAR;
 
 
 def _replay_events(con: duckdb.DuckDBPyConnection) -> None:
-    from index.event_store import replace_video_events  # the rules import tools; only this step needs them
+    from index.event_store import replace_all_events  # the rules import tools; only this step needs them
 
-    for (video_id,) in con.execute("SELECT video_id FROM videos WHERE status IN ('done', 'partial')").fetchall():
-        replace_video_events(con, video_id)
+    replace_all_events(con)
 
 
 # v6: which weights an indexing run used: the hub commit its checkpoint resolved to (None for a local folder)
@@ -371,10 +370,9 @@ SELECT 1;
 
 
 def _add_states(con: duckdb.DuckDBPyConnection) -> None:
-    from index.event_store import add_video_states
+    from index.event_store import add_all_states
 
-    for (video_id,) in con.execute("SELECT video_id FROM videos WHERE status IN ('done', 'partial')").fetchall():
-        add_video_states(con, video_id)
+    add_all_states(con)
 
 
 # Each migration is SQL, or SQL followed by a step in Python that fills the new tables from the old rows.

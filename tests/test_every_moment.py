@@ -103,9 +103,7 @@ def test_state_questions_are_answered_from_stored_states(jump_library):
     """"When is the X moving / still / on the left", for every object of the three videos, answered from the stored
     states (no model) and scored by time against the worlds' paths (bench/state_scores.py, what bench.every_moment
     reports on 30 minutes). One question goes through `sva query --json` too."""
-    import numpy as np
-
-    from bench.state_scores import QUESTIONS, world_truth
+    from bench.state_scores import QUESTIONS, said_frames, world_truth
 
     db, worlds, videos = jump_library
     totals = {state: [0, 0, 0] for state in ("moving", "still", "on_left")}  # true, said, both (frames)
@@ -115,12 +113,11 @@ def test_state_questions_are_answered_from_stored_states(jump_library):
             for state, total in totals.items():
                 answer = _ask(db, QUESTIONS[state].format(name=obj.name) + f" in {video.name}")
                 assert answer.event == state
-                said = np.zeros(len(times), dtype=bool)
                 for m in answer.moments:
                     assert m.video_path == str(video.resolve())
                     if answer.route == "events":
                         assert m.evidence[0].event == state and m.evidence[0].rule
-                    said |= (times >= m.start_s - 1e-6) & (times <= m.end_s + 1e-6)
+                said = said_frames(answer.moments, video.resolve(), times)
                 truth, scored = per_object[(obj.object_id, state)]
                 total[0] += int((truth & scored).sum())
                 total[1] += int((said & scored).sum())

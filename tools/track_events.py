@@ -806,12 +806,8 @@ def _near_states(tracks: Sequence[ObjectTrack], clock: np.ndarray, step: float,
     boxes_at = {object_id: _boxes_on_clock(track, clock, sightings[id(track)]) for object_id, track in by_id.items()}
     events = []
     for a, b in combinations(sorted(by_id), 2):
-        box_a, box_b = boxes_at[a], boxes_at[b]
-        size = np.minimum(np.maximum(box_a[:, 2] - box_a[:, 0], box_a[:, 3] - box_a[:, 1]),
-                          np.maximum(box_b[:, 2] - box_b[:, 0], box_b[:, 3] - box_b[:, 1]))
-        gap = _box_gap(box_a, box_b)
-        with np.errstate(invalid="ignore"):
-            holds = gap <= NEAR_SIZES * size
+        gap = _box_gap(boxes_at[a], boxes_at[b])
+        holds = boxes_near(boxes_at[a], boxes_at[b])
         for first, last in _state_spans(clock, holds, MEET_APART_MIN_S):
             seen = np.flatnonzero(holds[first:last + 1]) + first
             closest = float(np.nanmin(gap[seen]))
@@ -819,6 +815,15 @@ def _near_states(tracks: Sequence[ObjectTrack], clock: np.ndarray, step: float,
             rule = f"boxes within {NEAR_SIZES:g} x the smaller object's size of each other (closest: they {how})"
             events.append(_event(by_id[a], "near", clock[first], clock[last], 1.0, clock[seen], rule, other=b))
     return events
+
+
+def boxes_near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row of two (n, 4) box arrays (pixels): within `NEAR_SIZES` times the smaller box's size (its larger side)
+    of each other; False where either is absent (nan). The definition of 'near', for the rule and its scorers."""
+    size = np.minimum(np.maximum(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]),
+                      np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]))
+    with np.errstate(invalid="ignore"):
+        return _box_gap(a, b) <= NEAR_SIZES * size
 
 
 def _boxes_on_clock(track: ObjectTrack, clock: np.ndarray, points: Sequence[BoxPoint]) -> np.ndarray:

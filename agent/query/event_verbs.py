@@ -237,13 +237,16 @@ def _frames_the_verb(words: list[str]) -> bool:
 _NEGATION_RE = re.compile(r"\b(?:(can)'t|(won)'t|(\w+)n't)\b", re.IGNORECASE)
 
 
-def _negation_apart(text: str) -> str:
-    return _NEGATION_RE.sub(lambda m: f"{m.group(1) or ('will' if m.group(2) else m.group(3))} not", text)
+def negations_apart(text: str) -> str:
+    """'doesn't' -> 'does not', "can't" -> 'can not', "won't" -> 'will not' (a typographic apostrophe too): the
+    negation a word of its own, for these phrases and for the question parser."""
+    return _NEGATION_RE.sub(lambda m: f"{m.group(1) or ('will' if m.group(2) else m.group(3))} not",
+                            text.replace("’", "'"))
 
 
 def _event(predicate: str | None) -> tuple[EventKind, list[str]] | None:
     """The event kind `predicate` asks for and the words after its phrase, or None."""
-    words = re.findall(r"[a-z]+(?:['-][a-z]+)*", _negation_apart(predicate or ""), re.IGNORECASE)
+    words = re.findall(r"[a-z]+(?:['-][a-z]+)*", negations_apart(predicate or ""), re.IGNORECASE)
     while words:
         found = _match(words)
         if found is not None:

@@ -190,7 +190,8 @@ class QueryRunner:
         for subject in subjects:
             found = resolve_subject(subject, objects, self.reader.embedder)
             if found.ambiguous and self.settings.verify:
-                confirmed = self._confirm_ambiguous(subject, found.ambiguous, errors, new_checks.setdefault(subject, []))
+                asked = new_checks.setdefault(subject, [])
+                confirmed = self._confirm_ambiguous(subject, found.ambiguous, errors, asked)
                 found = found.model_copy(update={"accepted": found.accepted + confirmed, "ambiguous": []})
             if resolution is None:
                 resolution = found
@@ -302,7 +303,7 @@ class QueryRunner:
             checked += [candidate.chunk_index for candidate, _, _ in decoded]
         note = state.get("note")
         if (self.settings.verify_by == "grounding" and not asks_presence(plan.predicate)
-                and (event_kind(plan.predicate) is None or event_kind(plan.predicate) in PAIR_KINDS)):
+                and (state.get("event") is None or state["event"] in PAIR_KINDS)):
             unread = (f"grounding checked that {plan.subject} is seen, not that it {plan.predicate} (no event or "
                       "state rule reads that)")
             note = f"{note}; {unread}" if note else unread

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from agent.query.event_verbs import event_kind
+from agent.query.event_verbs import event_kind, negations_apart
 from agent.query.query_plan import QueryPlan
 from sa2va_engine.user_error import UserError
 from tools.track_event import STATE_KINDS
@@ -694,16 +694,9 @@ def _event_noun_split(words: list[str]) -> tuple[list[str], list[str]] | None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _negations_apart(text: str) -> str:
-    """'doesn't' -> 'does not', "can't" -> 'can not', "won't" -> 'will not': the negation a word of its own."""
-    text = re.sub(r"\bcan't\b", "can not", text)
-    text = re.sub(r"\bwon't\b", "will not", text)
-    return re.sub(r"\b(\w+)n't\b", r"\1 not", text)
-
-
 def _words(text: str) -> list[str]:
     """Lower-case words without surrounding punctuation or filler; apostrophes inside words ("dog's") are kept."""
-    text = _negations_apart(text.lower().replace("’", "'"))
+    text = negations_apart(text.lower())
     text = re.sub(r"[?!,;:\"“”‘’()\[\]]", " ", text)
     words = (word.strip(".'-") for word in text.split())
     return [word for word in words if word and word not in _FILLER_WORDS]
