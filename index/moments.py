@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from pydantic import BaseModel, Field, model_validator
 
 from tools.moment import Evidence, Moment
+from tools.track_event import PAIR_KINDS
 
 
 class Hit(BaseModel):
@@ -128,3 +129,44 @@ def spread_times(times: list[float], n: int) -> list[float]:
         return times
     step = (len(times) - 1) / (n - 1) if n > 1 else 0
     return [times[round(j * step)] for j in range(n)]
+
+
+# Occurrences of one kind in one video, on objects of the same label, that overlap at least this much (temporal
+# IoU) are one moment: the same event stored on two objects (an object the index holds twice). Different labels, or
+# less overlap, are two moments: "find every jump" keeps a ball's jump and a box's that starts as the ball lands.
+SAME_EVENT_IOU = 0.5
+
+
+def event_moments(hits: Iterable[Hit], durations: Mapping[str, float] | None = None) -> list[Moment]:
+    """Moments of the stored events and states of different things (hits whose evidence names the kind and the
+    object's label), for a question about any object: each occurrence its own moment, except one event stored
+    twice (`SAME_EVENT_IOU`), and both sides of a two-object event ('meets', 'near'), which are one moment. Best
+    first, as `assemble_moments`."""
+    groups: list[list[Hit]] = []
+    open_groups: dict[tuple[str, str | None], list[list[Hit]]] = {}  # (video, kind) -> groups that may still grow
+    for hit in sorted(hits, key=lambda h: (h.video_path, h.start_s, h.end_s)):
+        kind = hit.evidence.event if hit.evidence else None
+        key = (hit.video_path, kind)
+        # Sorted by start: a group that ended before this hit starts can take no later hit either.
+        live = [group for group in open_groups.get(key, []) if max(h.end_s for h in group) >= hit.start_s]
+        for group in live:
+            if _same_event(group[0], hit, kind in PAIR_KINDS):
+                group.append(hit)
+                break
+        else:
+            groups.append([hit])
+            live.append(groups[-1])
+        open_groups[key] = live
+    moments = [m for group in groups for m in assemble_moments(group, gap_s=0.0, min_len_s=0.0, durations=durations)]
+    moments.sort(key=lambda m: (-m.score, m.video_path, m.start_s))
+    return moments
+
+
+def _same_event(a: Hit, b: Hit, pair: bool) -> bool:
+    """Whether two occurrences of one kind are one: overlapping by `SAME_EVENT_IOU`, on objects of one label unless
+    the kind has two objects (each side stores it under its own label)."""
+    inter = min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
+    union = max(a.end_s, b.end_s) - min(a.start_s, b.start_s)
+    overlap = 0.0 if inter < 0 else 1.0 if union <= 0 else inter / union
+    same_label = a.evidence is not None and b.evidence is not None and a.evidence.phrase == b.evidence.phrase
+    return overlap >= SAME_EVENT_IOU and (pair or same_label)

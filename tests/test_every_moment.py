@@ -221,6 +221,84 @@ def test_all_videos_are_searched_at_once(jump_library):
     assert len({m["video_path"] for m in answer["moments"]}) >= 2
 
 
+def _stored_events(db, video, kinds) -> list[tuple[int, str, float, float]]:
+    """(object, kind, start, end) of every stored event of `kinds` in `video`, straight from the events table."""
+    marks = ", ".join("?" for _ in kinds)
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            f"SELECT e.object_id, e.kind, e.start_s, e.end_s FROM events e JOIN videos v USING (video_id) "
+            f"WHERE v.path = ? AND e.kind IN ({marks})", [str(video.resolve()), *kinds]).fetchall()
+
+
+def test_a_question_about_no_thing_in_particular_answers_with_every_objects_events(jump_library):
+    """"Find every jump" names no subject: it is every stored object's jumps, from the events table (no model), each
+    world's jumps found as for a named subject; "which objects jump" is the same question, through the CLI too."""
+    db, worlds, videos = jump_library
+    found = total = 0
+    for world, video in zip(worlds, videos):
+        answer = _ask(db, f"find every jump in {video.name}")
+        assert answer.route == "events" and answer.event == "jump" and answer.plan.subject == "anything"
+        stored = _stored_events(db, video, ["jump"])
+        assert {o for o, *_ in stored} <= set(answer.objects)
+        # Every stored jump is inside a moment of the answer, and every moment is a jump of the video.
+        for _, _, start, end in stored:
+            assert any(m.start_s <= start and end <= m.end_s for m in answer.moments), (start, end)
+        assert all(m.evidence[0].event == "jump" and m.video_path == str(video.resolve()) for m in answer.moments)
+        truth = [(e.start_s, e.end_s) for e in world.events if e.kind == "jump"]
+        found += match_events([(m.start_s, m.end_s) for m in answer.moments], truth)
+        total += len(truth)
+        again = _ask(db, f"which objects jump in {video.name}")
+        assert [(m.start_s, m.end_s) for m in again.moments] == [(m.start_s, m.end_s) for m in answer.moments]
+    assert total >= 3 and found / total >= JUMP_RECALL_FLOOR
+    result = run_sva("query", f"what jumps in {videos[0].name}", "--db", str(db), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["route"] == "events"
+
+
+def test_what_a_thing_does_is_every_event_of_it(jump_library):
+    """"What does the X do" answers with every stored event of X's objects (no states), each moment naming its kind;
+    the answer line counts them by kind."""
+    from agent.query.event_verbs import DESCRIBE_KINDS
+
+    db, worlds, videos = jump_library
+    video = videos[0]
+    with duckdb.connect(str(db), read_only=True) as con:
+        label = con.execute("SELECT o.label FROM objects o JOIN videos v USING (video_id) WHERE v.path = ? "
+                            "ORDER BY o.last_seen_s - o.first_seen_s DESC LIMIT 1", [str(video.resolve())]).fetchone()[0]
+    answer = _ask(db, f"what does {label} do in {video.name}")
+    assert answer.route == "events" and answer.event_kinds == list(DESCRIBE_KINDS) and answer.moments
+    stored = [e for e in _stored_events(db, video, list(DESCRIBE_KINDS)) if e[0] in answer.objects]
+    assert stored and {m.evidence[0].event for m in answer.moments} == {kind for _, kind, _, _ in stored}
+    for _, kind, start, end in stored:
+        assert any(m.start_s <= start and end <= m.end_s and kind in {e.event for e in m.evidence}
+                   for m in answer.moments), (kind, start, end)
+    assert not {m.evidence[0].event for m in answer.moments} & set(STATE_KINDS)
+    counts = ", ".join(f"{n} {k}" for k, n in _kind_counts(answer.moments))
+    assert f"event ({counts}) moment(s) of 'what {label} does'" in answer.answer
+
+
+def _kind_counts(moments) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for m in moments:
+        for kind in {e.event for e in m.evidence}:
+            counts[kind] = counts.get(kind, 0) + 1
+    return sorted(counts.items(), key=lambda kv: -kv[1])
+
+
+def test_no_thing_in_particular_with_a_predicate_no_rule_reads_says_what_to_ask(jump_library):
+    """'What barks' has no stored kind to read and no thing for the model to check: one line saying so, no model."""
+    db, _, videos = jump_library
+    answer = _ask(db, f"what barks in {videos[0].name}")
+    assert answer.moments == [] and answer.verified_chunks == 0 and answer.route == "none"
+    assert "No event or state rule reads 'barks'" in answer.answer and "ask about one" in answer.answer
+
+
+def test_an_event_asked_outside_its_time_says_the_window(jump_library):
+    db, _, videos = jump_library
+    answer = _ask(db, f"find every jump after 1:00 in {videos[0].name}")
+    assert answer.moments == [] and answer.answer.endswith("none has a 'jump' event after 1:00.0.")
+
+
 def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tmp_path):
     """A v4 file (no events table) opened by this sva: the migration replays the tracks, no model, same rows as the
     rules give this index's tracks (a v4 file has no names of the parts jumps hang on, index/part_names.py, and its

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from index.moments import Hit, assemble_moments
+from index.moments import Hit, assemble_moments, event_moments
 from tools.moment import Evidence
 
 
@@ -115,3 +115,26 @@ def test_bad_arguments_are_rejected():
         hit(5, 4)
     with pytest.raises(ValidationError):
         hit(-1)
+
+
+def test_events_of_different_things_stay_apart_and_one_event_stored_twice_is_one():
+    """event_moments, for a question about any object: a ball's jump and a box's jump that overlaps it are two
+    moments; the ball's jump stored on two objects of its label is one; both sides of a meeting are one."""
+    ball = hit(3.0, 5.0, 1.0, object_id=1, phrase="the red ball", event="jump")
+    ball_again = hit(3.1, 4.9, 0.9, object_id=2, phrase="the red ball", event="jump")
+    box = hit(4.5, 6.5, 1.0, object_id=3, phrase="the white box", event="jump")
+    meet_a = hit(8.0, 9.0, 1.0, object_id=1, phrase="the red ball", event="meets")
+    meet_b = hit(8.0, 9.0, 1.0, object_id=3, phrase="the white box", event="meets")
+    later = hit(5.5, 7.0, 1.0, object_id=1, phrase="the red ball", event="jump")  # overlaps the first by less than half
+    other_kind = hit(3.0, 5.0, 1.0, object_id=1, phrase="the red ball", event="moving")
+    ms = event_moments([box, ball, ball_again, meet_a, meet_b, later, other_kind])
+    assert spans(ms) == [("/v/a.mp4", 3.0, 5.0), ("/v/a.mp4", 3.0, 5.0), ("/v/a.mp4", 4.5, 6.5),
+                         ("/v/a.mp4", 5.5, 7.0), ("/v/a.mp4", 8.0, 9.0)]
+    kinds = sorted(m.evidence[0].event for m in ms if (m.start_s, m.end_s) == (3.0, 5.0))
+    assert kinds == ["jump", "moving"]
+    (jump,) = [m for m in ms if (m.start_s, m.end_s, m.evidence[0].event) == (3.0, 5.0, "jump")]
+    assert {e.object_id for e in jump.evidence} == {1, 2}
+    (meeting,) = [m for m in ms if m.start_s == 8.0]
+    assert {e.object_id for e in meeting.evidence} == {1, 3}
+    assert len(event_moments([hit(1.0, 2.0, 1.0, video="/v/b.mp4", object_id=1, phrase="x", event="jump"),
+                              hit(1.0, 2.0, 1.0, object_id=1, phrase="x", event="jump")])) == 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.query.event_verbs import event_kind
+from agent.query.event_verbs import describes, event_kind
 from agent.query.query_parse import QueryParseError, fallback_plan
 from tests.test_query_parse import expected_plan
 
@@ -117,6 +117,22 @@ FORMS = [
         "show me when the dog is next to the white box in yard.mp4",
         ("the dog", "is next to the white box", "yard.mp4", None, None),
     ),
+    # No thing in particular: every object's events ("anything").
+    ("find every jump", ("anything", "jumps", None, None, None)),
+    ("show all jumps in cam3.mp4 after 1:00", ("anything", "jumps", "cam3.mp4", 60.0, None)),
+    ("list every entrance", ("anything", "enters", None, None, None)),
+    ("what jumps", ("anything", "jumps", None, None, None)),
+    ("which objects leave the frame before 0:30", ("anything", "leave the frame", None, None, 30.0)),
+    ("what is near the white box", ("anything", "is near the white box", None, None, None)),
+    ("when does something enter", ("something", "enter", None, None, None)),
+    ("which dog jumps", ("the dog", "jumps", None, None, None)),
+    # Everything a thing does.
+    ("what does the white box do", ("the white box", "does what", None, None, None)),
+    ("what is the dog doing after 0:10", ("the dog", "does what", None, 10.0, None)),
+    ("what happened to the red car in cam2.mp4", ("the red car", "does what", "cam2.mp4", None, None)),
+    ("what happens", ("anything", "happens", None, None, None)),
+    ("what is the red ball near", ("the red ball", "is near", None, None, None)),
+    ("what does the dog chase", ("the dog", "chase", None, None, None)),
 ]
 
 
@@ -147,10 +163,24 @@ def test_question_form(question: str, expected: tuple) -> None:
         ("when is the man in red", None),
         ("when doesn't the blue box move", "still"),
         ("when does the dog not jump", None),
+        ("find every jump", "jump"),
+        ("which objects leave the frame", "leaves"),
+        ("what is near the white box", "near"),
+        ("what is the red ball near", "near"),
     ],
 )
 def test_predicate_feeds_event_kind(question: str, kind: str | None) -> None:
     assert event_kind(fallback_plan(question).predicate) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "asks_everything"),
+    [("what does the white box do", True), ("what is the dog doing", True), ("what happened to the van", True),
+     ("what happens after 1:00", True), ("when does the dog jump", False), ("what jumps", False),
+     ("what does the dog chase", False)],
+)
+def test_what_a_thing_does_asks_for_every_event_kind(question: str, asks_everything: bool) -> None:
+    assert describes(fallback_plan(question).predicate) is asks_everything
 
 
 @pytest.mark.parametrize("question", ["the dog chasing the cat in the last 5 minutes", "a car during the final minute"])

@@ -176,9 +176,9 @@ def test_plan_prompt_asks_for_json_with_schema_and_examples() -> None:
     schema = json.loads(schema_line)
     assert sorted(schema["properties"]) == ["end_s", "predicate", "start_s", "subject", "video"]
     assert schema["required"] == ["subject"]
-    assert prompt.count("Answer: {") == 2
+    assert prompt.count("Answer: {") == 4
     # The examples must themselves be answers the validator accepts.
-    for block in prompt.split("Question: ")[1:3]:
+    for block in prompt.split("Question: ")[1:5]:
         question, answer = block.split("\nAnswer: ")
         assert plan_from_model_text(question, answer) is not None
 

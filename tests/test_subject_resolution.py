@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.query.subject_resolution import (ACCEPT_COS, AMBIGUOUS_COS, CALIBRATION_PAIRS, calibrate, judge_name,
-                                      noun_phrase, resolve_subject, texts_to_embed)
+                                      names_any_thing, noun_phrase, resolve_subject, texts_to_embed)
 from index.embedder import default_embedder
 from index.summaries import ObjectNames
 
@@ -63,3 +63,24 @@ def test_a_label_of_another_colour_outvotes_a_phrase_that_names_the_subject(embe
 def test_colour_conflict_in_any_name_is_not_overruled_by_cosine(embedder):
     objects = [_obj(1, "the white ball", description="a white ball on sand")]
     assert resolve_subject("the red ball", objects, embedder).object_ids() == []
+
+
+@pytest.mark.parametrize("subject,expected", [
+    ("anything", [1, 2, 3, 4]), ("every object", [1, 2, 3, 4]), ("things", [1, 2, 3, 4]), ("which", [1, 2, 3, 4]),
+    ("something red", [1, 3]), ("a red object", [1, 3]), ("anything white", [2]),
+])
+def test_a_subject_that_names_no_thing_means_every_object_of_its_colours(subject, expected, embedder):
+    """'find every jump' (the parser's 'anything'), 'which objects move', 'something red': every stored object, of the
+    colours named, whatever its noun; a colour no name has leaves none."""
+    objects = [_obj(1, "the red ball"), _obj(2, "the white box"), _obj(3, "the red dog"), _obj(4, "a man in a coat")]
+    resolution = resolve_subject(subject, objects, embedder)
+    assert sorted(resolution.object_ids()) == expected and not resolution.ambiguous
+    assert names_any_thing(subject)
+    assert resolve_subject("something purple", objects, embedder).object_ids() == []
+
+
+def test_someone_means_a_person():
+    objects = [_obj(1, "the red ball"), _obj(2, "a man in a coat"), _obj(3, "the skier")]
+    found = resolve_subject("someone", objects, default_embedder())
+    assert sorted(found.object_ids()) == [2, 3]
+    assert not names_any_thing("someone") and not names_any_thing("the dog") and not names_any_thing("the red ball")

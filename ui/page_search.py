@@ -90,6 +90,8 @@ def results(run: SearchRun) -> None:
     answer = run.best
     if answer.route == "events":
         kind = ":blue-badge[from stored states]" if answer.event in STATE_KINDS else ":blue-badge[from stored events]"
+    elif answer.route == "none":
+        kind = ""
     else:
         kind = ":green-badge[verified by Sa2VA]" if answer.verified else ":gray-badge[retrieval only]"
     st.markdown(f"{answer.answer} {kind}")

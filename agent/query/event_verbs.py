@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from tools.track_event import PAIR_KINDS, EventKind
+from tools.track_event import EVENT_KINDS, PAIR_KINDS, STATE_KINDS, EventKind
 
 # What may follow a phrase for it to still name the event:
 # "any"         anything: how or where a jump goes does not change that it is a jump.
@@ -299,3 +299,17 @@ _PRESENCE = re.compile(
 def asks_presence(predicate: str | None) -> bool:
     """Whether the plan asks only where the subject is: no predicate, or one that says only that it is seen."""
     return predicate is None or bool(_PRESENCE.match(" ".join(predicate.split())))
+
+
+# The predicate the parser gives "what does the dog do", "what is the dog doing", "what happened to the dog": every
+# event the subject's track shows. States are left out: they hold most of the time ("moving"), and an answer of
+# every span of them would bury the changes asked about.
+DESCRIBE_PREDICATE = "does what"
+DESCRIBE_KINDS: tuple[EventKind, ...] = tuple(k for k in EVENT_KINDS if k not in STATE_KINDS)
+_DESCRIBE = re.compile(r"^(?:(?:is|are|was|were|has been|have been)\s+)?(?:does|do|did|doing|done)\s+what$|"
+                       r"^(?:what\s+)?(?:happens|happened|happen)(?:\s+to)?$", re.IGNORECASE)
+
+
+def describes(predicate: str | None) -> bool:
+    """Whether the plan asks what its subject does at all (`DESCRIBE_PREDICATE` and its forms), not one event."""
+    return predicate is not None and bool(_DESCRIBE.match(" ".join(predicate.split())))

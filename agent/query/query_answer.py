@@ -47,8 +47,12 @@ class QueryAnswer(BaseModel):
     candidates: int = Field(default=0, description="candidate chunks considered")
     errors: list[str] = Field(default_factory=list, description="one line per candidate that could not be checked")
     route: str = Field(default="retrieval", description="how it was answered: 'events' (stored events, no model), "
-                       "'verify' (every chunk where the subject is seen, checked by the model), 'retrieval' (text search)")
+                       "'verify' (every chunk where the subject is seen, checked by the model), 'retrieval' (text search), "
+                       "'none' (nothing could be searched: a question about no thing in particular that no stored "
+                       "event or state answers)")
     event: str | None = Field(default=None, description="the event kind the predicate asked for, e.g. 'jump'")
+    event_kinds: list[str] = Field(default_factory=list, description="the stored event or state kinds the answer "
+                                   "was read from: ['jump'] for 'jumps', every event kind for 'what does the dog do'")
     objects: list[int] = Field(default_factory=list, description="stored objects the subject was resolved to")
     verified_chunks: int = Field(default=0, description="chunks the model checked")
     note: str | None = Field(default=None, description="what limited the answer, e.g. the --max-verify budget")

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from agent.query.event_verbs import asks_presence, event_kind, event_object, pair_parts
+from agent.query.event_verbs import DESCRIBE_KINDS, asks_presence, describes, event_kind, event_object, pair_parts
 from agent.indexing.object_links import mask_iou, track_iou
 from agent.query.query_answer import QueryAnswer, QuerySettings
 from agent.query.query_parse import checked_question, fallback_plan, plan_from_model_text, plan_prompt
 from agent.query.query_plan import QueryPlan
-from agent.query.subject_resolution import Resolution, ResolvedObject, resolve_subject
-from index.moments import Hit, assemble_moments, spread_times
+from agent.query.subject_resolution import Resolution, ResolvedObject, names_any_thing, resolve_subject
+from index.moments import Hit, assemble_moments, event_moments, spread_times
 from index.reader import IndexReader
 from index.search_hit import SearchHit
 from index.search_request import SearchRequest, search_index
@@ -82,6 +82,8 @@ class QueryState(TypedDict, total=False):
     resolution: Resolution
     other: str | None  # the second participant of a two-object event or state, as written
     event: str | None
+    kinds: list[str]  # the stored kinds the answer reads: [event], or every event kind for "what does X do"
+    labels: dict[int, str]  # every stored object in scope: its label, to name the other side of a meeting
     route: str
     note: str | None
     moments: list[Moment]
@@ -114,7 +116,7 @@ class QueryRunner:
         g.add_edge(START, "parse")
         g.add_edge("parse", "scope")
         g.add_conditional_edges("scope", lambda s: "answer" if s.get("videos") == [] else "resolve")
-        g.add_conditional_edges("resolve", self._route)
+        g.add_conditional_edges("resolve", self._route, ["events", "present", "retrieve", "answer"])
         g.add_edge("events", "answer")
         for step in ("present", "retrieve"):
             g.add_conditional_edges(step, lambda s: "verify" if self.settings.verify and s["candidates"] else "merge")
@@ -140,7 +142,8 @@ class QueryRunner:
             question=question, plan=state["plan"], moments=state.get("moments", []), answer=state["answer"],
             verified=route != "events" and self.settings.verify and bool(state.get("candidates")),
             candidates=len(state.get("candidates", [])), errors=state["errors"], route=route,
-            event=state.get("event"), objects=resolution.object_ids() if resolution else [],
+            event=state.get("event"), event_kinds=state.get("kinds", []),
+            objects=resolution.object_ids() if resolution else [],
             verified_chunks=len(state.get("checked", [])), note=state.get("note"),
         )
 
@@ -176,6 +179,7 @@ class QueryRunner:
         two-object event or state asked of "A and B" with no second participant, the subject is A and B the other."""
         plan = state["plan"]
         kind = event_kind(plan.predicate)
+        kinds = list(DESCRIBE_KINDS) if describes(plan.predicate) else [kind] if kind else []
         other = event_object(plan.predicate)
         subjects = [plan.subject]
         parts = pair_parts(plan.subject) if kind is not None else None
@@ -200,17 +204,22 @@ class QueryRunner:
                 resolution = resolution.model_copy(update={
                     "subject": plan.subject,
                     "accepted": resolution.accepted + [o for o in found.accepted if o.object_id not in have]})
-        return {"resolution": resolution, "event": kind, "errors": errors, "new_checks": new_checks, "other": other}
+        return {"resolution": resolution, "event": kind, "kinds": kinds, "errors": errors, "new_checks": new_checks,
+                "other": other, "labels": {o.object_id: o.label for o in objects}}
 
     def _route(self, state: QueryState) -> str:
-        if state.get("event") and state["resolution"].accepted:
+        if state["kinds"] and state["resolution"].accepted:
             return "events"
+        if names_any_thing(state["plan"].subject):
+            # "anything", "which objects": there is no thing for the model to find and check, so only the stored
+            # events and states answer (the answer says why there is nothing else).
+            return "answer"
         return "present" if state["resolution"].accepted and self.settings.verify else "retrieve"
 
     def events(self, state: QueryState) -> QueryState:
-        """Every stored occurrence of the event kind by a resolved object: one index query, no model."""
+        """Every stored occurrence of the event kinds by a resolved object: one index query, no model."""
         plan = state["plan"]
-        resolution, kind = state["resolution"], state["event"]
+        resolution, kinds = state["resolution"], state["kinds"]
         others = None
         other_text = state.get("other")
         if other_text:
@@ -218,22 +227,30 @@ class QueryRunner:
                                      self.reader.embedder).object_ids()
         by_id = {o.object_id: o for o in resolution.accepted}
         hits = []
-        for e in self.reader.events(resolution.object_ids(), [kind], plan.start_s, plan.end_s, others):
+        for e in self.reader.events(resolution.object_ids(), kinds, plan.start_s, plan.end_s, others):
             subject = by_id.get(e.object_id) or by_id.get(e.other_object_id)
             if subject is None:
                 continue
+            partner = e.other_object_id if subject.object_id == e.object_id else e.object_id
+            rule = e.rule
+            if e.other_object_id is not None and state["labels"].get(partner):
+                rule = f"with {state['labels'][partner]}: {rule}"
             evidence = Evidence(object_id=subject.object_id, phrase=subject.label, track_times=e.evidence_s,
-                                event=e.kind, rule=e.rule)
+                                event=e.kind, rule=rule)
             start, end = e.start_s, e.end_s
-            if kind in STATE_KINDS:  # a state holds over the whole span: the part inside the asked window is the answer
+            if e.kind in STATE_KINDS:  # a state holds over the whole span: the part inside the asked window is the answer
                 start = start if plan.start_s is None else max(start, plan.start_s)
                 end = end if plan.end_s is None else min(end, plan.end_s)
             # How clearly the rule fired, times how surely the object is the subject.
             hits.append(Hit(video_path=e.video_path, start_s=start, end_s=end,
                             score=round(e.score * subject.score, 4), evidence=evidence))
         durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
-        # Each occurrence is its own moment: only overlapping ones (one event seen as two objects) merge.
-        moments = assemble_moments(hits, gap_s=0.0, min_len_s=0.0, durations=durations)
+        if names_any_thing(plan.subject):  # different things' events: only one event stored twice is merged
+            moments = event_moments(hits, durations)
+        else:  # each occurrence its own moment: only overlapping ones of a kind (one event seen as two objects) merge
+            moments = [m for k in kinds for m in assemble_moments([h for h in hits if h.evidence.event == k],
+                                                                  gap_s=0.0, min_len_s=0.0, durations=durations)]
+            moments.sort(key=lambda m: (-m.score, m.video_path, m.start_s))
         return {"route": "events", "moments": moments, "candidates": []}
 
     def present(self, state: QueryState) -> QueryState:
@@ -320,27 +337,53 @@ class QueryRunner:
 
     def answer(self, state: QueryState) -> QueryState:
         moments, plan = state.get("moments", []), state["plan"]
+        kinds = state.get("kinds", [])
+        asked = plan.search_text()
+        if describes(plan.predicate):
+            asked = "what happens" if names_any_thing(plan.subject) else f"what {plan.subject} does"
+        note = f" Note: {state['note']}." if state.get("note") else ""
         if not moments:
-            why = ""
-            resolution = state.get("resolution")
-            if state.get("route") == "events":
-                what = "state" if state["event"] in STATE_KINDS else "event"
-                why = (f" {len(resolution.accepted)} stored object(s) match '{plan.subject}'; none has a "
-                       f"'{state['event']}' {what}.")
-            elif resolution is not None and not resolution.accepted:
-                why = f" No stored object matches '{plan.subject}'."
-            note = f" Note: {state['note']}." if state.get("note") else ""
-            return {"answer": f"No moment found for '{plan.search_text()}'.{why}{note}"}
+            # No route taken: a question about no thing in particular that no stored kind answers.
+            route = {} if state.get("route") else {"route": "none"}
+            return {"answer": f"No moment found for '{asked}'.{self._why_none(state)}{note}", **route}
         videos = {m.video_path for m in moments}
         best = moments[0]
-        if state.get("route") == "events":
-            kind = f"'{state['event']}' {'state' if state['event'] in STATE_KINDS else 'event'}"
+        if state.get("route") == "events" and len(kinds) == 1:
+            kind = f"'{kinds[0]}' {'state' if kinds[0] in STATE_KINDS else 'event'}"
+        elif state.get("route") == "events":
+            counts: dict[str, int] = {}
+            for m in moments:
+                for e in {e.event for e in m.evidence if e.event}:
+                    counts[e] = counts.get(e, 0) + 1
+            kind = "event (" + ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) + ")"
         else:
             kind = "verified" if self.settings.verify and state.get("candidates") else "retrieved (not verified)"
-        note = f" Note: {state['note']}." if state.get("note") else ""
-        return {"answer": f"{len(moments)} {kind} moment(s) of '{plan.search_text()}' in {len(videos)} video(s); "
+        return {"answer": f"{len(moments)} {kind} moment(s) of '{asked}' in {len(videos)} video(s); "
                           f"best: {Path(best.video_path).name} {_clock(best.start_s)}-{_clock(best.end_s)} "
                           f"(score {best.score:.2f}).{note}"}
+
+    def _why_none(self, state: QueryState) -> str:
+        """Why an answer holds no moment, as a sentence after it (empty when nothing more can be said)."""
+        plan, resolution, kinds = state["plan"], state.get("resolution"), state.get("kinds", [])
+        if resolution is None:
+            return ""
+        if names_any_thing(plan.subject) and not resolution.objects_seen:
+            return " The index holds no object" + (" in that video." if state.get("videos") else " yet.")
+        if state.get("route") == "events":
+            if len(kinds) == 1:
+                what = f"a '{kinds[0]}' {'state' if kinds[0] in STATE_KINDS else 'event'}"
+            else:
+                what = "any event"
+            return (f" {len(resolution.accepted)} stored object(s) match '{plan.subject}'; none has {what}"
+                    f"{_window(plan)}.")
+        if not resolution.accepted:
+            return f" No stored object matches '{plan.subject}'."
+        if names_any_thing(plan.subject):
+            if plan.predicate is None:
+                return " Name a thing to look for ('the dog') or an event ('every jump')."
+            return (f" No event or state rule reads '{plan.predicate}', and the model checks that only for a named "
+                    f"thing: ask about one ('the dog {plan.predicate}').")
+        return ""
 
     # -- verification of one candidate ------------------------------------------------------
     def _decode(self, candidate: Candidate) -> tuple[Clip, dict[int, list[TrackPoint]]]:
@@ -556,6 +599,16 @@ def _indexed_max_side(stored: dict) -> int:
             if p.mask is not None:
                 return max(p.mask.size)
     return DEFAULT_MAX_SIDE
+
+
+def _window(plan: QueryPlan) -> str:
+    """The plan's time window as words for an answer: ' after 0:10.0', ' between 0:10.0 and 0:20.0', ''."""
+    start, end = plan.start_s, plan.end_s
+    if start is not None and end is not None:
+        return f" at {_clock(start)}" if start == end else f" between {_clock(start)} and {_clock(end)}"
+    if start is not None:
+        return f" after {_clock(start)}"
+    return f" before {_clock(end)}" if end is not None else ""
 
 
 def _clock(seconds: float) -> str:

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from agent.query.event_verbs import event_kind, negations_apart
+from agent.query.event_verbs import DESCRIBE_PREDICATE, event_kind, negations_apart
 from agent.query.query_plan import QueryPlan
 from sa2va_engine.user_error import UserError
 from tools.track_event import STATE_KINDS
@@ -42,6 +42,9 @@ class QueryParseError(UserError):
 # prompt and every message that quotes the question small. Longer input is refused, not cut: a cut question
 # asks something else.
 MAX_QUESTION_CHARS = 2_000
+# The subject of a question that names no thing ("what jumps", "find every jump"): every stored object
+# (agent/query/subject_resolution.py reads it so).
+ANY_SUBJECT = "anything"
 # How much of a question an error message quotes.
 _SHOWN_CHARS = 60
 
@@ -110,6 +113,12 @@ _PROMPT_EXAMPLES = (
         "is the red car in cam3.mp4 before 1:30?",
         {"subject": "the red car", "predicate": None, "video": "cam3.mp4", "start_s": None, "end_s": 90.0},
     ),
+    # A question about no thing in particular, and one about everything a thing does (`describes`).
+    ("show me every jump", {"subject": "anything", "predicate": "jumps", "video": None, "start_s": None, "end_s": None}),
+    (
+        "what does the dog do after 1:00",
+        {"subject": "the dog", "predicate": "does what", "video": None, "start_s": 60.0, "end_s": None},
+    ),
 )
 
 
@@ -173,7 +182,7 @@ def _grounded_in_question(plan: QueryPlan, question: str) -> bool:
     A model that answers a subject the user never wrote ('the dog' for '... the puppy ...') would send
     retrieval and tracking after the wrong thing; the fallback parser is safer than that.
     """
-    question_words = _word_stems(question)
+    question_words = _word_stems(question) | {ANY_SUBJECT}  # the plan's word for "no thing in particular"
     subject_words = _word_stems(plan.subject) - _DETERMINERS
     if not subject_words or not subject_words <= question_words:
         return False
@@ -662,6 +671,8 @@ def _event_of_agent(words: list[str]) -> tuple[list[str], list[str]] | None:
     if noun is None or not (quantified or noun != words[0]):
         return None
     rest = words[1:]
+    if not rest:  # "find every jump", "all entrances": whoever makes them
+        return [ANY_SUBJECT], _EVENT_NOUNS[noun].split()
     if len(rest) >= 2 and rest[0] in ("of", "by"):
         return rest[1:], _EVENT_NOUNS[noun].split()
     # The participle says what the agent did with the event; it is kept as written ("scored a goal").
@@ -687,6 +698,44 @@ def _possessive_event(words: list[str]) -> tuple[list[str], list[str]] | None:
 def _event_noun_split(words: list[str]) -> tuple[list[str], list[str]] | None:
     """Subject and predicate of a question that names its event by a noun, or None when it does not."""
     return _possessive_event(words) or _event_of_agent(words)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The fallback path: questions that start with "what" or "which"
+# ---------------------------------------------------------------------------------------------------------
+
+# Words after "what" / "which" that name no kind of thing: "which objects jump", "what things move".
+_ANY_THING_WORDS = {"object", "objects", "thing", "things", "one", "ones"}
+
+
+def _what_question(words: list[str]) -> tuple[list[str], list[str]] | None:
+    """Subject and predicate of a question led by "what" or "which", or None when it is not one.
+
+    "what does the dog do", "what is the dog doing", "what happened to the dog": everything the dog does
+    (`DESCRIBE_PREDICATE`). "what jumps", "which objects are near the box": anything that does. "which dog
+    jumps": the dog that does.
+    """
+    if len(words) < 2 or words[0] not in ("what", "which"):
+        return None
+    rest = words[1:]
+    if rest[0] in ("does", "do", "did", "is", "are", "was", "were") and len(rest) >= 3 and rest[-1] in ("do", "doing"):
+        return rest[1:-1], DESCRIBE_PREDICATE.split()
+    if rest[0] in ("happens", "happened", "happen") and len(rest) >= 3 and rest[1] == "to":
+        return rest[2:], DESCRIBE_PREDICATE.split()
+    if rest[0] in _ANY_THING_WORDS:
+        return ([ANY_SUBJECT], rest[1:]) if len(rest) > 1 else None
+    if rest[0] in ("does", "do", "did") and rest[1] in _DETERMINERS:
+        # "what does the dog chase": what the dog does that to is not a plan's to say; the dog chasing is.
+        subject, predicate = _split_subject(rest[1:], "do")
+        return (subject, predicate) if predicate else None
+    if rest[0] in _AUXILIARIES and rest[1] in _DETERMINERS:
+        # "what is the red ball near": what the subject is near, which is any other object.
+        subject, predicate = _state_after_copula(rest[1:])
+        return (subject, [rest[0], *predicate]) if predicate else None
+    if rest[0] in _AUXILIARIES or _looks_like_verb_form(rest[0]):
+        return [ANY_SUBJECT], rest
+    subject, predicate = _split_subject(["the", *rest], "statement")
+    return (subject, predicate) if predicate else None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -742,7 +791,7 @@ def fallback_plan(question: str) -> QueryPlan:
     words = words[1:] if negated else words
     if not words:
         raise QueryParseError(f"query {_shown(question)} does not name anything to look for")
-    subject, predicate = _event_noun_split(words) or _split_subject(words, mode)
+    subject, predicate = _what_question(words) or _event_noun_split(words) or _split_subject(words, mode)
     if not predicate and copula is not None:
         subject, predicate = _state_after_copula(subject)
     if negated and predicate:

@@ -61,10 +61,14 @@ _CATEGORIES = {
     "vehicle": {"vehicle", "car", "van", "truck", "lorry", "bus", "motorcycle", "motorbike", "bike", "bicycle",
                 "scooter", "taxi", "suv", "tractor"},
     "animal": {"animal", "dog", "puppy", "cat", "kitten", "horse", "bird", "cow", "sheep", "deer", "fox", "pet"},
-    "object": {"object", "thing", "item"},
 }  # fmt: skip
 _CATEGORIES["people"] = _CATEGORIES["person"]
+for _word in ("someone", "somebody", "anyone", "anybody", "everyone", "everybody"):
+    _CATEGORIES[_word] = _CATEGORIES["person"]
 _CATEGORIES["pet"] = {"pet", "dog", "puppy", "cat", "kitten"}
+# Heads that name no kind of thing: "find every jump" (the parser's "anything"), "which objects move", "something
+# red". Such a subject refers to every stored object whose name has the colours it names, whatever its noun.
+ANY_HEADS = {"anything", "something", "everything", "object", "thing", "item", "what", "which"}
 
 # (subject, name, same thing?): what the phrase thresholds are calibrated on. Pairs that rules 1-2 decide are
 # here too, so the table is the rule's spec as a whole (tests/test_subject_resolution.py).
@@ -154,6 +158,9 @@ def judge_name(subject: str, name: str, embed: dict[str, np.ndarray]) -> NameVer
     if colours_differ(subject, name):
         return NameVerdict(verdict="rejected", score=0.0, name=name, how="colour differs")
     colours_named = s_colours <= n_colours
+    if names_any_thing(subject) and colours_named:
+        return NameVerdict(verdict="accepted", score=1.0, name=name, how="any object" + (
+            f" that is {' and '.join(sorted(s_colours))}" if s_colours else ""))
     if s_head and n_head and colours_named:
         if s_head == n_head:
             return NameVerdict(verdict="accepted", score=1.0, name=name, how=f"same noun '{s_head}'")
@@ -168,6 +175,14 @@ def judge_name(subject: str, name: str, embed: dict[str, np.ndarray]) -> NameVer
     if cos >= AMBIGUOUS_COS:
         return NameVerdict(verdict="ambiguous", score=cos, name=name, how=f"phrase similarity {cos:.2f}")
     return NameVerdict(verdict="rejected", score=cos, name=name, how=f"phrase similarity {cos:.2f}")
+
+
+def names_any_thing(subject: str) -> bool:
+    """Whether `subject` names no kind of thing ("anything", "every object", "something red"): it refers to every
+    stored object of its colours, and there is no thing to ask the model to find."""
+    head, before, _ = noun_phrase(subject)
+    core = [*before, head]
+    return head in ANY_HEADS or (core[0] in ANY_HEADS and all(w in COLOURS for w in core[1:]))
 
 
 def texts_to_embed(subject: str, names: Sequence[str]) -> list[str]:
