@@ -285,6 +285,24 @@ def _kind_counts(moments) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: -kv[1])
 
 
+def test_the_first_and_the_last_occurrence_in_each_video(jump_library):
+    """"The first jump" is each video's earliest of "every jump", "the last" its latest; a count past what a video
+    has gives no moment and says how many there are."""
+    db, _, videos = jump_library
+    every = _ask(db, "find every jump")
+    first, last = _ask(db, "the first jump"), _ask(db, "when does something jump for the last time")
+    assert first.plan.nth == 1 and last.plan.nth == -1 and every.moments
+    for video in {m.video_path for m in every.moments}:
+        spans = sorted((m.start_s, m.end_s) for m in every.moments if m.video_path == video)
+        assert [(m.start_s, m.end_s) for m in first.moments if m.video_path == video] == [spans[0]]
+        assert [(m.start_s, m.end_s) for m in last.moments if m.video_path == video] == [spans[-1]]
+    assert "(the first in each video, of" in first.answer
+    in_first = sum(m.video_path == str(videos[0].resolve()) for m in every.moments)
+    assert in_first < 5, "a 20-s world holds fewer than five jumps"
+    many = _ask(db, f"the fifth jump in {videos[0].name}")
+    assert many.moments == [] and f"no video has 5 of them ({in_first} found in all)" in many.answer
+
+
 def test_no_thing_in_particular_with_a_predicate_no_rule_reads_says_what_to_ask(jump_library):
     """'What barks' has no stored kind to read and no thing for the model to check: one line saying so, no model."""
     db, _, videos = jump_library

@@ -30,8 +30,19 @@ FORMS = [
     ("which clips show a dog jumping", ("a dog", "jumping", None, None, None)),
     ("show me parts of the video where the dog jumps", ("the dog", "jumps", None, None, None)),
     ("moments in the footage when the dog barks", ("the dog", "barks", None, None, None)),
-    # The plan has no "first": all moments are found, the first among them.
-    ("the first time the dog jumps", ("the dog", "jumps", None, None, None)),
+    # Which occurrence (nth: 1 the first, -1 the last), in each video.
+    ("the first time the dog jumps", ("the dog", "jumps", None, None, None, 1)),
+    ("the last time the van leaves", ("the van", "leaves", None, None, None, -1)),
+    ("when does the dog first jump", ("the dog", "jump", None, None, None, 1)),
+    ("when did the van last leave cam2.mp4", ("the van", "leave", "cam2.mp4", None, None, -1)),
+    ("the second jump of the white box", ("the white box", "jumps", None, None, None, 2)),
+    ("the dog's third jump after 1:00", ("the dog", "jumps", None, 60.0, None, 3)),
+    ("when does the ball bounce for the second time", ("the ball", "bounce", None, None, None, 2)),
+    ("show me the last exit of the man in red", ("the man in red", "exits", None, None, None, -1)),
+    ("the first jump", ("anything", "jumps", None, None, None, 1)),
+    # "first" of a window or of a thing is no occurrence.
+    ("every jump in the first 5 minutes", ("anything", "jumps", None, None, 300.0)),
+    ("the first dog", ("the first dog", None, None, None, None)),
     # Plural, numbered and coordinated subjects; verbs of several words.
     ("when do the two players high-five", ("the two players", "high-five", None, None, None)),
     ("when do the players shake hands", ("the players", "shake hands", None, None, None)),

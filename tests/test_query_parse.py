@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from agent.query.query_parse import QueryParseError, fallback_plan, parse_time, plan_from_model_text, plan_prompt
 from agent.query.query_plan import QueryPlan
@@ -53,10 +54,10 @@ FALLBACK_TABLE = [
 
 
 def expected_plan(question: str, expected: tuple) -> QueryPlan:
-    """The fallback plan a table row (subject, predicate, video, start_s, end_s) says `question` gets."""
-    subject, predicate, video, start_s, end_s = expected
+    """The fallback plan a table row (subject, predicate, video, start_s, end_s[, nth]) says `question` gets."""
+    subject, predicate, video, start_s, end_s, *nth = expected
     return QueryPlan(question=question, subject=subject, predicate=predicate, video=video, start_s=start_s,
-                     end_s=end_s, parsed_by="fallback")
+                     end_s=end_s, nth=nth[0] if nth else None, parsed_by="fallback")
 
 
 @pytest.mark.parametrize(("question", "expected"), FALLBACK_TABLE, ids=[q for q, _ in FALLBACK_TABLE])
@@ -220,3 +221,17 @@ def test_plan_validator_rejects(fields: dict) -> None:
 def test_plan_validator_accepts_equal_times_and_strips_subject() -> None:
     plan = QueryPlan(question="q", subject="  the dog ", start_s=5.0, end_s=5.0)
     assert (plan.subject, plan.start_s, plan.end_s, plan.parsed_by) == ("the dog", 5.0, 5.0, "fallback")
+
+
+def test_which_occurrence_is_read_from_the_question_on_the_model_path_too() -> None:
+    plan = plan_from_model_text("the second jump of the dog in cam2.mp4",
+                                '{"subject": "the dog", "predicate": "jumps", "video": "cam2.mp4"}')
+    assert plan is not None and plan.nth == 2
+    plan = plan_from_model_text("every jump in the first 5 minutes", '{"subject": "anything", "predicate": "jumps"}')
+    assert plan is not None and plan.nth is None and plan.subject == "anything"
+
+
+@pytest.mark.parametrize("nth", [0, -2])
+def test_an_occurrence_number_must_count(nth: int) -> None:
+    with pytest.raises(ValidationError, match="nth"):
+        QueryPlan(question="q", subject="the dog", nth=nth)

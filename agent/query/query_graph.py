@@ -338,6 +338,14 @@ class QueryRunner:
     def answer(self, state: QueryState) -> QueryState:
         moments, plan = state.get("moments", []), state["plan"]
         kinds = state.get("kinds", [])
+        which = ""
+        if plan.nth is not None and moments:
+            found = len(moments)
+            moments = _nth_in_each_video(moments, plan.nth)
+            which = f" ({_ORDINAL_WORDS.get(plan.nth, f'number {plan.nth}')} in each video, of {found} found)"
+            if not moments:
+                return {"moments": [], "answer": f"No moment found for '{plan.search_text()}': no video has "
+                                                 f"{plan.nth} of them ({found} found in all)."}
         asked = plan.search_text()
         if describes(plan.predicate):
             asked = "what happens" if names_any_thing(plan.subject) else f"what {plan.subject} does"
@@ -358,7 +366,8 @@ class QueryRunner:
             kind = "event (" + ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) + ")"
         else:
             kind = "verified" if self.settings.verify and state.get("candidates") else "retrieved (not verified)"
-        return {"answer": f"{len(moments)} {kind} moment(s) of '{asked}' in {len(videos)} video(s); "
+        return {"moments": moments,
+                "answer": f"{len(moments)} {kind} moment(s) of '{asked}'{which} in {len(videos)} video(s); "
                           f"best: {Path(best.video_path).name} {_clock(best.start_s)}-{_clock(best.end_s)} "
                           f"(score {best.score:.2f}).{note}"}
 
@@ -599,6 +608,22 @@ def _indexed_max_side(stored: dict) -> int:
             if p.mask is not None:
                 return max(p.mask.size)
     return DEFAULT_MAX_SIDE
+
+
+_ORDINAL_WORDS = {1: "the first", 2: "the second", 3: "the third", 4: "the fourth", 5: "the fifth", -1: "the last"}
+
+
+def _nth_in_each_video(moments: list[Moment], nth: int) -> list[Moment]:
+    """Each video's `nth` moment in time order (-1: its last); a video with fewer has none. Best first."""
+    by_video: dict[str, list[Moment]] = {}
+    for m in moments:
+        by_video.setdefault(m.video_path, []).append(m)
+    picked = []
+    for found in by_video.values():
+        found.sort(key=lambda m: (m.start_s, m.end_s))
+        if nth == -1 or nth <= len(found):
+            picked.append(found[nth if nth == -1 else nth - 1])
+    return sorted(picked, key=lambda m: (-m.score, m.video_path, m.start_s))
 
 
 def _window(plan: QueryPlan) -> str:

@@ -203,7 +203,11 @@ def plan_from_model_text(question: str, text: str) -> QueryPlan | None:
         plan = QueryPlan.model_validate({**fields, "question": question, "parsed_by": "model"}, strict=True)
     except ValidationError:
         return None
-    return plan if _grounded_in_question(plan, question) else None
+    if not _grounded_in_question(plan, question):
+        return None
+    # Which occurrence is read from the question by the same rule as the fallback's, not asked of the model.
+    nth, _ = _take_ordinal(_take_times(question, question)[1])
+    return plan.model_copy(update={"nth": nth})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -382,6 +386,40 @@ def _take_times(text: str, question: str) -> tuple[_TimeFilter, str]:
                              (_BEFORE_RE, on_before), (_AT_RE, on_at)):  # fmt: skip
         text = pattern.sub(handler, text)
     return times, text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Which occurrence: "the first time", "the dog's second jump", "for the last time"
+# ---------------------------------------------------------------------------------------------------------
+
+ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
+            "5th": 5, "last": -1, "final": -1}  # fmt: skip
+_ORDINAL = r"(?P<ord>" + "|".join(ORDINALS) + r")"
+_FOR_THE_TIME_RE = re.compile(rf"\bfor\s+the\s+{_ORDINAL}\s+time\b", re.IGNORECASE)
+_ORDINAL_MOMENT_RE = re.compile(rf"\b{_ORDINAL}\s+(?=(?:time|moment|occurrence|instance)s?\b)", re.IGNORECASE)
+
+
+def _ordinal_event_re() -> re.Pattern[str]:
+    nouns = "|".join(sorted(_EVENT_NOUNS, key=len, reverse=True))
+    return re.compile(rf"(?:\bthe\s+|(?P<owner>\b[\w-]+'s\s+)){_ORDINAL}\s+(?=(?:{nouns})(?:s|es)?\b)",
+                      re.IGNORECASE)
+
+
+def _take_ordinal(text: str) -> tuple[int | None, str]:
+    """Which occurrence `text` asks for, and `text` without the ordinal. Run after the time phrases are taken ("in the
+    first 5 minutes" is a window). Before an event noun the ordinal becomes "every" ("the second jump of the dog" ->
+    "every jump of the dog", which the event-noun rules read), or goes ("the dog's first jump" -> "the dog's jump")."""
+    nth = None
+
+    def found(match: re.Match[str], replacement: str) -> str:
+        nonlocal nth
+        nth = nth or ORDINALS[match.group("ord").lower()]
+        return replacement
+
+    text = _FOR_THE_TIME_RE.sub(lambda m: found(m, " "), text)
+    text = _ORDINAL_MOMENT_RE.sub(lambda m: found(m, ""), text)
+    text = _ORDINAL_EVENT_RE.sub(lambda m: found(m, m.group("owner") or "every "), text)
+    return nth, text
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -634,6 +672,7 @@ _EVENT_NOUNS = {
     "fight": "fights", "attack": "attacks", "crossing": "crosses", "celebration": "celebrates", "swing": "swings",
     "hit": "hits", "run": "runs",
 }  # fmt: skip
+_ORDINAL_EVENT_RE = _ordinal_event_re()
 # Words before the event noun that say "all of them" ("every entrance of", "all of the jumps of").
 _EVENT_QUANTIFIERS = {"every", "each", "all", "any"}
 
@@ -783,6 +822,7 @@ def fallback_plan(question: str) -> QueryPlan:
     question = checked_question(question)
     video, text = _take_video(question, question)
     times, text = _take_times(text, question)
+    nth, text = _take_ordinal(text)
     text = _FOOTAGE_RE.sub(" ", text)
     text, mode, copula = _strip_leading_words(" ".join(_words(text)))
     words = _trim_dangling(_someone_for_who(text.split()))
@@ -794,6 +834,8 @@ def fallback_plan(question: str) -> QueryPlan:
     subject, predicate = _what_question(words) or _event_noun_split(words) or _split_subject(words, mode)
     if not predicate and copula is not None:
         subject, predicate = _state_after_copula(subject)
+    if len(subject) > 1 and subject[-1] in ("first", "last") and predicate:  # "when does the dog first jump"
+        nth, subject = nth or ORDINALS[subject[-1]], subject[:-1]
     if negated and predicate:
         predicate = ["not", *predicate]
     if predicate and copula is not None:
@@ -806,6 +848,7 @@ def fallback_plan(question: str) -> QueryPlan:
             video=video,
             start_s=times.start_s,
             end_s=times.end_s,
+            nth=nth,
             parsed_by="fallback",
         )
     except ValidationError as exc:

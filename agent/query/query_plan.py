@@ -30,6 +30,9 @@ class QueryPlan(BaseModel):
     end_s: float | None = Field(
         default=None, description="only moments before this, seconds from the video's start ('before 1:30' -> 90)"
     )
+    nth: int | None = Field(
+        default=None, description="which occurrence, in each video: 1 the first, 2 the second, -1 the last; null = every one"
+    )
     parsed_by: Literal["model", "fallback"] = "fallback"
 
     @field_validator("subject")
@@ -48,6 +51,13 @@ class QueryPlan(BaseModel):
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("nth")
+    @classmethod
+    def _nth_counts(cls, value: int | None) -> int | None:
+        if value == 0 or (value is not None and value < -1):
+            raise ValueError(f"nth is {value}: 1 for the first occurrence, 2 the second, -1 the last")
+        return value
 
     @model_validator(mode="after")
     def _times_ordered(self) -> QueryPlan:
