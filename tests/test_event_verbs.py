@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.query.event_verbs import EVENT_WORDS, event_kind, event_object, pair_parts
-from tools.track_event import EVENT_KINDS
+from agent.query.event_verbs import EVENT_WORDS, event_kind, event_kinds, event_object, pair_parts
+from tools.track_event import EVENT_KINDS, STATE_KINDS
 
 # predicate -> the event kind it asks for, None when it asks for none
 KIND_TABLE = [
@@ -229,3 +229,20 @@ def test_pair_parts_splits_a_subject_of_two_phrases():
     assert pair_parts("a man And a woman") == ("a man", "a woman")
     assert pair_parts("the dog") is None
     assert pair_parts("the dog and the cat and the bird") is None
+
+
+@pytest.mark.parametrize(
+    ("predicate", "kinds"),
+    [
+        ("jumps", ["jump"]),
+        ("jump or stop", ["jump", "stops_moving"]),
+        ("is still or moving", ["still", "moving"]),
+        ("enters or leaves the frame", ["enters", "leaves"]),
+        ("does what", [k for k in EVENT_KINDS if k not in STATE_KINDS]),
+        ("happens", [k for k in EVENT_KINDS if k not in STATE_KINDS]),
+        ("barks", []),
+        (None, []),
+    ],
+)
+def test_event_kinds_of_a_predicate(predicate: str | None, kinds: list[str]) -> None:
+    assert event_kinds(predicate) == kinds

@@ -148,6 +148,9 @@ def test_a_state_asked_in_a_time_window_is_answered_inside_it(jump_library):
     answer = _ask(db, f"when is {label} {'moving' if kind == 'moving' else 'still'} after 0:05 in {videos[0].name}")
     assert answer.event == kind and answer.moments
     assert min(m.start_s for m in answer.moments) == 5.0
+    assert all(m.end_s > m.start_s for m in answer.moments), "a span that only touches the window's edge is none"
+    total = sum(m.end_s - m.start_s for m in answer.moments)
+    assert f"({total:.1f} s in all)" in answer.answer, "how long: the answer sums the spans"
 
 
 def test_a_subject_of_two_objects_asks_about_both(jump_library):
@@ -309,6 +312,17 @@ def test_no_thing_in_particular_with_a_predicate_no_rule_reads_says_what_to_ask(
     answer = _ask(db, f"what barks in {videos[0].name}")
     assert answer.moments == [] and answer.verified_chunks == 0 and answer.route == "none"
     assert "No event or state rule reads 'barks'" in answer.answer and "ask about one" in answer.answer
+
+
+def test_either_of_two_events(jump_library):
+    """"When does X jump or stop" is the moments of both kinds, each its own, counted by kind."""
+    db, _, videos = jump_library
+    file = videos[0].name
+    either = _ask(db, f"when does anything jump or stop in {file}")
+    jumps, stops = _ask(db, f"find every jump in {file}"), _ask(db, f"when does anything stop in {file}")
+    assert either.route == "events" and either.event_kinds == ["jump", "stops_moving"] and either.event is None
+    spans = lambda a: sorted((m.start_s, m.end_s, m.evidence[0].event) for m in a.moments)  # noqa: E731
+    assert spans(either) == sorted(spans(jumps) + spans(stops))
 
 
 def test_an_event_asked_outside_its_time_says_the_window(jump_library):

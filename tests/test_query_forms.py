@@ -144,6 +144,14 @@ FORMS = [
     ("what happens", ("anything", "happens", None, None, None)),
     ("what is the red ball near", ("the red ball", "is near", None, None, None)),
     ("what does the dog chase", ("the dog", "chase", None, None, None)),
+    # Counts and durations: the answer gives them.
+    ("how many jumps are there", ("anything", "jumps", None, None, None)),
+    ("how many dogs are there in cam3.mp4", ("dogs", None, "cam3.mp4", None, None)),
+    ("count the jumps of the white box", ("the white box", "jumps", None, None, None)),
+    ("how long is the red ball moving", ("the red ball", "is moving", None, None, None)),
+    ("for how long does the dog stand still", ("the dog", "stand still", None, None, None)),
+    # Either of two events.
+    ("when does the white box jump or stop", ("the white box", "jump or stop", None, None, None)),
 ]
 
 

@@ -313,3 +313,16 @@ _DESCRIBE = re.compile(r"^(?:(?:is|are|was|were|has been|have been)\s+)?(?:does|
 def describes(predicate: str | None) -> bool:
     """Whether the plan asks what its subject does at all (`DESCRIBE_PREDICATE` and its forms), not one event."""
     return predicate is not None and bool(_DESCRIBE.match(" ".join(predicate.split())))
+
+
+def event_kinds(predicate: str | None) -> list[EventKind]:
+    """Every stored kind a predicate asks for: one ('jumps'), each of 'jumps or stops' when every part names one,
+    every event kind for 'does what' (`describes`), none when it names no kind."""
+    if describes(predicate):
+        return list(DESCRIBE_KINDS)
+    parts = re.split(r"\s+or\s+", predicate or "", flags=re.IGNORECASE)
+    kinds = [event_kind(part) for part in parts]
+    if len(parts) > 1 and all(kinds):
+        return list(dict.fromkeys(k for k in kinds if k))
+    kind = event_kind(predicate)
+    return [kind] if kind else []

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from agent.query.event_verbs import DESCRIBE_KINDS, asks_presence, describes, event_kind, event_object, pair_parts
+from agent.query.event_verbs import asks_presence, describes, event_kind, event_kinds, event_object, pair_parts
 from agent.indexing.object_links import mask_iou, track_iou
 from agent.query.query_answer import QueryAnswer, QuerySettings
 from agent.query.query_parse import checked_question, fallback_plan, plan_from_model_text, plan_prompt
@@ -178,9 +178,9 @@ class QueryRunner:
         """The stored objects the subject means, in the videos in scope; ambiguous ones asked of the model. For a
         two-object event or state asked of "A and B" with no second participant, the subject is A and B the other."""
         plan = state["plan"]
-        kind = event_kind(plan.predicate)
-        kinds = list(DESCRIBE_KINDS) if describes(plan.predicate) else [kind] if kind else []
-        other = event_object(plan.predicate)
+        kinds = event_kinds(plan.predicate)
+        kind = kinds[0] if len(kinds) == 1 else None
+        other = event_object(plan.predicate) if kind else None
         subjects = [plan.subject]
         parts = pair_parts(plan.subject) if kind is not None else None
         if parts is not None and kind in PAIR_KINDS and other is None:
@@ -241,6 +241,8 @@ class QueryRunner:
             if e.kind in STATE_KINDS:  # a state holds over the whole span: the part inside the asked window is the answer
                 start = start if plan.start_s is None else max(start, plan.start_s)
                 end = end if plan.end_s is None else min(end, plan.end_s)
+                if end <= start and plan.start_s != plan.end_s:
+                    continue  # it only touches the window's edge
             # How clearly the rule fired, times how surely the object is the subject.
             hits.append(Hit(video_path=e.video_path, start_s=start, end_s=end,
                             score=round(e.score * subject.score, 4), evidence=evidence))
@@ -358,12 +360,15 @@ class QueryRunner:
         best = moments[0]
         if state.get("route") == "events" and len(kinds) == 1:
             kind = f"'{kinds[0]}' {'state' if kinds[0] in STATE_KINDS else 'event'}"
-        elif state.get("route") == "events":
+            if kinds[0] in STATE_KINDS and not names_any_thing(plan.subject):
+                which += f" ({sum(m.end_s - m.start_s for m in moments):.1f} s in all)"  # "how long is the dog moving"
+        elif state.get("route") == "events":  # several kinds: "what does the dog do", "jumps or stops"
             counts: dict[str, int] = {}
             for m in moments:
                 for e in {e.event for e in m.evidence if e.event}:
                     counts[e] = counts.get(e, 0) + 1
-            kind = "event (" + ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) + ")"
+            what = "state" if all(k in STATE_KINDS for k in kinds) else "event"
+            kind = f"{what} (" + ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) + ")"
         else:
             kind = "verified" if self.settings.verify and state.get("candidates") else "retrieved (not verified)"
         return {"moments": moments,

@@ -490,7 +490,7 @@ _POLITE = (
     r"i\s+would\s+like\s+to|i\s+need\s+to|let\s+me|let's|i'm|i\s+am"
 )
 _REQUEST_VERB = (
-    r"find(?:\s+out)?|show|list|give|get|search(?:ing)?(?:\s+for)?|look(?:ing)?\s+for|locate|track|highlight|"
+    r"find(?:\s+out)?|show|list|give|get|search(?:ing)?(?:\s+for)?|look(?:ing)?\s+for|locate|track|highlight|count|"
     r"detect|spot|display|see|watch|view|tell|pull\s+up|bring\s+up"
 )
 _MOMENT_NOUN = r"(?:moments?|clips?|frames?|times?|scenes?|segments?|parts?|instances?|occurrences?)"
@@ -508,9 +508,11 @@ _LEADING_WORDS: tuple[tuple[re.Pattern[str], Mode | None], ...] = tuple(
         (rf"{_MOMENT_QUANTIFIER}{_MOMENT_NOUN}(?:\s+{_CONNECTOR})?\b", None),
         # A shot is also a sports event ("every shot by the striker"), so it is a moment only before a clause.
         (rf"{_MOMENT_QUANTIFIER}shots?\s+{_CONNECTOR}\b", None),
-        (r"(?:when|where|at\s+what\s+time|what\s+time|how\s+often|how\s+many\s+times)\s+"
+        (r"(?:when|where|at\s+what\s+time|what\s+time|how\s+often|how\s+many\s+times|(?:for\s+)?how\s+long)\s+"
          r"(?:does|do|did|can|could|will|would)\b", "do"),
-        (r"(?:when|where)\s+(?:is|are|was|were)\b", "be"),
+        (r"(?:when|where|(?:for\s+)?how\s+long)\s+(?:is|are|was|were)\b", "be"),
+        # "how many jumps are there": a count of the moments, which the answer gives.
+        (r"how\s+many\b", None),
         (r"(?:is|are|was|were)\s+there\b", None),
         (r"there\s+(?:is|are|was|were)\b", None),
         (r"(?:does|do|did)\b", "do"),
@@ -591,7 +593,7 @@ def _is_verb(words: list[str], index: int, mode: Mode) -> bool:
     if mode == "statement":
         return False
     following = words[index + 1] if index + 1 < len(words) else None
-    return following is None or following in _DETERMINERS | _PARTICLES | _PREPOSITIONS
+    return following is None or following in _DETERMINERS | _PARTICLES | _PREPOSITIONS | {"or"}
 
 
 def _head_index(words: list[str]) -> int:
@@ -790,11 +792,20 @@ def _words(text: str) -> list[str]:
     return [word for word in words if word and word not in _FILLER_WORDS]
 
 
+# "how many jumps are there", "how many dogs do we have": the words after the thing counted ask nothing of it.
+_COUNT_TAILS = (["are", "there"], ["is", "there"], ["were", "there"], ["was", "there"], ["do", "we", "have"],
+                ["do", "you", "see"], ["can", "you", "see"], ["in", "total"], ["in", "all"])  # fmt: skip
+
+
 def _trim_dangling(words: list[str]) -> list[str]:
-    """Drop conjunctions left at either end once time phrases are cut ('after 1:00 and before 2:00').
+    """Drop conjunctions left at either end once time phrases are cut ('after 1:00 and before 2:00'), and the tail
+    of a count ('... are there').
 
     A last 'in' stays: after a verb it is a particle ('walks in' enters).
     """
+    for tail in _COUNT_TAILS:
+        if len(words) > len(tail) and words[-len(tail):] == tail:
+            words = words[: -len(tail)]
     while words and words[-1] in {"and", "or", "but", "of", "at", "during"}:
         words = words[:-1]
     while words and words[0] in {"and", "or", "but"}:
