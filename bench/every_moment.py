@@ -13,7 +13,8 @@ and `sva query ... --json` at default settings, scored against the worlds' groun
    handful go through the real CLI too and must give the same moments. Recall = ground-truth events matched
    one-to-one by a moment of temporal IoU >= 0.5; precision = moments that match an event of the asked object
    and kind, over all moments returned, whatever route answered; answers not taken from the events table
-   (route != "events") are counted.
+   (route != "events") are counted. Then each kind once per video with no subject ("find every jump in <file>"),
+   scored the same way against the events of every object of the world.
 3. Objects in the index against the worlds' masks (stored RLEs decoded): a ground-truth object is found when
    one stored object's mask has IoU > 0.3 with it on at least half of the frames where it is visible (object
    recall); a stored object belongs to the ground-truth object its mask overlaps (IoU > 0.3) on most of its own
@@ -67,6 +68,12 @@ QUESTIONS = {
     "jump": "find every moment the {name} jumps",
     "enters": "find every moment the {name} enters the frame",
     "leaves": "find every moment the {name} leaves the frame",
+}
+# The same kinds asked with no subject: every object's events of the kind in the video (README, "Querying").
+ANY_QUESTIONS = {
+    "jump": "find every jump in {file}",
+    "enters": "what enters the frame in {file}",
+    "leaves": "which objects leave the frame in {file}",
 }
 LATENCY_QUESTION = "find every moment the red ball jumps"
 SEED_OFFSET = 20_000  # away from bench.demo_accuracy (+0, +10_000) and tests/test_every_moment.py (+40_000)
@@ -157,6 +164,32 @@ def ask_everything(worlds, videos, db: Path, log) -> tuple[dict, list[dict]]:
                     f"{[(round(a, 2), round(b, 2)) for a, b in events]}, moments "
                     f"{[(round(a, 2), round(b, 2)) for a, b in spans]} ({seconds:.1f} s)")
     return per_kind, asked
+
+
+def ask_any(worlds, videos, db: Path, log) -> dict:
+    """Each kind asked with no subject, once per video ("find every jump in <file>"), scored against the events of
+    that kind of every object of the world: recall one-to-one at temporal IoU >= 0.5, precision of the moments."""
+    from agent.demo.metrics import match_events, temporal_iou
+    from agent.query.query_graph import run_query
+    from agent.run_settings import query_settings
+
+    per_kind = {k: dict.fromkeys(("questions", "events", "found", "moments", "matching", "other_route"), 0)
+                for k in KINDS}
+    for world, video in zip(worlds, videos):
+        for kind in KINDS:
+            answer = run_query(ANY_QUESTIONS[kind].format(file=video.name), query_settings(db))
+            events = [(e.start_s, e.end_s) for e in world.events if e.kind == kind]
+            spans = [(s, e) if v == str(video) else (-1e9, -1e9) for v, s, e in moment_spans(answer.moments)]
+            c = per_kind[kind]
+            c["questions"] += 1
+            c["events"] += len(events)
+            c["found"] += match_events(spans, events, MIN_TIOU)
+            c["moments"] += len(spans)
+            c["matching"] += sum(any(temporal_iou(m, e) >= MIN_TIOU for e in events) for m in spans)
+            c["other_route"] += answer.route != "events"
+            log(f"  {video.name} any {kind}: route {answer.route}, truth {[(round(a, 2), round(b, 2)) for a, b in events]}"
+                f", moments {[(round(a, 2), round(b, 2)) for a, b in spans]}")
+    return per_kind
 
 
 def cli_checks(asked: list[dict], db: Path, threads: int, log) -> int:
@@ -462,6 +495,8 @@ def main() -> None:
         per_kind, asked = ask_everything(worlds, videos, db, detail)
         questions_s = time.monotonic() - start
         checked = cli_checks(asked, db, args.threads, log)
+        log("questions with no subject:")
+        any_kind = ask_any(worlds, videos, db, detail)
         log("state questions:")
         start = time.monotonic()
         states = ask_states(worlds, videos, db, detail)
@@ -492,7 +527,7 @@ def main() -> None:
 
         results = report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latency, question, cli_s,
                          checked, questions_s, sum(1 for _ in asked), time.monotonic() - bench_start,
-                         states, states_s)
+                         states, states_s, any_kind)
         if args.json:
             print(json.dumps(results, indent=2))
     finally:
@@ -526,13 +561,14 @@ def ask_again(args, log, detail) -> None:
     began = time.monotonic()
     per_kind, asked = ask_everything(worlds, videos, db, detail)
     questions_s = time.monotonic() - began
+    any_kind = ask_any(worlds, videos, db, detail)
     began = time.monotonic()
     states = ask_states(worlds, videos, db, detail)
     states_s = time.monotonic() - began
     objects = score_objects(worlds, videos, db)
     footage_s = sum(w.config.duration_s for w in worlds)
     results = report(args, n_worlds, footage_s, None, None, per_kind, objects, [], None, None, None, questions_s,
-                     len(asked), time.monotonic() - start, states, states_s)
+                     len(asked), time.monotonic() - start, states, states_s, any_kind)
     if args.json:
         print(json.dumps(results, indent=2))
 
@@ -546,7 +582,7 @@ def _count_kinds(worlds) -> dict[str, int]:
 
 
 def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latency, question, cli_s, checked,
-           questions_s, n_questions, total_s, states, states_s) -> dict:
+           questions_s, n_questions, total_s, states, states_s, any_kind) -> dict:
     print()
     print(f"every moment: {n_worlds} worlds x {args.world_s:g} s = {footage_s / 60:g} min of footage, "
           f"demo model, defaults; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -567,6 +603,17 @@ def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latenc
                                                                                        both["moments"])}
     print(f"| enters + leaves | {both['events']} | {both['found']} | {_fmt(enter_leave['recall'])} | "
           f"{both['moments']} | {both['matching']} | {_fmt(enter_leave['precision'])} | | |")
+    print()
+    print("no subject named, once per video per kind (\"find every jump in <file>\", \"what enters the frame ...\", "
+          "\"which objects leave the frame ...\"), against every object's events:")
+    print()
+    print("| kind | events | found | recall | moments | matching | precision | not from events |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind in KINDS:
+        c = any_kind[kind]
+        c["recall"], c["precision"] = _ratio(c["found"], c["events"]), _ratio(c["matching"], c["moments"])
+        print(f"| {kind} | {c['events']} | {c['found']} | {_fmt(c['recall'])} | {c['moments']} | {c['matching']} | "
+              f"{_fmt(c['precision'])} | {c['other_route']} |")
     print()
     print_states(states)
     print(f"({sum(r['questions'] for r in states.values())} state questions in-process: {states_s:.0f} s)")
@@ -611,7 +658,8 @@ def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latenc
             "real_time_factor": rtf, "kinds": kinds, "enters_leaves": enter_leave,
             "objects": objects | {"object_recall": object_recall, "label_accuracy": label_acc},
             "latency_question": question, "latency": latency, "cli_query_s": cli_s, "questions": n_questions,
-            "questions_s": questions_s, "total_s": total_s, "states": states, "states_s": states_s}
+            "questions_s": questions_s, "total_s": total_s, "states": states, "states_s": states_s,
+            "no_subject": any_kind}
 
 
 if __name__ == "__main__":

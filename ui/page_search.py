@@ -135,8 +135,8 @@ if asked:
 
 current = state.get("search")
 if current is None:
-    st.caption("Ask for what you want to find, for example *every moment the dog jumps* or *when is the dog near "
-               "the ball*.")
+    st.caption("Ask for what you want to find, for example *every moment the dog jumps*, *when is the dog near "
+               "the ball*, *find every jump* (any object) or *what does the dog do*.")
 else:
     with shown_as_error(config.db):
         results(current)
