@@ -84,7 +84,7 @@ def replace_video_events(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
 
 
 def add_video_states(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
-    """Recompute only the video's states (moving, still, near, the sides) from its stored rows, leaving its other
+    """Recompute only the video's states (visible, moving, still, near, the sides) from its stored rows, leaving its other
     events as they are: what an index stored before the states gets (schema v19). Returns how many."""
     con.execute("DELETE FROM events WHERE video_id = ? AND list_contains(?, kind)", [video_id, list(STATE_KINDS)])
     tracks, frame_times = video_tracks(con, video_id)

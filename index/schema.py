@@ -369,6 +369,13 @@ SELECT 1;
 """
 
 
+# v20: the 'visible' state (the stretches a track is seen) joins them: every state recomputed from the stored tracks,
+# as v19 did; the other events stay as they were.
+_V20 = """
+SELECT 1;
+"""
+
+
 def _add_states(con: duckdb.DuckDBPyConnection) -> None:
     from index.event_store import add_all_states
 
@@ -379,7 +386,7 @@ def _add_states(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
     (_V12, _replay_events), _V13, _V14, (_V15, _replay_events), _V16, (_V17, _merge_objects), _V18,
-    (_V19, _add_states),
+    (_V19, _add_states), (_V20, _add_states),
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

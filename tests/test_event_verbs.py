@@ -241,7 +241,9 @@ def test_pair_parts_splits_a_subject_of_two_phrases():
         ("does what", [k for k in EVENT_KINDS if k not in STATE_KINDS]),
         ("happens", [k for k in EVENT_KINDS if k not in STATE_KINDS]),
         ("barks", []),
-        (None, []),
+        ("is visible", ["visible"]),
+        ("can be seen", ["visible"]),
+        (None, ["visible"]),
     ],
 )
 def test_event_kinds_of_a_predicate(predicate: str | None, kinds: list[str]) -> None:

@@ -106,7 +106,7 @@ def test_state_questions_are_answered_from_stored_states(jump_library):
     from bench.state_scores import QUESTIONS, said_frames, world_truth
 
     db, worlds, videos = jump_library
-    totals = {state: [0, 0, 0] for state in ("moving", "still", "on_left")}  # true, said, both (frames)
+    totals = {state: [0, 0, 0] for state in ("moving", "still", "on_left", "visible")}  # true, said, both (frames)
     for world, video in zip(worlds, videos):
         times, per_object, _ = world_truth(world)
         for obj in world.objects:
@@ -443,7 +443,7 @@ def test_a_v18_index_gets_the_states_and_keeps_its_other_events(jump_library, tm
     with duckdb.connect(str(db), read_only=True) as con:
         fresh_states = con.execute(f"SELECT * FROM events WHERE kind IN {STATE_KINDS} "
                                    "ORDER BY video_id, start_s, object_id, kind, other_object_id").fetchall()
-    assert {row[3] for row in fresh_states} >= {"moving", "still"}
+    assert {row[3] for row in fresh_states} >= {"moving", "still", "visible"}
     old = tmp_path / "v18.duckdb"
     shutil.copy(db, old)
     with duckdb.connect(str(old)) as con:
@@ -456,6 +456,29 @@ def test_a_v18_index_gets_the_states_and_keeps_its_other_events(jump_library, tm
         assert before and con.execute(_CHANGES).fetchall() == before
         assert con.execute(f"SELECT * FROM events WHERE kind IN {STATE_KINDS} "
                            "ORDER BY video_id, start_s, object_id, kind, other_object_id").fetchall() == fresh_states
+
+
+def test_a_v19_index_gets_where_its_objects_are_visible(jump_library, tmp_path):
+    """v20 adds the 'visible' state to an index stored before it (the same rows a fresh finish stores); a thing named
+    alone ("the red ball in <file>") is then answered from it, with no model."""
+    import shutil
+
+    db, _, videos = jump_library
+    query = "SELECT * FROM events WHERE kind = 'visible' ORDER BY video_id, start_s, object_id"
+    with duckdb.connect(str(db), read_only=True) as con:
+        fresh = con.execute(query).fetchall()
+    assert fresh
+    old = tmp_path / "v19.duckdb"
+    shutil.copy(db, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("DELETE FROM events WHERE kind = 'visible'")
+        con.execute("UPDATE schema_version SET version = 19")
+    assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
+    with duckdb.connect(str(old), read_only=True) as con:
+        assert con.execute(query).fetchall() == fresh
+    answer = _ask(old, f"the red ball in {videos[0].name}")
+    assert answer.route == "events" and answer.event == "visible" and answer.moments
+    assert all(m.evidence[0].event == "visible" and m.evidence[0].rule for m in answer.moments)
 
 
 def test_more_footage_for_an_index_keeps_its_model_and_preset(jump_library, tmp_path, monkeypatch):

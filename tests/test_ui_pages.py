@@ -170,7 +170,8 @@ def test_search_replaces_retrieval_with_the_verified_answer(dashboard, shared_vi
 
 
 def test_search_with_a_model_that_does_not_load_keeps_retrieval_and_says_why(dashboard, ui_index, tmp_path):
-    at = ask(dashboard(ui_index.db, model=tmp_path / "no-such-model"), "the dog", verify=True)
+    # A predicate no stored kind answers, so the model is needed ("the dog" alone is answered from its stored track).
+    at = ask(dashboard(ui_index.db, model=tmp_path / "no-such-model"), "the dog plays", verify=True)
     deadline = time.monotonic() + 60
     while not at.warning and time.monotonic() < deadline:
         time.sleep(0.2)

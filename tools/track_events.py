@@ -1,6 +1,6 @@
 """Rules that read events off stored object tracks: jumps, entering and leaving the frame, appearing and
 disappearing mid-frame, starting and stopping, and two objects meeting; and the states that hold over spans of time:
-moving, still, near another object, on the left or the right of the frame. No model: only each object's present
+visible, moving, still, near another object, on the left or the right of the frame. No model: only each object's present
 boxes (pixels) at the sampled frame times (seconds), and of its masks one number a sample (the bottom of the
 highest part, `BoxPoint.part_bottom`), so a video's events can be recomputed from the index alone. Where a mask is
 stored, the box is that of the mask without its specks (`tools/mask_parts.py` `mask_outline`), not of every pixel.
@@ -65,6 +65,8 @@ only `EDGE_PX`, the slack of a mask against the border, is in pixels):
   meets it.
 
 States (`STATE_KINDS`): each occurrence is the whole span the state holds, not a change. Same assumptions.
+- visible: each visible stretch of sightings (the stretches the enters / leaves / appears / disappears rules read:
+  dropouts bridged, specks and slid masks left out), at least `STATE_MIN_S` long. What "when is the dog seen" asks.
 - moving / still: the motions the start and stop rules place (set off to rest, horizontal, samples inside a jump
   left out) are `moving`, each at least `MOVING_MIN_S` long; the rest of a visible stretch, where at least
   `STILL_MIN_S` long, is `still` (split where a jump leaves out samples: a jump in place is not stillness).
@@ -185,7 +187,9 @@ def detect_events(tracks: list[ObjectTrack], frame_times: list[float]) -> list[T
         stretches = _visible_stretches(track, clock, step, track.points)
         jumps = _jump_events(track, stretches)
         events += jumps
-        events += _border_events(track, _visible_stretches(track, clock, step, sightings[id(track)]))
+        seen = _visible_stretches(track, clock, step, sightings[id(track)])
+        events += _border_events(track, seen)
+        events += _visible_states(track, seen)
         events += _motion_events(track, stretches, step, jumps)
         events += _side_states(track, clock, step, sightings[id(track)])
     events += _meet_events(tracks, clock, sightings)
@@ -781,6 +785,13 @@ def _state_spans(clock: np.ndarray, holds: np.ndarray, bridge_s: float) -> list[
         else:
             spans.append([a, b - 1])
     return [(a, b) for a, b in spans if clock[b] - clock[a] >= STATE_MIN_S - _SAME_TIME_S]
+
+
+def _visible_states(track: ObjectTrack, stretches: list[_Stretch]) -> list[TrackEvent]:
+    """'visible' spans: the track's visible stretches of sightings, each at least `STATE_MIN_S` long."""
+    rule = f"the object's mask in the frame (absences up to {DROPOUT_MAX_S:g} s bridged, specks left out)"
+    return [_event(track, "visible", s.times[0], s.times[-1], 1.0, s.times, rule) for s in stretches
+            if s.times[-1] - s.times[0] >= STATE_MIN_S - _SAME_TIME_S]
 
 
 def _side_states(track: ObjectTrack, clock: np.ndarray, step: float, points: Sequence[BoxPoint]) -> list[TrackEvent]:

@@ -70,6 +70,10 @@ _EVENT_PHRASES: dict[EventKind, tuple[tuple[str, Rest], ...]] = {
     "on_left": (("be on the left", "scene"), ("be at the left", "scene"), ("be to the left", "scene"),
                 ("be in the left half", "scene"), ("be on the left side", "scene"),
                 ("be on the left-hand side", "scene"), ("stay on the left", "scene")),
+    # Where the thing is seen at all; a thing named with no predicate asks this too (`event_kinds`).
+    "visible": (("be visible", "path"), ("be seen", "path"), ("be in view", "path"), ("be in sight", "path"),
+                ("be on screen", "path"), ("be on camera", "path"), ("be present", "path"), ("be in frame", "path"),
+                ("be in the frame", "path"), ("be in the picture", "path")),
     "on_right": (("be on the right", "scene"), ("be at the right", "scene"), ("be to the right", "scene"),
                  ("be in the right half", "scene"), ("be on the right side", "scene"),
                  ("be on the right-hand side", "scene"), ("stay on the right", "scene")),
@@ -317,7 +321,8 @@ def describes(predicate: str | None) -> bool:
 
 def event_kinds(predicate: str | None) -> list[EventKind]:
     """Every stored kind a predicate asks for: one ('jumps'), each of 'jumps or stops' when every part names one,
-    every event kind for 'does what' (`describes`), none when it names no kind."""
+    every event kind for 'does what' (`describes`), 'visible' for presence (`asks_presence`: none, 'is seen'), none
+    when it names no kind."""
     if describes(predicate):
         return list(DESCRIBE_KINDS)
     parts = re.split(r"\s+or\s+", predicate or "", flags=re.IGNORECASE)
@@ -325,4 +330,7 @@ def event_kinds(predicate: str | None) -> list[EventKind]:
     if len(parts) > 1 and all(kinds):
         return list(dict.fromkeys(k for k in kinds if k))
     kind = event_kind(predicate)
-    return [kind] if kind else []
+    if kind:
+        return [kind]
+    # "when is the dog visible", or only a thing named ("the red car"): where it is seen, a state like the others.
+    return ["visible"] if asks_presence(predicate) else []
