@@ -242,6 +242,13 @@ def test_pair_parts_splits_a_subject_of_two_phrases():
         ("happens", [k for k in EVENT_KINDS if k not in STATE_KINDS]),
         ("barks", []),
         ("is visible", ["visible"]),
+        ("is not near the box", ["not_near"]),
+        ("isn't on the left", ["not_on_left"]),
+        ("is out of view", ["not_visible"]),
+        ("is gone", ["not_visible"]),
+        ("is not seen", ["not_visible"]),
+        ("is not moving", ["still"]),  # a phrase of its own
+        ("does not jump", []),  # an event that does not happen has no span
         ("can be seen", ["visible"]),
         (None, ["visible"]),
     ],

@@ -325,6 +325,41 @@ def test_either_of_two_events(jump_library):
     assert spans(either) == sorted(spans(jumps) + spans(stops))
 
 
+def test_a_state_that_does_not_hold_is_the_rest_of_the_time(jump_library):
+    """'Not visible' (also 'out of view') and 'visible' share no time and, with pieces shorter than a state left out,
+    cover the video; 'not near X' is time the subject is seen and not near X; from the index alone."""
+    from agent.query.state_complement import spans_without, union
+
+    db, worlds, videos = jump_library
+    hidden_s = 0.0
+    for world, video in zip(worlds, videos):
+        path = str(video.resolve())
+        for obj in world.objects[:2]:
+            seen = _ask(db, f"when is the {obj.name} visible in {video.name}")
+            if not seen.moments:
+                continue
+            gone, out = (_ask(db, f"when is the {obj.name} {p} in {video.name}") for p in ("not visible", "out of view"))
+            assert gone.route == "events" and gone.event == "not_visible"
+            assert [(m.start_s, m.end_s) for m in gone.moments] == [(m.start_s, m.end_s) for m in out.moments]
+            shown = union([(m.start_s, m.end_s) for m in seen.moments if m.video_path == path])
+            hidden = union([(m.start_s, m.end_s) for m in gone.moments if m.video_path == path])
+            assert spans_without(hidden, shown, 0.0) == hidden, "no time both seen and not seen"
+            assert spans_without([(0.0, world.config.duration_s)], shown + hidden, 0.5) == []
+            assert all(m.evidence[0].event == "not_visible" and m.evidence[0].rule for m in gone.moments)
+            hidden_s += sum(b - a for a, b in hidden)
+        a, b = world.objects[0].name, world.objects[1].name if len(world.objects) > 1 else None
+        if b is None:
+            continue
+        near = _ask(db, f"when is the {a} near the {b} in {video.name}")
+        apart = _ask(db, f"when is the {a} not near the {b} in {video.name}")
+        seen = _ask(db, f"when is the {a} visible in {video.name}")
+        assert apart.event == "not_near"
+        apart_spans = [(m.start_s, m.end_s) for m in apart.moments]
+        assert spans_without(apart_spans, [(m.start_s, m.end_s) for m in near.moments], 0.0) == union(apart_spans)
+        assert spans_without(apart_spans, [(m.start_s, m.end_s) for m in seen.moments], 0.0) == []
+    assert hidden_s > 0, "the second and third worlds' second object goes out of the frame for about 2 s"
+
+
 def test_an_event_asked_outside_its_time_says_the_window(jump_library):
     db, _, videos = jump_library
     answer = _ask(db, f"find every jump after 1:00 in {videos[0].name}")

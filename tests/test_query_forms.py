@@ -150,6 +150,11 @@ FORMS = [
     ("count the jumps of the white box", ("the white box", "jumps", None, None, None)),
     ("how long is the red ball moving", ("the red ball", "is moving", None, None, None)),
     ("for how long does the dog stand still", ("the dog", "stand still", None, None, None)),
+    # A state that does not hold.
+    ("when is the car out of view after 1:00", ("the car", "is out of view", None, 60.0, None)),
+    ("when is the dog not near the white box", ("the dog", "is not near the white box", None, None, None)),
+    ("when isn't the dog on the left", ("the dog", "is not on the left", None, None, None)),
+    ("when is the van gone", ("the van", "is gone", None, None, None)),
     # Either of two events.
     ("when does the white box jump or stop", ("the white box", "jump or stop", None, None, None)),
 ]

@@ -9,6 +9,7 @@ import time
 
 import streamlit as st
 
+from agent.query.event_verbs import NOT
 from tools.moment import Moment
 from tools.track_event import STATE_KINDS
 from ui.clock import span
@@ -89,7 +90,8 @@ def results(run: SearchRun) -> None:
     run.collect()
     answer = run.best
     if answer.route == "events":
-        kind = ":blue-badge[from stored states]" if answer.event in STATE_KINDS else ":blue-badge[from stored events]"
+        of_states = answer.event in STATE_KINDS or (answer.event or "").startswith(NOT)  # "not_near": the time it is not
+        kind = ":blue-badge[from stored states]" if of_states else ":blue-badge[from stored events]"
     elif answer.route == "none":
         kind = ""
     else:

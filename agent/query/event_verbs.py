@@ -319,10 +319,33 @@ def describes(predicate: str | None) -> bool:
     return predicate is not None and bool(_DESCRIBE.match(" ".join(predicate.split())))
 
 
+# A state that does not hold is asked for as a kind of its own, the state's name after this: "not_near", "not_visible".
+NOT = "not_"
+# "is not near the box", "is never on the left", "isn't visible": the state after the negation.
+_NEGATED = re.compile(r"^(?:(?:is|are|was|were|be|being|gets?|stays?)\s+)?(?:not|never)\s+(?P<state>.+)$", re.IGNORECASE)
+# "is out of view", "is gone", "is missing": not visible.
+_ABSENT = re.compile(r"^(?:(?:is|are|was|were|be|goes|went|gets?)\s+)?(?:out\s+of\s+(?:view|sight|shot|frame|the\s+"
+                     r"(?:frame|picture|shot))|gone|missing|absent|off[\s-]?screen|not\s+there)$", re.IGNORECASE)
+
+
+def negated_state(predicate: str | None) -> tuple[EventKind, str] | None:
+    """The state a negated predicate denies and its own predicate ('is not near the box' -> ('near', 'is near the
+    box')), or None. Only states: an event that does not happen has no span."""
+    text = " ".join(negations_apart(predicate or "").split())
+    if _ABSENT.match(text):
+        return "visible", "is visible"
+    match = _NEGATED.match(text)
+    if match is None:
+        return None
+    inner = "is " + match.group("state")
+    kind = event_kind(inner) or ("visible" if asks_presence(inner) else None)
+    return (kind, inner) if kind in STATE_KINDS else None
+
+
 def event_kinds(predicate: str | None) -> list[EventKind]:
     """Every stored kind a predicate asks for: one ('jumps'), each of 'jumps or stops' when every part names one,
-    every event kind for 'does what' (`describes`), 'visible' for presence (`asks_presence`: none, 'is seen'), none
-    when it names no kind."""
+    every event kind for 'does what' (`describes`), 'visible' for presence (`asks_presence`: none, 'is seen'),
+    `NOT` + a state for its negation ('is not near the box', 'is out of view'), none when it names no kind."""
     if describes(predicate):
         return list(DESCRIBE_KINDS)
     parts = re.split(r"\s+or\s+", predicate or "", flags=re.IGNORECASE)
@@ -332,5 +355,8 @@ def event_kinds(predicate: str | None) -> list[EventKind]:
     kind = event_kind(predicate)
     if kind:
         return [kind]
+    negated = negated_state(predicate)
+    if negated is not None:  # "is not near the box": the time the state does not hold (not a stored kind)
+        return [NOT + negated[0]]  # type: ignore[list-item]
     # "when is the dog visible", or only a thing named ("the red car"): where it is seen, a state like the others.
     return ["visible"] if asks_presence(predicate) else []

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from agent.query.event_verbs import asks_presence, describes, event_kind, event_kinds, event_object, pair_parts
+from agent.query.event_verbs import (NOT, asks_presence, describes, event_kind, event_kinds, event_object, negated_state,
+                                     pair_parts)
+from agent.query.state_complement import spans_without, within
 from agent.indexing.object_links import mask_iou, track_iou
 from agent.query.query_answer import QueryAnswer, QuerySettings
 from agent.query.query_parse import checked_question, fallback_plan, plan_from_model_text, plan_prompt
@@ -180,10 +182,11 @@ class QueryRunner:
         plan = state["plan"]
         kinds = event_kinds(plan.predicate)
         kind = kinds[0] if len(kinds) == 1 else None
-        other = event_object(plan.predicate) if kind else None
+        negated = negated_state(plan.predicate)
+        other = event_object(negated[1] if negated else plan.predicate) if kind else None
         subjects = [plan.subject]
         parts = pair_parts(plan.subject) if kind is not None else None
-        if parts is not None and kind in PAIR_KINDS and other is None:
+        if parts is not None and (kind or "").removeprefix(NOT) in PAIR_KINDS and other is None:
             subjects, other = [parts[0]], parts[1]
         elif parts is not None:
             subjects = list(parts)  # "when do the dog and the cat jump": the events of either
@@ -208,6 +211,8 @@ class QueryRunner:
                 "other": other, "labels": {o.object_id: o.label for o in objects}}
 
     def _route(self, state: QueryState) -> str:
+        if names_any_thing(state["plan"].subject) and any(k.startswith(NOT) for k in state["kinds"]):
+            return "answer"  # "when is anything not near the box": whose absence is meant is not said
         if state["kinds"] and state["resolution"].accepted:
             return "events"
         if names_any_thing(state["plan"].subject):
@@ -226,8 +231,11 @@ class QueryRunner:
             others = resolve_subject(other_text, self.reader.object_names(state.get("videos")),
                                      self.reader.embedder).object_ids()
         by_id = {o.object_id: o for o in resolution.accepted}
-        hits = []
-        for e in self.reader.events(resolution.object_ids(), kinds, plan.start_s, plan.end_s, others):
+        durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
+        hits = [h for k in kinds if k.startswith(NOT)
+                for h in self._not_hits(plan, resolution, k.removeprefix(NOT), others, other_text, durations)]
+        stored = [k for k in kinds if not k.startswith(NOT)]
+        for e in self.reader.events(resolution.object_ids(), stored, plan.start_s, plan.end_s, others) if stored else []:
             subject = by_id.get(e.object_id) or by_id.get(e.other_object_id)
             if subject is None:
                 continue
@@ -246,7 +254,6 @@ class QueryRunner:
             # How clearly the rule fired, times how surely the object is the subject.
             hits.append(Hit(video_path=e.video_path, start_s=start, end_s=end,
                             score=round(e.score * subject.score, 4), evidence=evidence))
-        durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
         if names_any_thing(plan.subject):  # different things' events: only one event stored twice is merged
             moments = event_moments(hits, durations)
         else:  # each occurrence its own moment: only overlapping ones of a kind (one event seen as two objects) merge
@@ -254,6 +261,35 @@ class QueryRunner:
                                                                   gap_s=0.0, min_len_s=0.0, durations=durations)]
             moments.sort(key=lambda m: (-m.score, m.video_path, m.start_s))
         return {"route": "events", "moments": moments, "candidates": []}
+
+    def _not_hits(self, plan: QueryPlan, resolution: Resolution, state: str, others: list[int] | None,
+                  other_text: str | None, durations: dict[str, float]) -> list[Hit]:
+        """The time `state` does not hold for the subject, per video (agent/query/state_complement.py)."""
+        ids = set(resolution.object_ids())
+        seen = self.reader.events(list(ids), ["visible"])
+        held = [e for e in self.reader.events(list(ids), [state], None, None, others)
+                if not (e.other_object_id is not None and {e.object_id, e.other_object_id} <= ids)]  # itself, twice
+        by_video: dict[str, list[ResolvedObject]] = {}
+        for o in resolution.accepted:
+            by_video.setdefault(o.video_path, []).append(o)
+        with_whom = f" with {other_text}" if other_text else ""
+        how = ("no sighting of it (the 'visible' rule holds nowhere there)" if state == "visible" else
+               f"seen, and the '{state}' rule does not hold{with_whom}")
+        hits = []
+        for video, objects in by_video.items():
+            subject = max(objects, key=lambda o: o.score)
+            if state == "visible":
+                end = durations.get(video) or max((e.end_s for e in seen if e.video_path == video), default=0.0)
+                base = [(0.0, end)]
+            else:
+                base = [(e.start_s, e.end_s) for e in seen if e.video_path == video]
+            minus = [(e.start_s, e.end_s) for e in (seen if state == "visible" else held) if e.video_path == video]
+            for start, end in within(spans_without(base, minus), plan.start_s, plan.end_s):
+                evidence = Evidence(object_id=subject.object_id, phrase=subject.label, event=NOT + state,
+                                    rule=f"not {state}: {how}")
+                hits.append(Hit(video_path=video, start_s=start, end_s=end, score=round(subject.score, 4),
+                                evidence=evidence))
+        return hits
 
     def present(self, state: QueryState) -> QueryState:
         """Every chunk where a resolved object is seen is a candidate, in time order, up to `max_verify`."""
@@ -359,15 +395,15 @@ class QueryRunner:
         videos = {m.video_path for m in moments}
         best = moments[0]
         if state.get("route") == "events" and len(kinds) == 1:
-            kind = f"'{kinds[0]}' {'state' if kinds[0] in STATE_KINDS else 'event'}"
-            if kinds[0] in STATE_KINDS and not names_any_thing(plan.subject):
+            kind = f"'{kinds[0]}' {'state' if _is_state(kinds[0]) else 'event'}"
+            if _is_state(kinds[0]) and not names_any_thing(plan.subject):
                 which += f" ({sum(m.end_s - m.start_s for m in moments):.1f} s in all)"  # "how long is the dog moving"
         elif state.get("route") == "events":  # several kinds: "what does the dog do", "jumps or stops"
             counts: dict[str, int] = {}
             for m in moments:
                 for e in {e.event for e in m.evidence if e.event}:
                     counts[e] = counts.get(e, 0) + 1
-            what = "state" if all(k in STATE_KINDS for k in kinds) else "event"
+            what = "state" if all(_is_state(k) for k in kinds) else "event"
             kind = f"{what} (" + ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) + ")"
         else:
             kind = "verified" if self.settings.verify and state.get("candidates") else "retrieved (not verified)"
@@ -385,13 +421,19 @@ class QueryRunner:
             return " The index holds no object" + (" in that video." if state.get("videos") else " yet.")
         if state.get("route") == "events":
             if len(kinds) == 1:
-                what = f"a '{kinds[0]}' {'state' if kinds[0] in STATE_KINDS else 'event'}"
+                what = f"a '{kinds[0]}' {'state' if _is_state(kinds[0]) else 'event'}"
             else:
                 what = "any event"
+            if len(kinds) == 1 and kinds[0].startswith(NOT):
+                held = "is seen throughout" if kinds[0] == NOT + "visible" else f"is '{kinds[0].removeprefix(NOT)}' whenever seen"
+                return (f" {len(resolution.accepted)} stored object(s) match '{plan.subject}'; the subject {held}"
+                        f"{_window(plan)}.")
             return (f" {len(resolution.accepted)} stored object(s) match '{plan.subject}'; none has {what}"
                     f"{_window(plan)}.")
         if not resolution.accepted:
             return f" No stored object matches '{plan.subject}'."
+        if names_any_thing(plan.subject) and any(k.startswith(NOT) for k in kinds):
+            return f" Ask it of one thing ('when is the dog {plan.predicate.removeprefix('is ')}')."
         if names_any_thing(plan.subject):
             if plan.predicate is None:
                 return " Name a thing to look for ('the dog') or an event ('every jump')."
@@ -613,6 +655,11 @@ def _indexed_max_side(stored: dict) -> int:
             if p.mask is not None:
                 return max(p.mask.size)
     return DEFAULT_MAX_SIDE
+
+
+def _is_state(kind: str) -> bool:
+    """A stored state, or the time one does not hold ("not_near")."""
+    return kind in STATE_KINDS or kind.startswith(NOT)
 
 
 _ORDINAL_WORDS = {1: "the first", 2: "the second", 3: "the third", 4: "the fourth", 5: "the fifth", -1: "the last"}
