@@ -286,7 +286,7 @@ class QueryRunner:
             minus = [(e.start_s, e.end_s) for e in (seen if state == "visible" else held) if e.video_path == video]
             for start, end in within(spans_without(base, minus), plan.start_s, plan.end_s):
                 evidence = Evidence(object_id=subject.object_id, phrase=subject.label, event=NOT + state,
-                                    rule=f"not {state}: {how}")
+                                    rule=how)
                 hits.append(Hit(video_path=video, start_s=start, end_s=end, score=round(subject.score, 4),
                                 evidence=evidence))
         return hits
