@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from agent.query.event_verbs import (NOT, asks_presence, describes, event_kind, event_kinds, event_object, negated_state,
+from agent.query.event_verbs import (NOT, asks_presence, event_kind, event_kinds, event_object, negated_state,
                                      pair_parts)
+from agent.query.answer_text import answer_sentence, clock, nth_in_each_video
 from agent.query.state_complement import spans_without, within
 from agent.indexing.object_links import mask_iou, track_iou
 from agent.query.query_answer import QueryAnswer, QuerySettings
@@ -342,7 +343,7 @@ class QueryRunner:
             if self.progress:
                 last = group[-1]
                 self.progress(f"verifying chunks {first + 1}-{first + len(group)} of {len(candidates)} "
-                              f"(to {Path(last.video_path).name} {_clock(last.end_s)})")
+                              f"(to {Path(last.video_path).name} {clock(last.end_s)})")
             decoded = []
             for candidate in group:
                 try:
@@ -374,72 +375,17 @@ class QueryRunner:
                                             durations=durations)}
 
     def answer(self, state: QueryState) -> QueryState:
+        """The one-line answer (agent/query/answer_text.py); with `nth`, only that moment of each video is kept."""
         moments, plan = state.get("moments", []), state["plan"]
-        kinds = state.get("kinds", [])
-        which = ""
+        found = len(moments)
         if plan.nth is not None and moments:
-            found = len(moments)
-            moments = _nth_in_each_video(moments, plan.nth)
-            which = f" ({_ORDINAL_WORDS.get(plan.nth, f'number {plan.nth}')} in each video, of {found} found)"
-            if not moments:
-                return {"moments": [], "answer": f"No moment found for '{plan.search_text()}': no video has "
-                                                 f"{plan.nth} of them ({found} found in all)."}
-        asked = plan.search_text()
-        if describes(plan.predicate):
-            asked = "what happens" if names_any_thing(plan.subject) else f"what {plan.subject} does"
-        note = f" Note: {state['note']}." if state.get("note") else ""
-        if not moments:
-            # No route taken: a question about no thing in particular that no stored kind answers.
-            route = {} if state.get("route") else {"route": "none"}
-            return {"answer": f"No moment found for '{asked}'.{self._why_none(state)}{note}", **route}
-        videos = {m.video_path for m in moments}
-        best = moments[0]
-        if state.get("route") == "events" and len(kinds) == 1:
-            kind = f"'{kinds[0]}' {'state' if _is_state(kinds[0]) else 'event'}"
-            if _is_state(kinds[0]) and not names_any_thing(plan.subject):
-                which += f" ({sum(m.end_s - m.start_s for m in moments):.1f} s in all)"  # "how long is the dog moving"
-        elif state.get("route") == "events":  # several kinds: "what does the dog do", "jumps or stops"
-            counts: dict[str, int] = {}
-            for m in moments:
-                for e in {e.event for e in m.evidence if e.event}:
-                    counts[e] = counts.get(e, 0) + 1
-            what = "state" if all(_is_state(k) for k in kinds) else "event"
-            kind = f"{what} (" + ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) + ")"
-        else:
-            kind = "verified" if self.settings.verify and state.get("candidates") else "retrieved (not verified)"
-        return {"moments": moments,
-                "answer": f"{len(moments)} {kind} moment(s) of '{asked}'{which} in {len(videos)} video(s); "
-                          f"best: {Path(best.video_path).name} {_clock(best.start_s)}-{_clock(best.end_s)} "
-                          f"(score {best.score:.2f}).{note}"}
-
-    def _why_none(self, state: QueryState) -> str:
-        """Why an answer holds no moment, as a sentence after it (empty when nothing more can be said)."""
-        plan, resolution, kinds = state["plan"], state.get("resolution"), state.get("kinds", [])
-        if resolution is None:
-            return ""
-        if names_any_thing(plan.subject) and not resolution.objects_seen:
-            return " The index holds no object" + (" in that video." if state.get("videos") else " yet.")
-        if state.get("route") == "events":
-            if len(kinds) == 1:
-                what = f"a '{kinds[0]}' {'state' if _is_state(kinds[0]) else 'event'}"
-            else:
-                what = "any event"
-            if len(kinds) == 1 and kinds[0].startswith(NOT):
-                held = "is seen throughout" if kinds[0] == NOT + "visible" else f"is '{kinds[0].removeprefix(NOT)}' whenever seen"
-                return (f" {len(resolution.accepted)} stored object(s) match '{plan.subject}'; the subject {held}"
-                        f"{_window(plan)}.")
-            return (f" {len(resolution.accepted)} stored object(s) match '{plan.subject}'; none has {what}"
-                    f"{_window(plan)}.")
-        if not resolution.accepted:
-            return f" No stored object matches '{plan.subject}'."
-        if names_any_thing(plan.subject) and any(k.startswith(NOT) for k in kinds):
-            return f" Ask it of one thing ('when is the dog {plan.predicate.removeprefix('is ')}')."
-        if names_any_thing(plan.subject):
-            if plan.predicate is None:
-                return " Name a thing to look for ('the dog') or an event ('every jump')."
-            return (f" No event or state rule reads '{plan.predicate}', and the model checks that only for a named "
-                    f"thing: ask about one ('the dog {plan.predicate}').")
-        return ""
+            moments = nth_in_each_video(moments, plan.nth)
+        # No route taken: a question about no thing in particular that no stored kind answers.
+        route = {} if state.get("route") else {"route": "none"}
+        verified = self.settings.verify and bool(state.get("candidates"))
+        text = answer_sentence(plan, moments, found, state.get("kinds", []), state.get("route"), verified,
+                               state.get("note"), state.get("resolution"), bool(state.get("videos")))
+        return {"moments": moments, "answer": text, **route}
 
     # -- verification of one candidate ------------------------------------------------------
     def _decode(self, candidate: Candidate) -> tuple[Clip, dict[int, list[TrackPoint]]]:
@@ -655,40 +601,3 @@ def _indexed_max_side(stored: dict) -> int:
             if p.mask is not None:
                 return max(p.mask.size)
     return DEFAULT_MAX_SIDE
-
-
-def _is_state(kind: str) -> bool:
-    """A stored state, or the time one does not hold ("not_near")."""
-    return kind in STATE_KINDS or kind.startswith(NOT)
-
-
-_ORDINAL_WORDS = {1: "the first", 2: "the second", 3: "the third", 4: "the fourth", 5: "the fifth", -1: "the last"}
-
-
-def _nth_in_each_video(moments: list[Moment], nth: int) -> list[Moment]:
-    """Each video's `nth` moment in time order (-1: its last); a video with fewer has none. Best first."""
-    by_video: dict[str, list[Moment]] = {}
-    for m in moments:
-        by_video.setdefault(m.video_path, []).append(m)
-    picked = []
-    for found in by_video.values():
-        found.sort(key=lambda m: (m.start_s, m.end_s))
-        if nth == -1 or nth <= len(found):
-            picked.append(found[nth if nth == -1 else nth - 1])
-    return sorted(picked, key=lambda m: (-m.score, m.video_path, m.start_s))
-
-
-def _window(plan: QueryPlan) -> str:
-    """The plan's time window as words for an answer: ' after 0:10.0', ' between 0:10.0 and 0:20.0', ''."""
-    start, end = plan.start_s, plan.end_s
-    if start is not None and end is not None:
-        return f" at {_clock(start)}" if start == end else f" between {_clock(start)} and {_clock(end)}"
-    if start is not None:
-        return f" after {_clock(start)}"
-    return f" before {_clock(end)}" if end is not None else ""
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(seconds, 60)
-    h, m = divmod(int(m), 60)
-    return f"{h}:{m:02d}:{s:04.1f}" if h else f"{m}:{s:04.1f}"
