@@ -155,6 +155,13 @@ FORMS = [
     ("when is the dog not near the white box", ("the dog", "is not near the white box", None, None, None)),
     ("when isn't the dog on the left", ("the dog", "is not on the left", None, None, None)),
     ("when is the van gone", ("the van", "is gone", None, None, None)),
+    # A participle before the noun is what the thing does, when it names a kind; else it describes the thing.
+    ("the jumping ball", ("the ball", "jumping", None, None, None)),
+    ("a moving car in cam3.mp4", ("a car", "moving", "cam3.mp4", None, None)),
+    ("the running man in red", ("the man in red", "running", None, None, None)),
+    ("the sleeping dog", ("the sleeping dog", None, None, None, None)),
+    ("moments where the white box and the red ball are close", ("the white box and the red ball", "are close", None,
+                                                                None, None)),
     # Either of two events.
     ("when does the white box jump or stop", ("the white box", "jump or stop", None, None, None)),
 ]
@@ -191,6 +198,8 @@ def test_question_form(question: str, expected: tuple) -> None:
         ("which objects leave the frame", "leaves"),
         ("what is near the white box", "near"),
         ("what is the red ball near", "near"),
+        ("the jumping ball", "jump"),
+        ("moments where the white box and the red ball are close", "near"),
     ],
 )
 def test_predicate_feeds_event_kind(question: str, kind: str | None) -> None:

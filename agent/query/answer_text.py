@@ -34,7 +34,7 @@ def answer_sentence(plan: QueryPlan, moments: list[Moment], found: int, kinds: l
         return f"No moment found for '{asked}'.{why_none(plan, kinds, route, resolution, scoped)}{note_text}"
     if route == "events" and len(kinds) == 1:
         kind = f"'{kinds[0]}' {'state' if is_state(kinds[0]) else 'event'}"
-        if is_state(kinds[0]) and not names_any_thing(plan.subject):
+        if is_state(kinds[0]) and not names_any_thing(plan.subject) and not (plan.start_s == plan.end_s is not None):
             which += f" ({sum(m.end_s - m.start_s for m in moments):.1f} s in all)"  # "how long is the dog moving"
     elif route == "events":  # several kinds: "what does the dog do", "jumps or stops"
         counts: dict[str, int] = {}

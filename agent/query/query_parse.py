@@ -824,6 +824,19 @@ def _state_after_copula(words: list[str]) -> tuple[list[str], list[str]]:
     return words, []
 
 
+def _participle_before_noun(words: list[str]) -> tuple[list[str], list[str]]:
+    """'the jumping ball', 'a moving car': a participle in front of the noun that names an event or state kind is
+    what the thing does, asked for ('the ball', 'jumping'). Other words there describe it ('the sleeping dog')."""
+    head = _head_index(words)
+    for index in range(head):
+        word = words[index]
+        if word.endswith("ing") and event_kind(word) is not None:
+            return [*words[:index], *words[index + 1:]], [word]
+    if head < len(words) - 1 and words[head].endswith("ing") and event_kind(words[head]) is not None:
+        return [*words[:head], *words[head + 1:]], [words[head]]  # "the jumping ball": 'jumping' read as the head
+    return words, []
+
+
 def fallback_plan(question: str) -> QueryPlan:
     """A plan from rules alone, for when the model's answer is unusable. Deterministic.
 
@@ -843,6 +856,8 @@ def fallback_plan(question: str) -> QueryPlan:
     if not words:
         raise QueryParseError(f"query {_shown(question)} does not name anything to look for")
     subject, predicate = _what_question(words) or _event_noun_split(words) or _split_subject(words, mode)
+    if not predicate:
+        subject, predicate = _participle_before_noun(subject)
     if not predicate and copula is not None:
         subject, predicate = _state_after_copula(subject)
     if len(subject) > 1 and subject[-1] in ("first", "last") and predicate:  # "when does the dog first jump"
