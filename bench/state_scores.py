@@ -1,11 +1,11 @@
-"""The states (visible, moving, still, near, on the left / right) asked of every object of the bench's worlds and scored by time
+"""The states (visible, moving and which way, still, near, on the left / right) asked of every object of the bench's worlds and scored by time
 against the worlds' truth: part of `python -m bench.every_moment`.
 
 For each object, "when is the <name> moving" (still, on the left, on the right, visible), and for each pair of objects of a
 world "when is the <a> near the <b>", through `run_query` as `sva query` runs it. Scored at the worlds' frame times
 (4 fps) where the object is visible in the truth (its ground-truth mask has pixels; both objects for near): a frame is
 said when a returned moment of its video spans it. Truth: moving where the world's path moves the centre sideways
-(|dx/dt| > 0), still elsewhere; on the left / right where the path's centre is in the outer `SIDE_SHARE` of the width;
+(|dx/dt| > 0), still elsewhere, moving left / right by the sign of dx/dt; on the left / right where the path's centre is in the outer `SIDE_SHARE` of the width;
 near where the ground-truth boxes are within `NEAR_SIZES` times the smaller one's size (the rule's own definitions,
 tools/track_events.py, on the true boxes). Visible is scored at every frame, seen or not: truth where the
 ground-truth mask has pixels. Frames within one sample of a change of the truth are not scored: a state's
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-STATES = ("moving", "still", "on_left", "on_right", "near", "visible")
+STATES = ("moving", "still", "on_left", "on_right", "near", "visible", "moving_left", "moving_right")
 QUESTIONS = {
     "moving": "when is the {name} moving",
     "still": "when is the {name} still",
@@ -28,6 +28,8 @@ QUESTIONS = {
     "on_right": "when is the {name} on the right",
     "near": "when is the {name} near the {other}",
     "visible": "when is the {name} visible",
+    "moving_left": "when does the {name} move left",
+    "moving_right": "when does the {name} move right",
 }
 
 
@@ -72,7 +74,8 @@ def world_truth(world) -> tuple[np.ndarray, dict, dict]:
         moving = np.abs(dx) > 1e-6
         share = obj.path.x_at(times) / world.config.width
         for state, truth in (("moving", moving), ("still", ~moving), ("on_left", share < SIDE_SHARE),
-                             ("on_right", share > 1 - SIDE_SHARE)):
+                             ("on_right", share > 1 - SIDE_SHARE), ("moving_left", moving & (dx < 0)),
+                             ("moving_right", moving & (dx > 0))):
             per_object[(obj.object_id, state)] = (truth & seen, seen & _settled(truth))
         per_object[(obj.object_id, "visible")] = (seen, _settled(seen))
     pairs = {}

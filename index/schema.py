@@ -376,6 +376,12 @@ SELECT 1;
 """
 
 
+# v21: which way a thing moves (moving_left / moving_right), recomputed with the other states as v20 did.
+_V21 = """
+SELECT 1;
+"""
+
+
 def _add_states(con: duckdb.DuckDBPyConnection) -> None:
     from index.event_store import add_all_states
 
@@ -386,7 +392,7 @@ def _add_states(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
     (_V12, _replay_events), _V13, _V14, (_V15, _replay_events), _V16, (_V17, _merge_objects), _V18,
-    (_V19, _add_states), (_V20, _add_states),
+    (_V19, _add_states), (_V20, _add_states), (_V21, _add_states),
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -137,7 +137,14 @@ KIND_TABLE = [
     ("is driving", "moving"),
     ("rolls", "moving"),
     ("crosses the street", "moving"),
-    ("moves to the left", "moving"),
+    ("moves along the road", "moving"),
+    # which way (as the camera sees it)
+    ("moves to the left", "moving_left"),
+    ("is moving left", "moving_left"),
+    ("crosses from right to left", "moving_left"),
+    ("goes right", "moving_right"),
+    ("drives to the right", "moving_right"),
+    ("moves from left to right", "moving_right"),
     # still
     ("is still", "still"),
     ("stands still", "still"),

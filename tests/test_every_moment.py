@@ -106,7 +106,7 @@ def test_state_questions_are_answered_from_stored_states(jump_library):
     from bench.state_scores import QUESTIONS, said_frames, world_truth
 
     db, worlds, videos = jump_library
-    totals = {state: [0, 0, 0] for state in ("moving", "still", "on_left", "visible")}  # true, said, both (frames)
+    totals = {state: [0, 0, 0] for state in ("moving", "still", "on_left", "visible", "moving_left")}  # true, said, both
     for world, video in zip(worlds, videos):
         times, per_object, _ = world_truth(world)
         for obj in world.objects:

@@ -162,6 +162,9 @@ FORMS = [
     ("the sleeping dog", ("the sleeping dog", None, None, None, None)),
     ("moments where the white box and the red ball are close", ("the white box and the red ball", "are close", None,
                                                                 None, None)),
+    # Which way it moves.
+    ("when does the red ball move left", ("the red ball", "move left", None, None, None)),
+    ("cars driving from left to right in cam3.mp4", ("cars", "driving from left to right", "cam3.mp4", None, None)),
     # Either of two events.
     ("when does the white box jump or stop", ("the white box", "jump or stop", None, None, None)),
 ]
@@ -199,6 +202,8 @@ def test_question_form(question: str, expected: tuple) -> None:
         ("what is near the white box", "near"),
         ("what is the red ball near", "near"),
         ("the jumping ball", "jump"),
+        ("when does the red ball move left", "moving_left"),
+        ("cars driving from left to right in cam3.mp4", "moving_right"),
         ("moments where the white box and the red ball are close", "near"),
     ],
 )

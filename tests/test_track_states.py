@@ -197,3 +197,15 @@ def test_on_worlds_visible_agrees_with_where_each_object_is_in_the_frame():
                                 for i in range(len(clock))])
             agree += list((_state_at(events, "visible", oid, clock) == present)[settled])
     assert len(agree) > 1000 and np.mean(agree) >= 0.95, np.mean(agree)
+
+
+def test_which_way_a_walk_goes():
+    """Right for 3 s, a stop, then left: 'moving_right' then 'moving_left', inside the two 'moving' spans."""
+    times = _times(11.0)
+    track = _walk(times, [(0.0, 40.0), (3.0, 160.0), (6.0, 160.0), (9.0, 60.0), (11.0, 60.0)])
+    events = detect_events([track], times)
+    right, left, moving = _spans(events, "moving_right"), _spans(events, "moving_left"), _spans(events, "moving")
+    assert len(right) == 1 and len(left) == 1, events
+    assert temporal_iou(right[0], (0.0, 3.0)) >= 0.7 and temporal_iou(left[0], (6.0, 9.0)) >= 0.7
+    for a, b in right + left:
+        assert any(m0 <= a and b <= m1 for m0, m1 in moving), "a direction lies inside a motion"

@@ -13,11 +13,12 @@ from typing import Literal, get_args
 from pydantic import BaseModel, Field
 
 EventKind = Literal["jump", "enters", "leaves", "appears", "disappears", "starts_moving", "stops_moving", "meets",
-                    "moving", "still", "near", "on_left", "on_right", "visible"]
+                    "moving", "still", "near", "on_left", "on_right", "visible", "moving_left", "moving_right"]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 # Kinds that are states, not changes: each occurrence spans the whole time the state holds ("every moment the dog is
 # moving" is the union of its spans), where an event spans the change alone.
-STATE_KINDS: tuple[EventKind, ...] = ("moving", "still", "near", "on_left", "on_right", "visible")
+STATE_KINDS: tuple[EventKind, ...] = ("moving", "still", "near", "on_left", "on_right", "visible", "moving_left",
+                                      "moving_right")
 # Kinds with a second object (`TrackEvent.other_object_id`).
 PAIR_KINDS: tuple[EventKind, ...] = ("meets", "near")
 

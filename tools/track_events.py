@@ -1,6 +1,6 @@
 """Rules that read events off stored object tracks: jumps, entering and leaving the frame, appearing and
 disappearing mid-frame, starting and stopping, and two objects meeting; and the states that hold over spans of time:
-visible, moving, still, near another object, on the left or the right of the frame. No model: only each object's present
+visible, moving (and which way), still, near another object, on the left or the right of the frame. No model: only each object's present
 boxes (pixels) at the sampled frame times (seconds), and of its masks one number a sample (the bottom of the
 highest part, `BoxPoint.part_bottom`), so a video's events can be recomputed from the index alone. Where a mask is
 stored, the box is that of the mask without its specks (`tools/mask_parts.py` `mask_outline`), not of every pixel.
@@ -67,6 +67,8 @@ only `EDGE_PX`, the slack of a mask against the border, is in pixels):
 States (`STATE_KINDS`): each occurrence is the whole span the state holds, not a change. Same assumptions.
 - visible: each visible stretch of sightings (the stretches the enters / leaves / appears / disappears rules read:
   dropouts bridged, specks and slid masks left out), at least `STATE_MIN_S` long. What "when is the dog seen" asks.
+- moving_left / moving_right: the parts of a motion whose smoothed horizontal velocity points left (right), as the
+  camera sees it, each at least `STATE_MIN_S` long.
 - moving / still: the motions the start and stop rules place (set off to rest, horizontal, samples inside a jump
   left out) are `moving`, each at least `MOVING_MIN_S` long; the rest of a visible stretch, where at least
   `STILL_MIN_S` long, is `still` (split where a jump leaves out samples: a jump in place is not stillness).
@@ -630,7 +632,9 @@ def _motion_events(track: ObjectTrack, stretches: list[_Stretch], step: float,
         speed = np.abs(_smoothed_speed(times, centre, step)) / height
         runs = [(a, b) for a, b in _true_runs(_hysteresis(speed)) if times[b - 1] - times[a] + step >= MOVING_MIN_S]
         moves = _moves(times, centre, runs)
+        velocity = _smoothed_speed(times, centre, step) / height  # signed: object heights per second, + rightwards
         events += _motion_states(track, times, moves, [float(speed[a:b].max()) for a, b in runs], step)
+        events += _direction_states(track, times, moves, velocity)
         for r, (first, last) in enumerate(moves):
             a, b = runs[r]
             fastest = float(speed[a:b].max())
@@ -676,6 +680,24 @@ def _motion_states(track: ObjectTrack, times: np.ndarray, moves: list[tuple[int,
                 events.append(_event(track, "still", times[lo], times[hi - 1], 1.0, times[lo:hi],
                                      f"box centre still for {times[hi - 1] - times[lo]:.1f} s (under "
                                      f"{STILL_SPEED:g} object heights/s across the frame; jumps left out)"))
+    return events
+
+
+def _direction_states(track: ObjectTrack, times: np.ndarray, moves: list[tuple[int, int]],
+                      velocity: np.ndarray) -> list[TrackEvent]:
+    """'moving_left' / 'moving_right' inside each motion: the runs of samples whose smoothed velocity points that way
+    (as the camera sees it), each at least `STATE_MIN_S` long; a turn splits a motion in two."""
+    events = []
+    for first, last in moves:
+        for kind, holds, side in (("moving_left", velocity[first:last + 1] < 0, "left"),
+                                  ("moving_right", velocity[first:last + 1] > 0, "right")):
+            for a, b in _true_runs(holds):
+                lo, hi = first + a, first + b - 1
+                if times[hi] - times[lo] >= STATE_MIN_S - _SAME_TIME_S:
+                    fastest = float(np.abs(velocity[lo:hi + 1]).max())
+                    events.append(_event(track, kind, times[lo], times[hi], 1.0, times[lo:hi + 1],
+                                         f"moving, box centre heading {side} at up to {fastest:.1f} object "
+                                         "heights/s"))
     return events
 
 

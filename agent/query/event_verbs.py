@@ -80,6 +80,20 @@ _EVENT_PHRASES: dict[EventKind, tuple[tuple[str, Rest], ...]] = {
                  ("be on the right-hand side", "scene"), ("stay on the right", "scene")),
 }  # fmt: skip
 
+
+def _which_way(side: str) -> tuple[tuple[str, Rest], ...]:
+    """'move left', 'walks to the left', 'drives from right to left', 'is heading left', 'moving left'."""
+    other = "right" if side == "left" else "left"
+    verbs = ("move", "go", "head", "walk", "run", "drive", "roll", "travel", "cross", "be heading", "be moving")
+    ways = (side, f"to the {side}", f"towards the {side}", f"{side}wards", f"from {other} to {side}")
+    return (*((f"{verb} {way}", "path") for verb in verbs for way in ways),
+            *((f"{ing} {way}", "path") for ing in ("moving", "walking", "running", "driving") for way in ways))
+
+
+# Which way a thing moves, as the camera sees it: longer than "move", so "moves left" is not a motion and a place.
+_EVENT_PHRASES["moving_left"] = _which_way("left")
+_EVENT_PHRASES["moving_right"] = _which_way("right")
+
 # Event kind -> the phrases (base form) that ask for it, for the README and help texts. "<place>" marks
 # where a place must follow ("come into <place>": "comes into view").
 EVENT_WORDS: dict[EventKind, tuple[str, ...]] = {

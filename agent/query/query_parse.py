@@ -593,7 +593,7 @@ def _is_verb(words: list[str], index: int, mode: Mode) -> bool:
     if mode == "statement":
         return False
     following = words[index + 1] if index + 1 < len(words) else None
-    return following is None or following in _DETERMINERS | _PARTICLES | _PREPOSITIONS | {"or"}
+    return following is None or following in _DETERMINERS | _PARTICLES | _PREPOSITIONS | {"or", "left", "right"}
 
 
 def _head_index(words: list[str]) -> int:
