@@ -110,7 +110,9 @@ class VerifyBy(str, Enum):
 
 @app.command("query")
 def query(
-    question: Annotated[str, typer.Argument(help='e.g. "find every moment the dog jumps"', show_default=False)],
+    question: Annotated[str, typer.Argument(help='e.g. "find every moment the dog jumps", "find every jump", "what does the dog do", '
+                                                  '"when is the dog not near the car", "the first time the van leaves"',
+                                             show_default=False)],
     db: DbOption = None,
     model: ModelOption = None,
     revision: opts.Revision = None,
