@@ -360,6 +360,19 @@ def test_a_state_that_does_not_hold_is_the_rest_of_the_time(jump_library):
     assert hidden_s > 0, "the second and third worlds' second object goes out of the frame for about 2 s"
 
 
+def test_what_is_near_a_thing_names_the_other_side(jump_library):
+    """"What is near the X" is every object's 'near' state with X, each moment shown as the object that is not X."""
+    db, worlds, videos = jump_library
+    a, b = (o.name for o in worlds[0].objects[:2])
+    file = videos[0].name
+    near = _ask(db, f"what is near the {b} in {file}")
+    pair = _ask(db, f"when is the {a} near the {b} in {file}")
+    b_ids = set(_ask(db, f"the {b} in {file}").objects)
+    assert near.event == "near" and near.moments and pair.moments
+    assert all(m.evidence[0].object_id not in b_ids for m in near.moments)
+    assert all(m.evidence[0].rule.startswith("with ") for m in near.moments)
+
+
 def test_an_event_asked_outside_its_time_says_the_window(jump_library):
     db, _, videos = jump_library
     answer = _ask(db, f"find every jump after 1:00 in {videos[0].name}")

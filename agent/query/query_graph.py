@@ -237,7 +237,10 @@ class QueryRunner:
                 for h in self._not_hits(plan, resolution, k.removeprefix(NOT), others, other_text, durations)]
         stored = [k for k in kinds if not k.startswith(NOT)]
         for e in self.reader.events(resolution.object_ids(), stored, plan.start_s, plan.end_s, others) if stored else []:
-            subject = by_id.get(e.object_id) or by_id.get(e.other_object_id)
+            first, second = e.object_id, e.other_object_id
+            if others and first in others and second is not None and second not in others:
+                first, second = second, first  # "what is near the white box": the side that is not the white box
+            subject = by_id.get(first) or by_id.get(second)
             if subject is None:
                 continue
             partner = e.other_object_id if subject.object_id == e.object_id else e.object_id
