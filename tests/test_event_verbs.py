@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.query.event_verbs import EVENT_WORDS, event_kind, event_kinds, event_object, pair_parts
+from agent.query.event_verbs import EVENT_WORDS, edge_of, event_kind, event_kinds, event_object, pair_parts
 from tools.track_event import EVENT_KINDS, STATE_KINDS
 
 # predicate -> the event kind it asks for, None when it asks for none
@@ -262,3 +262,12 @@ def test_pair_parts_splits_a_subject_of_two_phrases():
 )
 def test_event_kinds_of_a_predicate(predicate: str | None, kinds: list[str]) -> None:
     assert event_kinds(predicate) == kinds
+
+
+@pytest.mark.parametrize(("predicate", "edge"), [
+    ("enters from the left", "left"), ("leaves the frame at the top", "top"), ("exits on the right side", "right"),
+    ("comes in from the bottom", "bottom"), ("leaves", None), ("enters the room", None),
+    ("jumps to the left", None), ("is on the left", None), (None, None),
+])
+def test_the_edge_an_entrance_or_exit_names(predicate: str | None, edge: str | None) -> None:
+    assert edge_of(predicate) == edge

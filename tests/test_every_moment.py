@@ -373,6 +373,22 @@ def test_what_is_near_a_thing_names_the_other_side(jump_library):
     assert all(m.evidence[0].rule.startswith("with ") for m in near.moments)
 
 
+def test_entrances_and_exits_by_edge_split_them_all(jump_library):
+    """"Leave the frame on the left / right / at the top / bottom" split "leave the frame": each exit is at one edge,
+    the edge its object's box was last seen nearest; the same for entrances."""
+    db, _, videos = jump_library
+    for verb, kind in (("leave the frame", "leaves"), ("enter the frame", "enters")):
+        everything, by_edge = [], []
+        for video in videos:
+            every = _ask(db, f"which objects {verb} in {video.name}")
+            everything += [(m.video_path, m.start_s, m.end_s) for m in every.moments]
+            for edge in ("left", "right", "top", "bottom"):
+                side = _ask(db, f"when does something {verb} at the {edge} in {video.name}")
+                assert side.event == kind
+                by_edge += [(m.video_path, m.start_s, m.end_s) for m in side.moments]
+        assert everything and sorted(by_edge) == sorted(everything), kind
+
+
 def test_an_event_asked_outside_its_time_says_the_window(jump_library):
     db, _, videos = jump_library
     answer = _ask(db, f"find every jump after 1:00 in {videos[0].name}")

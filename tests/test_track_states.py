@@ -9,7 +9,7 @@ import numpy as np
 from agent.demo.metrics import temporal_iou
 from sa2va_engine.synthetic.world import WorldConfig, generate_world
 from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
-from tools.track_events import NEAR_SIZES, SIDE_SHARE, STATE_MIN_S, detect_events
+from tools.track_events import NEAR_SIZES, SIDE_SHARE, STATE_MIN_S, detect_events, nearest_edge
 
 FPS = 4.0
 FRAME = (240, 320)  # height, width
@@ -209,3 +209,10 @@ def test_which_way_a_walk_goes():
     assert temporal_iou(right[0], (0.0, 3.0)) >= 0.7 and temporal_iou(left[0], (6.0, 9.0)) >= 0.7
     for a, b in right + left:
         assert any(m0 <= a and b <= m1 for m0, m1 in moving), "a direction lies inside a motion"
+
+
+def test_the_nearest_edge_of_a_box():
+    assert nearest_edge((0, 100, 30, 140), FRAME) == "left"
+    assert nearest_edge((300, 100, 320, 140), FRAME) == "right"
+    assert nearest_edge((150, 0, 180, 20), FRAME) == "top"
+    assert nearest_edge((150, 200, 180, 239), FRAME) == "bottom"

@@ -850,6 +850,15 @@ def _near_states(tracks: Sequence[ObjectTrack], clock: np.ndarray, step: float,
     return events
 
 
+def nearest_edge(box: Sequence[float], frame_size: tuple[int, int]) -> str:
+    """'left', 'right', 'top' or 'bottom': the frame edge a box (x0, y0, x1, y1 pixels) is closest to, in a frame of
+    (height, width); where a thing comes in or goes out."""
+    height, width = frame_size
+    x0, y0, x1, y1 = box
+    gaps = {"left": x0, "right": width - x1, "top": y0, "bottom": height - y1}
+    return min(gaps, key=lambda side: gaps[side])
+
+
 def boxes_near(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per row of two (n, 4) box arrays (pixels): within `NEAR_SIZES` times the smaller box's size (its larger side)
     of each other; False where either is absent (nan). The definition of 'near', for the rule and its scorers."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.query.event_verbs import NOT, describes
+from agent.query.event_verbs import NOT, describes, edge_of
 from agent.query.query_plan import QueryPlan
 from agent.query.subject_resolution import Resolution, names_any_thing
 from tools.moment import Moment
@@ -65,6 +65,8 @@ def why_none(plan: QueryPlan, kinds: list[str], route: str | None, resolution: R
             return (f" {len(resolution.accepted)} stored object(s) match '{plan.subject}'; the subject {held}"
                     f"{window_words(plan)}.")
         what = f"a '{kinds[0]}' {'state' if is_state(kinds[0]) else 'event'}" if len(kinds) == 1 else "any event"
+        edge = edge_of(plan.predicate)
+        what += f" at the {edge} edge" if edge else ""
         return (f" {len(resolution.accepted)} stored object(s) match '{plan.subject}'; none has {what}"
                 f"{window_words(plan)}.")
     if not resolution.accepted:

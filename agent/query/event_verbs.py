@@ -375,3 +375,15 @@ def event_kinds(predicate: str | None) -> list[EventKind]:
         return [NOT + negated[0]]  # type: ignore[list-item]
     # "when is the dog visible", or only a thing named ("the red car"): where it is seen, a state like the others.
     return ["visible"] if asks_presence(predicate) else []
+
+
+_EDGE = re.compile(r"\b(left|right|top|bottom)\b", re.IGNORECASE)
+
+
+def edge_of(predicate: str | None) -> str | None:
+    """The frame edge an 'enters' or 'leaves' predicate names ('enters from the left', 'leaves the frame at the top',
+    'exits on the right side'), or None (any edge)."""
+    if event_kind(predicate) not in ("enters", "leaves"):
+        return None
+    found = _EDGE.search(predicate or "")
+    return found.group(1).lower() if found else None

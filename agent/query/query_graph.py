@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, TypedDict
 from langgraph.graph import END, START, StateGraph
 from pydantic import BaseModel, Field
 
-from agent.query.event_verbs import (NOT, asks_presence, event_kind, event_kinds, event_object, negated_state,
-                                     pair_parts)
+from agent.query.event_verbs import (NOT, asks_presence, edge_of, event_kind, event_kinds, event_object,
+                                     negated_state, pair_parts)
 from agent.query.answer_text import answer_sentence, clock, nth_in_each_video
 from agent.query.state_complement import spans_without, within
 from agent.indexing.object_links import mask_iou, track_iou
@@ -41,14 +41,14 @@ from index.reader import IndexReader
 from index.search_hit import SearchHit
 from index.search_request import SearchRequest, search_index
 from index.subject_checks import SubjectCheck, store_checks
-from index.summaries import ChunkSummary
+from index.summaries import ChunkSummary, StoredEvent
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.user_error import UserError
 from tools.clip import Clip, decode_clip
 from tools.engine_session import model_name
 from tools.moment import Evidence, Moment
 from tools.track_event import PAIR_KINDS, STATE_KINDS
-from tools.track_events import masklet_events
+from tools.track_events import masklet_events, nearest_edge
 from tools.video_decode import DEFAULT_MAX_SIDE
 
 if TYPE_CHECKING:
@@ -236,7 +236,10 @@ class QueryRunner:
         hits = [h for k in kinds if k.startswith(NOT)
                 for h in self._not_hits(plan, resolution, k.removeprefix(NOT), others, other_text, durations)]
         stored = [k for k in kinds if not k.startswith(NOT)]
+        edge = edge_of(plan.predicate)  # "enters from the left": only those whose box comes in at that edge
         for e in self.reader.events(resolution.object_ids(), stored, plan.start_s, plan.end_s, others) if stored else []:
+            if edge is not None and self._edge(e) != edge:
+                continue
             first, second = e.object_id, e.other_object_id
             if others and first in others and second is not None and second not in others:
                 first, second = second, first  # "what is near the white box": the side that is not the white box
@@ -265,6 +268,17 @@ class QueryRunner:
                                                                   gap_s=0.0, min_len_s=0.0, durations=durations)]
             moments.sort(key=lambda m: (-m.score, m.video_path, m.start_s))
         return {"route": "events", "moments": moments, "candidates": []}
+
+    def _edge(self, e: StoredEvent) -> str | None:
+        """The frame edge an 'enters' ('leaves') event's object is first (last) seen nearest, from its stored track."""
+        entering = e.kind == "enters"
+        points = [p for p in self.reader.tracks(e.object_id, e.start_s - 1.0, e.end_s + 1.0)
+                  if p.box is not None and p.mask is not None
+                  and (p.time_s >= e.start_s if entering else p.time_s <= e.end_s)]
+        if not points:
+            return None
+        point = points[0] if entering else points[-1]
+        return nearest_edge(point.box, tuple(point.mask.size))
 
     def _not_hits(self, plan: QueryPlan, resolution: Resolution, state: str, others: list[int] | None,
                   other_text: str | None, durations: dict[str, float]) -> list[Hit]:
