@@ -165,8 +165,14 @@ def event_moments(hits: Iterable[Hit], durations: Mapping[str, float] | None = N
 def _same_event(a: Hit, b: Hit, pair: bool) -> bool:
     """Whether two occurrences of one kind are one: overlapping by `SAME_EVENT_IOU`, on objects of one label unless
     the kind has two objects (each side stores it under its own label)."""
-    inter = min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
-    union = max(a.end_s, b.end_s) - min(a.start_s, b.start_s)
-    overlap = 0.0 if inter < 0 else 1.0 if union <= 0 else inter / union
+    same_instant = (a.start_s, a.end_s) == (b.start_s, b.end_s)  # two states cut to one asked instant
+    overlap = 1.0 if same_instant else temporal_iou((a.start_s, a.end_s), (b.start_s, b.end_s))
     same_label = a.evidence is not None and b.evidence is not None and a.evidence.phrase == b.evidence.phrase
     return overlap >= SAME_EVENT_IOU and (pair or same_label)
+
+
+def temporal_iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Intersection over union of two time spans (start, end) in seconds; 0 when they do not overlap or are instants."""
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return inter / union if union > 0 else 0.0

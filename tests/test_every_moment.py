@@ -153,11 +153,16 @@ def test_a_state_asked_in_a_time_window_is_answered_inside_it(jump_library):
     assert f"({total:.1f} s in all)" in answer.answer, "how long: the answer sums the spans"
 
 
-def test_a_subject_of_two_objects_asks_about_both(jump_library):
-    """"When are A and B near each other" is "when is A near B"; "when do A and B jump" takes the jumps of either."""
+def _first_pair(jump_library) -> tuple:
+    """(index, first object's name, second object's name, file name) of the first world."""
     db, worlds, videos = jump_library
     a, b = (o.name for o in worlds[0].objects[:2])
-    file = videos[0].name
+    return db, a, b, videos[0].name
+
+
+def test_a_subject_of_two_objects_asks_about_both(jump_library):
+    """"When are A and B near each other" is "when is A near B"; "when do A and B jump" takes the jumps of either."""
+    db, a, b, file = _first_pair(jump_library)
     pair = _ask(db, f"when are the {a} and the {b} near each other in {file}")
     one = _ask(db, f"when is the {a} near the {b} in {file}")
     assert pair.event == one.event == "near" and pair.route == one.route == "events" and one.moments
@@ -362,9 +367,7 @@ def test_a_state_that_does_not_hold_is_the_rest_of_the_time(jump_library):
 
 def test_what_is_near_a_thing_names_the_other_side(jump_library):
     """"What is near the X" is every object's 'near' state with X, each moment shown as the object that is not X."""
-    db, worlds, videos = jump_library
-    a, b = (o.name for o in worlds[0].objects[:2])
-    file = videos[0].name
+    db, a, b, file = _first_pair(jump_library)
     near = _ask(db, f"what is near the {b} in {file}")
     pair = _ask(db, f"when is the {a} near the {b} in {file}")
     b_ids = set(_ask(db, f"the {b} in {file}").objects)

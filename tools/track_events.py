@@ -629,10 +629,10 @@ def _motion_events(track: ObjectTrack, stretches: list[_Stretch], step: float,
             continue
         centre = (boxes[:, 0] + boxes[:, 2]) / 2
         height = np.maximum(_local_median(times, boxes[:, 3] - boxes[:, 1]), 1.0)
-        speed = np.abs(_smoothed_speed(times, centre, step)) / height
+        velocity = _smoothed_speed(times, centre, step) / height  # signed: object heights per second, + rightwards
+        speed = np.abs(velocity)
         runs = [(a, b) for a, b in _true_runs(_hysteresis(speed)) if times[b - 1] - times[a] + step >= MOVING_MIN_S]
         moves = _moves(times, centre, runs)
-        velocity = _smoothed_speed(times, centre, step) / height  # signed: object heights per second, + rightwards
         events += _motion_states(track, times, moves, [float(speed[a:b].max()) for a, b in runs], step)
         events += _direction_states(track, times, moves, velocity)
         for r, (first, last) in enumerate(moves):

@@ -9,9 +9,8 @@ import time
 
 import streamlit as st
 
-from agent.query.event_verbs import NOT
+from agent.query.answer_text import is_state
 from tools.moment import Moment
-from tools.track_event import STATE_KINDS
 from ui.clock import span
 from ui.access_gate import signed_in
 from ui.dashboard_config import dashboard_config, index_reader
@@ -90,7 +89,7 @@ def results(run: SearchRun) -> None:
     run.collect()
     answer = run.best
     if answer.route == "events":
-        of_states = answer.event in STATE_KINDS or (answer.event or "").startswith(NOT)  # "not_near": the time it is not
+        of_states = answer.event is not None and is_state(answer.event)  # "not_near" too: the rest of the time
         kind = ":blue-badge[from stored states]" if of_states else ":blue-badge[from stored events]"
     elif answer.route == "none":
         kind = ""

@@ -8,11 +8,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-
-def temporal_iou(a: tuple[float, float], b: tuple[float, float]) -> float:
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union > 0 else 0.0
+from index.moments import temporal_iou  # noqa: F401  (scored here, defined where moments are merged)
 
 
 def match_events(moments: Sequence[tuple[float, float]], events: Sequence[tuple[float, float]],

@@ -84,8 +84,7 @@ class QueryState(TypedDict, total=False):
     verified: list[Hit]
     resolution: Resolution
     other: str | None  # the second participant of a two-object event or state, as written
-    event: str | None
-    kinds: list[str]  # the stored kinds the answer reads: [event], or every event kind for "what does X do"
+    kinds: list[str]  # the stored kinds the answer reads: one, or every event kind for "what does X do"
     labels: dict[int, str]  # every stored object in scope: its label, to name the other side of a meeting
     route: str
     note: str | None
@@ -145,7 +144,7 @@ class QueryRunner:
             question=question, plan=state["plan"], moments=state.get("moments", []), answer=state["answer"],
             verified=route != "events" and self.settings.verify and bool(state.get("candidates")),
             candidates=len(state.get("candidates", [])), errors=state["errors"], route=route,
-            event=state.get("event"), event_kinds=state.get("kinds", []),
+            event=_one_kind(state), event_kinds=state.get("kinds", []),
             objects=resolution.object_ids() if resolution else [],
             verified_chunks=len(state.get("checked", [])), note=state.get("note"),
         )
@@ -208,8 +207,8 @@ class QueryRunner:
                 resolution = resolution.model_copy(update={
                     "subject": plan.subject,
                     "accepted": resolution.accepted + [o for o in found.accepted if o.object_id not in have]})
-        return {"resolution": resolution, "event": kind, "kinds": kinds, "errors": errors, "new_checks": new_checks,
-                "other": other, "labels": {o.object_id: o.label for o in objects}}
+        return {"resolution": resolution, "kinds": kinds, "errors": errors, "new_checks": new_checks, "other": other,
+                "labels": {o.object_id: o.label for o in objects}}
 
     def _route(self, state: QueryState) -> str:
         if names_any_thing(state["plan"].subject) and any(k.startswith(NOT) for k in state["kinds"]):
@@ -237,8 +236,9 @@ class QueryRunner:
                 for h in self._not_hits(plan, resolution, k.removeprefix(NOT), others, other_text, durations)]
         stored = [k for k in kinds if not k.startswith(NOT)]
         edge = edge_of(plan.predicate)  # "enters from the left": only those whose box comes in at that edge
+        tracks: dict[int, list[TrackPoint]] = {}  # each object's track read once, however many events it has
         for e in self.reader.events(resolution.object_ids(), stored, plan.start_s, plan.end_s, others) if stored else []:
-            if edge is not None and self._edge(e) != edge:
+            if edge is not None and self._edge(e, tracks) != edge:
                 continue
             first, second = e.object_id, e.other_object_id
             if others and first in others and second is not None and second not in others:
@@ -269,11 +269,13 @@ class QueryRunner:
             moments.sort(key=lambda m: (-m.score, m.video_path, m.start_s))
         return {"route": "events", "moments": moments, "candidates": []}
 
-    def _edge(self, e: StoredEvent) -> str | None:
-        """The frame edge an 'enters' ('leaves') event's object is first (last) seen nearest, from its stored track."""
+    def _edge(self, e: StoredEvent, tracks: dict[int, list[TrackPoint]]) -> str | None:
+        """The frame edge an 'enters' ('leaves') event's object is first (last) seen nearest, from its stored track
+        (`tracks`: those read so far, by object)."""
         entering = e.kind == "enters"
-        points = [p for p in self.reader.tracks(e.object_id, e.start_s - 1.0, e.end_s + 1.0)
-                  if p.box is not None and p.mask is not None
+        if e.object_id not in tracks:
+            tracks[e.object_id] = [p for p in self.reader.tracks(e.object_id) if p.box is not None and p.mask is not None]
+        points = [p for p in tracks[e.object_id] if e.start_s - 1.0 <= p.time_s <= e.end_s + 1.0
                   and (p.time_s >= e.start_s if entering else p.time_s <= e.end_s)]
         if not points:
             return None
@@ -285,8 +287,9 @@ class QueryRunner:
         """The time `state` does not hold for the subject, per video (agent/query/state_complement.py)."""
         ids = set(resolution.object_ids())
         seen = self.reader.events(list(ids), ["visible"])
-        held = [e for e in self.reader.events(list(ids), [state], None, None, others)
-                if not (e.other_object_id is not None and {e.object_id, e.other_object_id} <= ids)]  # itself, twice
+        held = seen if state == "visible" else [
+            e for e in self.reader.events(list(ids), [state], None, None, others)
+            if not (e.other_object_id is not None and {e.object_id, e.other_object_id} <= ids)]  # itself, twice
         by_video: dict[str, list[ResolvedObject]] = {}
         for o in resolution.accepted:
             by_video.setdefault(o.video_path, []).append(o)
@@ -301,7 +304,7 @@ class QueryRunner:
                 base = [(0.0, end)]
             else:
                 base = [(e.start_s, e.end_s) for e in seen if e.video_path == video]
-            minus = [(e.start_s, e.end_s) for e in (seen if state == "visible" else held) if e.video_path == video]
+            minus = [(e.start_s, e.end_s) for e in held if e.video_path == video]
             for start, end in within(spans_without(base, minus), plan.start_s, plan.end_s):
                 evidence = Evidence(object_id=subject.object_id, phrase=subject.label, event=NOT + state,
                                     rule=how)
@@ -376,7 +379,7 @@ class QueryRunner:
             checked += [candidate.chunk_index for candidate, _, _ in decoded]
         note = state.get("note")
         if (self.settings.verify_by == "grounding" and not asks_presence(plan.predicate)
-                and (state.get("event") is None or state["event"] in PAIR_KINDS)):
+                and (_one_kind(state) is None or _one_kind(state) in PAIR_KINDS)):
             unread = (f"grounding checked that {plan.subject} is seen, not that it {plan.predicate} (no event or "
                       "state rule reads that)")
             note = f"{note}; {unread}" if note else unread
@@ -561,6 +564,12 @@ def run_query(question: str, settings: QuerySettings, engine: Sa2VA | None = Non
     """Answer `question` from the index at settings.db (see the module docstring for the steps); `progress`
     hears one line per chunk the model verifies."""
     return QueryRunner(settings, engine, progress=progress).run(question)
+
+
+def _one_kind(state: QueryState) -> str | None:
+    """The one stored kind the question asks for ('jump'), or None (none, or several)."""
+    kinds = state.get("kinds", [])
+    return kinds[0] if len(kinds) == 1 else None
 
 
 def _candidates(reader: IndexReader, hits: list[SearchHit]) -> list[Candidate]:
