@@ -28,8 +28,21 @@ _TRACK_BOXES = (
 _HAS_COLOUR = "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'track_points' AND column_name = 'colour'"
 _FRAME_TIMES = "SELECT frame_times FROM chunks WHERE video_id = ? AND status = 'done' ORDER BY chunk_index"
 _INSERT_EVENTS = (
-    "INSERT INTO events SELECT ?, unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), "
-    "unnest(?::DOUBLE[]), unnest(?::DOUBLE[]), unnest(?::FLOAT[]), unnest(?::DOUBLE[][]), unnest(?::VARCHAR[])"
+    "INSERT INTO events (video_id, object_id, other_object_id, kind, start_s, end_s, score, evidence_s, rule) "
+    "SELECT ?, unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), "
+    "unnest(?::DOUBLE[]), unnest(?::FLOAT[]), unnest(?::DOUBLE[][]), unnest(?::VARCHAR[])"
+)
+_INSERT_SIZED_EVENTS = (
+    "INSERT INTO events (video_id, object_id, other_object_id, kind, start_s, end_s, score, evidence_s, rule, size) "
+    "SELECT ?, unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), "
+    "unnest(?::DOUBLE[]), unnest(?::FLOAT[]), unnest(?::DOUBLE[][]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[])"
+)
+_HAS_SIZE = "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'events' AND column_name = 'size'"
+_SET_SIZE = (
+    "UPDATE events SET size = s.size FROM (SELECT unnest(?::BIGINT[]) AS object_id, unnest(?::VARCHAR[]) AS kind, "
+    "unnest(?::DOUBLE[]) AS start_s, unnest(?::DOUBLE[]) AS end_s, unnest(?::DOUBLE[]) AS size) s "
+    "WHERE events.video_id = ? AND events.object_id = s.object_id AND events.kind = s.kind "
+    "AND events.start_s = s.start_s AND events.end_s = s.end_s"
 )
 _PART_NAMES = (
     "SELECT object_id, time_s, name FROM part_names WHERE video_id = ? AND name IS NOT NULL ORDER BY object_id, time_s"
@@ -128,8 +141,26 @@ def _part_names(con: duckdb.DuckDBPyConnection, video_id: int) -> dict[int, list
 def insert_events(con: duckdb.DuckDBPyConnection, video_id: int, events: list[TrackEvent]) -> None:
     if not events:
         return
-    con.execute(_INSERT_EVENTS, [
+    values = [
         video_id, [e.object_id for e in events], [e.other_object_id for e in events], [e.kind for e in events],
         [e.start_s for e in events], [e.end_s for e in events], [e.score for e in events],
         [list(e.evidence_s) for e in events], [e.rule for e in events],
-    ])
+    ]
+    # A migration older than the sizes (v22) replaying events stores none.
+    if con.execute(_HAS_SIZE).fetchone()[0]:
+        con.execute(_INSERT_SIZED_EVENTS, [*values, [e.size for e in events]])
+    else:
+        con.execute(_INSERT_EVENTS, values)
+
+
+def add_all_sizes(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema v22: the size of each stored event that has one (a jump's height, a motion's top speed), from the rules
+    run again on the stored tracks, set on the stored event they give again (same object, kind and span). The events
+    themselves stay as they are; one the rules no longer give keeps no size."""
+    for (video_id,) in con.execute(_FINISHED_VIDEOS).fetchall():
+        tracks, frame_times = video_tracks(con, video_id)
+        sized = [e for e in detect_events(tracks, frame_times) if e.size is not None] if tracks else []
+        if sized:
+            con.execute(_SET_SIZE, [[e.object_id for e in sized], [e.kind for e in sized],
+                                    [e.start_s for e in sized], [e.end_s for e in sized],
+                                    [e.size for e in sized], video_id])

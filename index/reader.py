@@ -308,7 +308,7 @@ class IndexReader:
             rows = con.execute(
                 """
                 SELECT v.path, e.object_id, e.other_object_id, e.kind, e.start_s, e.end_s, e.score,
-                       coalesce(e.evidence_s, []::DOUBLE[]), e.rule
+                       coalesce(e.evidence_s, []::DOUBLE[]), e.rule, e.size
                 FROM events e JOIN videos v USING (video_id)
                 WHERE (list_contains($ids, e.object_id) OR list_contains($ids, e.other_object_id))
                   AND ($kinds IS NULL OR list_contains($kinds, e.kind))

@@ -382,6 +382,19 @@ SELECT 1;
 """
 
 
+# v22: how big an event was (a jump's height, a motion's top speed, in object heights: tools/track_event.py
+# `SIZE_UNITS`), what "the highest jump" ranks by; filled from the stored tracks for the events already stored.
+_V22 = """
+ALTER TABLE events ADD COLUMN size DOUBLE;
+"""
+
+
+def _add_sizes(con: duckdb.DuckDBPyConnection) -> None:
+    from index.event_store import add_all_sizes
+
+    add_all_sizes(con)
+
+
 def _add_states(con: duckdb.DuckDBPyConnection) -> None:
     from index.event_store import add_all_states
 
@@ -392,7 +405,7 @@ def _add_states(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
     (_V12, _replay_events), _V13, _V14, (_V15, _replay_events), _V16, (_V17, _merge_objects), _V18,
-    (_V19, _add_states), (_V20, _add_states), (_V21, _add_states),
+    (_V19, _add_states), (_V20, _add_states), (_V21, _add_states), (_V22, _add_sizes),
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -94,3 +94,4 @@ class StoredEvent(BaseModel):
     score: float
     evidence_s: list[float]
     rule: str
+    size: float | None = None  # tools/track_event.py SIZE_UNITS

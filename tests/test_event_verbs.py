@@ -245,6 +245,9 @@ def test_pair_parts_splits_a_subject_of_two_phrases():
         ("jump or stop", ["jump", "stops_moving"]),
         ("is still or moving", ["still", "moving"]),
         ("enters or leaves the frame", ["enters", "leaves"]),
+        ("arrive and leave", ["enters", "leaves"]),
+        ("stop and stay", ["still"]),  # a phrase of its own: not every part names a kind
+        ("stops and jumps", ["stops_moving", "jump"]),
         ("does what", [k for k in EVENT_KINDS if k not in STATE_KINDS]),
         ("happens", [k for k in EVENT_KINDS if k not in STATE_KINDS]),
         ("barks", []),

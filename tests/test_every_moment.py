@@ -311,6 +311,48 @@ def test_the_first_and_the_last_occurrence_in_each_video(jump_library):
     assert many.moments == [] and f"no video has 5 of them ({in_first} found in all)" in many.answer
 
 
+def test_the_highest_jump_and_the_longest_stillness_are_the_most_of_every_one(jump_library):
+    """"The highest jump of the red ball" is, over every video, the stored jump of the greatest height; when the
+    index holds the world's highest hop (apex in object heights), that is the one. "The longest time ... is still" is
+    the longest of its still spans; "for more than N seconds" keeps those lasting N or more. A height is a jump's: "the
+    highest stop" keeps nothing and says why."""
+    db, worlds, videos = jump_library
+    every = _ask(db, "all jumps of the red ball")
+    sized = [(m.evidence[0].size, m) for m in every.moments if m.evidence and m.evidence[0].size is not None]
+    assert len(sized) == len(every.moments) >= 2, "every stored jump has a height"
+    highest = _ask(db, "the highest jump of the red ball")
+    top = max(sized, key=lambda sm: sm[0])
+    assert [(m.video_path, m.start_s) for m in highest.moments] == [(top[1].video_path, top[1].start_s)]
+    assert highest.plan.superlative == "highest" and f"the highest of {len(sized)} found" in highest.answer
+    two = _ask(db, "the 2 highest jumps of the red ball")
+    assert [m.evidence[0].size for m in two.moments] == sorted((s for s, _ in sized), reverse=True)[:2]
+    # Against the worlds' hops: the truly highest one, if the index holds it, is the answer.
+    hops = [(hop.apex_px / o.height_px, str(video.resolve()), hop) for world, video in zip(worlds, videos)
+            for o in world.objects if o.name == "red ball" for hop in o.path.hops]
+    apex, video, hop = max(hops, key=lambda h: h[0])
+    held = [m for m in every.moments if m.video_path == video
+            and temporal_iou((m.start_s, m.end_s), (hop.start_s, hop.end_s)) >= 0.5]
+    if held:
+        assert highest.moments[0].video_path == video
+        assert temporal_iou((highest.moments[0].start_s, highest.moments[0].end_s), (hop.start_s, hop.end_s)) >= 0.5
+    assert sum(any(m.video_path == v and temporal_iou((m.start_s, m.end_s), (h.start_s, h.end_s)) >= 0.5
+                   for m in every.moments) for _, v, h in hops) >= 2, "the index holds most of the hops"
+
+    still = _ask(db, "when is the red ball still")
+    lengths = sorted(m.end_s - m.start_s for m in still.moments)
+    assert len(lengths) >= 2
+    longest = _ask(db, "the longest time the red ball is still")
+    assert [round(m.end_s - m.start_s, 6) for m in longest.moments] == [round(lengths[-1], 6)]
+    bound = lengths[len(lengths) // 2]
+    long_enough = _ask(db, f"when is the red ball still for more than {bound:.2f} seconds")
+    assert long_enough.plan.min_duration_s == round(bound, 2)
+    assert sorted(m.end_s - m.start_s for m in long_enough.moments) == [x for x in lengths if x >= round(bound, 2)]
+    assert "lasting at least" in long_enough.answer
+
+    stop = _ask(db, "the highest stop of the red ball")
+    assert stop.moments == [] and "has a height (only jumps have one)" in stop.answer
+
+
 def test_no_thing_in_particular_with_a_predicate_no_rule_reads_says_what_to_ask(jump_library):
     """'What barks' has no stored kind to read and no thing for the model to check: one line saying so, no model."""
     db, _, videos = jump_library
@@ -460,6 +502,7 @@ def test_a_v14_index_gets_its_events_replayed_with_the_rules_of_v15(jump_library
         con.execute("UPDATE events SET start_s = start_s + 100, end_s = end_s + 100")  # what older rules left
         con.execute("DROP TABLE object_views")  # v18
         con.execute("ALTER TABLE videos DROP COLUMN views_named")
+        con.execute("ALTER TABLE events DROP COLUMN size")  # v22
         con.execute("UPDATE schema_version SET version = 14")
     finally:
         con.close()
@@ -489,6 +532,7 @@ def test_points_store_their_mask_colour_and_a_v15_index_keeps_its_events(jump_li
         before = con.execute(_CHANGES).fetchall()
         con.execute("DROP TABLE object_views")  # v18
         con.execute("ALTER TABLE videos DROP COLUMN views_named")
+        con.execute("ALTER TABLE events DROP COLUMN size")  # v22
         con.execute("UPDATE schema_version SET version = 15")
     assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
     with duckdb.connect(str(old), read_only=True) as con:
@@ -517,6 +561,7 @@ def test_a_v18_index_gets_the_states_and_keeps_its_other_events(jump_library, tm
         con.execute(f"DELETE FROM events WHERE kind IN {STATE_KINDS}")
         con.execute("UPDATE events SET score = 0.321")  # what v18 left
         before = con.execute(_CHANGES).fetchall()
+        con.execute("ALTER TABLE events DROP COLUMN size")  # v22
         con.execute("UPDATE schema_version SET version = 18")
     assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
     with duckdb.connect(str(old), read_only=True) as con:
@@ -539,6 +584,7 @@ def test_a_v19_index_gets_where_its_objects_are_visible(jump_library, tmp_path):
     shutil.copy(db, old)
     with duckdb.connect(str(old)) as con:
         con.execute("DELETE FROM events WHERE kind = 'visible'")
+        con.execute("ALTER TABLE events DROP COLUMN size")  # v22
         con.execute("UPDATE schema_version SET version = 19")
     assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
     with duckdb.connect(str(old), read_only=True) as con:
@@ -546,6 +592,33 @@ def test_a_v19_index_gets_where_its_objects_are_visible(jump_library, tmp_path):
     answer = _ask(old, f"the red ball in {videos[0].name}")
     assert answer.route == "events" and answer.event == "visible" and answer.moments
     assert all(m.evidence[0].event == "visible" and m.evidence[0].rule for m in answer.moments)
+
+
+def test_a_v21_index_gets_the_sizes_of_its_events_and_keeps_them(jump_library, tmp_path):
+    """v22 adds how big each event was (a jump's height, a motion's top speed) to an index stored before it: the same
+    sizes a fresh finish stores, on the events as they were; an event the rules no longer give keeps no size."""
+    import shutil
+
+    db, _, _ = jump_library
+    query = "SELECT video_id, object_id, kind, start_s, end_s, size FROM events ORDER BY ALL"
+    with duckdb.connect(str(db), read_only=True) as con:
+        fresh = con.execute(query).fetchall()
+    assert any(row[2] == "jump" and row[5] > 0 for row in fresh) and any(row[2] == "moving" and row[5] for row in fresh)
+    assert all(row[5] is None for row in fresh if row[2] in ("still", "visible", "enters", "leaves", "meets"))
+    old = tmp_path / "v21.duckdb"
+    shutil.copy(db, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("ALTER TABLE events DROP COLUMN size")
+        # One event the rules do not give: it stays, with no size.
+        con.execute("INSERT INTO events SELECT video_id, object_id, other_object_id, kind, start_s + 0.01, end_s, "
+                    "score, evidence_s, rule FROM events WHERE kind = 'jump' LIMIT 1")
+        con.execute("UPDATE schema_version SET version = 21")
+    assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
+    with duckdb.connect(str(old), read_only=True) as con:
+        migrated = con.execute(query).fetchall()
+    extra = [row for row in migrated if row not in fresh]
+    assert len(extra) == 1 and extra[0][2] == "jump" and extra[0][5] is None
+    assert [row for row in migrated if row in fresh] == fresh
 
 
 def test_more_footage_for_an_index_keeps_its_model_and_preset(jump_library, tmp_path, monkeypatch):

@@ -262,6 +262,7 @@ def test_an_older_index_gets_its_objects_that_are_one_merged_when_opened(tmp_pat
     writer.close()
     with duckdb.connect(str(db)) as con:
         con.execute("UPDATE videos SET gaps_filled = TRUE")  # as the pass left it before v17
+        con.execute("ALTER TABLE events DROP COLUMN size")  # v22
         con.execute("INSERT INTO events SELECT video_id, ?, NULL, 'jump', 99.0, 100.0, 0.5, [99.0], 'older rules' "
                     "FROM videos", [ids["the red ball"]])  # what the events were before the merge
         con.execute("DROP TABLE object_views")  # v18

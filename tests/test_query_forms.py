@@ -167,7 +167,58 @@ FORMS = [
     ("cars driving from left to right in cam3.mp4", ("cars", "driving from left to right", "cam3.mp4", None, None)),
     # Either of two events.
     ("when does the white box jump or stop", ("the white box", "jump or stop", None, None, None)),
+    ("when did the delivery truck arrive and leave", ("the delivery truck", "arrive and leave", None, None, None)),
+    # A quantified subject with a relative clause asks for each time one does it; "the player who serves" is which one.
+    ("show me every person who enters after 10:00", ("person", "enters", None, 600.0, None)),
+    ("all cars that stop at the gate", ("cars", "stop at the gate", None, None, None)),
 ]
+
+
+# The most of something and how long: question -> (subject, predicate, video, start_s, end_s, nth) and the plan's
+# superlative, top, min_duration_s, max_duration_s.
+ORDER_FORMS = [
+    ("the highest jump of the pole vaulter", ("the pole vaulter", "jumps", None, None, None), ("highest", None, None, None)),
+    ("when does the dog jump highest", ("the dog", "jump", None, None, None), ("highest", None, None, None)),
+    ("which jump of the red ball is the highest", ("the red ball", "jumps", None, None, None),
+     ("highest", None, None, None)),
+    ("the dog's biggest jump in yard.mp4", ("the dog", "jumps", "yard.mp4", None, None), ("highest", None, None, None)),
+    ("show the three highest jumps", ("anything", "jumps", None, None, None), ("highest", 3, None, None)),
+    ("top 3 longest stops of the bus", ("the bus", "stops", None, None, None), ("longest", 3, None, None)),
+    ("the longest time the dog is still", ("the dog", "is still", None, None, None), ("longest", None, None, None)),
+    ("when is the dog still for the longest", ("the dog", "is still", None, None, None), ("longest", None, None, None)),
+    ("what is the longest the white box stays still", ("the white box", "stays still", None, None, None),
+     ("longest", None, None, None)),
+    ("find the fastest run of the player after 2:00", ("the player", "runs", None, 120.0, None),
+     ("fastest", None, None, None)),
+    ("the shortest stop of the van", ("the van", "stops", None, None, None), ("shortest", None, None, None)),
+    ("when is the red car parked for more than 10 minutes", ("the red car", "is parked", None, None, None),
+     (None, None, 600.0, None)),
+    ("every time the car is still for at least two minutes in cam3.mp4",
+     ("the car", "is still", "cam3.mp4", None, None), (None, None, 120.0, None)),
+    ("when does the dog stay still for 30 seconds or more", ("the dog", "stay still", None, None, None),
+     (None, None, 30.0, None)),
+    ("when does the bus stop for less than 5 seconds after 1:00", ("the bus", "stop", None, 60.0, None),
+     (None, None, None, 5.0)),
+    ("the most recent time the van leaves", ("the van", "leaves", None, None, None, -1), (None, None, None, None)),
+    # A superlative of a thing names which thing; a time after "after" is a window, not a length.
+    ("find the biggest dog", ("the biggest dog", None, None, None, None), (None, None, None, None)),
+    ("the dog jumps after more than 10 minutes", ("the dog", "jumps", None, 600.0, None), (None, None, None, None)),
+    # A bare verb before "to" or a participle starts the predicate.
+    ("when does the person walk to the left", ("the person", "walk to the left", None, None, None),
+     (None, None, None, None)),
+    ("how long does the car stay parked", ("the car", "stay parked", None, None, None), (None, None, None, None)),
+]
+
+
+@pytest.mark.parametrize(("question", "expected", "order"), ORDER_FORMS, ids=[q for q, _, _ in ORDER_FORMS])
+def test_the_most_of_something_and_how_long(question: str, expected: tuple, order: tuple) -> None:
+    superlative, top, shortest, longest = order
+    assert fallback_plan(question) == expected_plan(question, expected).model_copy(update={
+        "superlative": superlative, "top": top, "min_duration_s": shortest, "max_duration_s": longest})
+
+
+def test_staying_parked_is_still_and_walking_to_the_left_is_moving_left():
+    assert event_kind("stay parked") == "still" and event_kind("walk to the left") == "moving_left"
 
 
 @pytest.mark.parametrize(("question", "expected"), FORMS, ids=[q for q, _ in FORMS])

@@ -231,6 +231,21 @@ def test_which_occurrence_is_read_from_the_question_on_the_model_path_too() -> N
     assert plan is not None and plan.nth is None and plan.subject == "anything"
 
 
+def test_the_most_of_something_and_how_long_are_read_from_the_question_on_the_model_path_too() -> None:
+    plan = plan_from_model_text("the 2 highest jumps of the dog", '{"subject": "the dog", "predicate": "jumps"}')
+    assert plan is not None and (plan.superlative, plan.top, plan.parsed_by) == ("highest", 2, "model")
+    plan = plan_from_model_text("when is the car parked for over 5 minutes",
+                                '{"subject": "the car", "predicate": "is parked"}')
+    assert plan is not None and (plan.superlative, plan.min_duration_s, plan.max_duration_s) == (None, 300.0, None)
+
+
+def test_a_length_bound_must_be_a_range() -> None:
+    with pytest.raises(ValidationError, match="max_duration_s"):
+        QueryPlan(question="q", subject="the dog", min_duration_s=10.0, max_duration_s=5.0)
+    with pytest.raises(ValidationError, match="top"):
+        QueryPlan(question="q", subject="the dog", superlative="highest", top=0)
+
+
 @pytest.mark.parametrize("nth", [0, -2])
 def test_an_occurrence_number_must_count(nth: int) -> None:
     with pytest.raises(ValidationError, match="nth"):

@@ -185,6 +185,26 @@ def test_a_jump_in_place_is_a_jump_and_not_a_start():
     assert "resting line" in events[0].rule
 
 
+def test_a_jump_is_sized_by_its_height_in_object_heights_and_a_motion_by_its_top_speed():
+    """What "the highest jump" and "the fastest run" rank by: two hops of 1.5 and 3 object heights (40-px object) are
+    stored with those heights at the sample nearest the apex; a walk at one object height a second, then at three,
+    with its top speed. Other kinds have no size."""
+    times = _times(20.0)
+    boxes = {t: _box(160.0) for t in times}
+    for (a, b), apex in (((4.0, 5.2), 60.0), ((12.0, 13.2), 120.0)):
+        for t in times:
+            if a < t < b:
+                boxes[t] = _box(160.0, bottom=200.0 - 4 * apex * (t - a) * (b - t) / (b - a) ** 2)
+    jumps = [e for e in detect_all([_track(0, boxes)], times) if e.kind == "jump"]
+    assert len(jumps) == 2 and jumps[0].start_s < jumps[1].start_s
+    assert 1.3 <= jumps[0].size <= 1.5 and 2.7 <= jumps[1].size <= 3.0, [j.size for j in jumps]
+    walk = _walk(times, [(0.0, 40.0), (4.0, 200.0), (8.0, 200.0), (10.0, 440.0)])
+    events = detect_all([_track(1, {t: b for t, b in walk.items() if b[2] <= 320})], times)
+    moving = [e for e in events if e.kind == "moving"]
+    assert [round(e.size) for e in moving] == [1, 3], [(e.start_s, e.end_s, e.size) for e in moving]
+    assert all(e.size is None for e in events if e.kind in ("still", "visible", "on_left", "leaves"))
+
+
 def test_a_top_that_rises_with_every_part_of_the_mask_on_the_ground_is_no_jump():
     """Standing up, raising the arms, a mask spreading upward over something behind the object: the top rises as in
     a hop (1.5 object heights), the bottom stays down, and the mask is one part: no jump. The same box over two

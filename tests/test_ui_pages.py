@@ -110,7 +110,7 @@ def _one_dog_jump(source: Path, tmp_path: Path) -> Path:
         video_id, object_id = con.execute("SELECT video_id, object_id FROM objects WHERE label = 'a brown dog' "
                                           "ORDER BY object_id LIMIT 1").fetchone()
         con.execute("DELETE FROM events")
-        con.execute("INSERT INTO events VALUES (?, ?, NULL, 'jump', 2.0, 3.0, 0.9, [2.0, 2.5, 3.0], 'test rule')",
+        con.execute("INSERT INTO events VALUES (?, ?, NULL, 'jump', 2.0, 3.0, 0.9, [2.0, 2.5, 3.0], 'test rule', 1.5)",
                     [video_id, object_id])
     return db
 

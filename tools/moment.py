@@ -17,6 +17,8 @@ class Evidence(BaseModel):
     verify_score: float | None = None
     event: str | None = Field(default=None, description="the stored event kind this moment is, e.g. 'jump'")
     rule: str | None = Field(default=None, description="the rule that produced the event, in words")
+    size: float | None = Field(default=None, description="how big the event was, in its kind's unit "
+                               "(tools/track_event.py SIZE_UNITS): a jump's height, a motion's top speed")
 
 
 class Moment(BaseModel):

@@ -19,6 +19,14 @@ EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 # moving" is the union of its spans), where an event spans the change alone.
 STATE_KINDS: tuple[EventKind, ...] = ("moving", "still", "near", "on_left", "on_right", "visible", "moving_left",
                                       "moving_right")
+# The unit of `TrackEvent.size` per kind that has one. Object heights, not pixels, so a jump far from the camera
+# compares with one near it. Other kinds have no size; their length (end - start) is what "longest" ranks by.
+SIZE_UNITS: dict[str, str] = {
+    "jump": "object heights above its resting line",
+    "moving": "object heights/s at its fastest", "moving_left": "object heights/s at its fastest",
+    "moving_right": "object heights/s at its fastest", "starts_moving": "object heights/s at its fastest",
+    "stops_moving": "object heights/s at its fastest",
+}
 # Kinds with a second object (`TrackEvent.other_object_id`).
 PAIR_KINDS: tuple[EventKind, ...] = ("meets", "near")
 
@@ -58,3 +66,5 @@ class TrackEvent(BaseModel):
     evidence_s: list[float] = Field(default_factory=list, description="times of the samples the rule read")
     rule: str = Field(description="the rule that produced it, in words, shown with the moment")
     other_object_id: int | None = None
+    size: float | None = Field(default=None, description="how big it was, in `SIZE_UNITS[kind]`, for the kinds that "
+                               "have one; what 'the highest jump' and 'the fastest run' rank by")

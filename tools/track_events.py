@@ -360,10 +360,11 @@ def _spread(times: Sequence[float] | np.ndarray, limit: int = MAX_EVIDENCE) -> l
 
 
 def _event(track: ObjectTrack, kind: EventKind, start_s: float, end_s: float, score: float,
-           evidence: Sequence[float] | np.ndarray, rule: str, other: int | None = None) -> TrackEvent:
+           evidence: Sequence[float] | np.ndarray, rule: str, other: int | None = None,
+           size: float | None = None) -> TrackEvent:
     return TrackEvent(object_id=track.object_id, kind=kind, start_s=float(start_s), end_s=float(max(start_s, end_s)),
                       score=float(np.clip(score, 0.0, 1.0)), evidence_s=_spread(evidence), rule=rule,
-                      other_object_id=other)
+                      other_object_id=other, size=None if size is None else round(float(size), 4))
 
 
 # --- jump ---------------------------------------------------------------------------------------------------
@@ -406,7 +407,7 @@ def _jump_events(track: ObjectTrack, stretches: list[_Stretch]) -> list[TrackEve
                     "then back")
             score = 0.5 * lift[peak] / peak_needed[peak]  # 0.5 at the threshold, 1 at twice it
             evidence = times[max(i - 1, offset):min(j + 1, offset + n)]  # the airborne samples and their neighbours
-            events.append(_event(track, "jump", start, end, score, evidence, rule))
+            events.append(_event(track, "jump", start, end, score, evidence, rule, size=lift[peak] / height[peak]))
         offset += n
     return events
 
@@ -655,7 +656,7 @@ def _motion_event(track: ObjectTrack, kind: EventKind, times: np.ndarray, k: int
     rule = (f"box centre speed across the frame {change} to {fastest:.1f} object heights/s {side} at least "
             f"{STILL_MIN_S:g} s still (moving above {MOVING_SPEED:g}, still below {STILL_SPEED:g} heights/s)")
     evidence = times[max(k - MAX_EVIDENCE // 2, 0):k + MAX_EVIDENCE // 2]
-    return _event(track, kind, start, end, 0.5 * fastest / MOVING_SPEED, evidence, rule)
+    return _event(track, kind, start, end, 0.5 * fastest / MOVING_SPEED, evidence, rule, size=fastest)
 
 
 def _motion_states(track: ObjectTrack, times: np.ndarray, moves: list[tuple[int, int]], fastest: list[float],
@@ -669,7 +670,7 @@ def _motion_states(track: ObjectTrack, times: np.ndarray, moves: list[tuple[int,
         if last <= first:  # the fit placed set-off and rest on one sample: no span to show
             continue
         events.append(_event(track, "moving", times[first], times[last], 0.5 * top / MOVING_SPEED,
-                             times[first:last + 1], rule_moving.format(top)))
+                             times[first:last + 1], rule_moving.format(top), size=top))
     # Still between motions: from the sample a motion ends at to the one the next begins at.
     bounds = [0, *(k for move in moves for k in move), len(times) - 1]
     gap = max(DROPOUT_MAX_S, 2 * step)
@@ -697,7 +698,7 @@ def _direction_states(track: ObjectTrack, times: np.ndarray, moves: list[tuple[i
                     fastest = float(np.abs(velocity[lo:hi + 1]).max())
                     events.append(_event(track, kind, times[lo], times[hi], 1.0, times[lo:hi + 1],
                                          f"moving, box centre heading {side} at up to {fastest:.1f} object "
-                                         "heights/s"))
+                                         "heights/s", size=fastest))
     return events
 
 

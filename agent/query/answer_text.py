@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.query.event_verbs import NOT, describes, edge_of
+from agent.query.moment_order import length_words, unranked_words
 from agent.query.query_plan import QueryPlan
 from agent.query.subject_resolution import Resolution, names_any_thing
 from tools.moment import Moment
@@ -18,24 +19,31 @@ ORDINAL_WORDS = {1: "the first", 2: "the second", 3: "the third", 4: "the fourth
 
 
 def answer_sentence(plan: QueryPlan, moments: list[Moment], found: int, kinds: list[str], route: str | None,
-                    verified: bool, note: str | None, resolution: Resolution | None, scoped: bool) -> str:
-    """The answer for `moments` (after `nth` kept one per video; `found` before it). `kinds`: the stored kinds
-    read; `verified`: candidates were checked by the model; `scoped`: the question named a video."""
+                    verified: bool, note: str | None, resolution: Resolution | None, scoped: bool,
+                    order: list[str] | None = None) -> str:
+    """The answer for `moments` (after a superlative or `nth` kept some; `found` before that, within the length
+    asked). `kinds`: the stored kinds read; `verified`: candidates were checked by the model; `scoped`: the question
+    named a video; `order`: what agent/query/moment_order.py says of the superlative and the length asked."""
     note_text = f" Note: {note}." if note else ""
     asked = plan.search_text()
     if describes(plan.predicate):
         asked = "what happens" if names_any_thing(plan.subject) else f"what {plan.subject} does"
-    which = ""
+    if found and not moments and plan.superlative is not None:
+        return f"No moment found for '{asked}': {unranked_words(plan, found)}.{note_text}"
+    if not found and (plan.min_duration_s is not None or plan.max_duration_s is not None):
+        note_text = f" Only moments {length_words(plan)} were asked for.{note_text}"
+    parts = list(order or [])  # said in one parenthesis after what was asked
     if plan.nth is not None and found:
         if not moments:
             return f"No moment found for '{asked}': no video has {plan.nth} of them ({found} found in all)."
-        which = f" ({ORDINAL_WORDS.get(plan.nth, f'number {plan.nth}')} in each video, of {found} found)"
+        parts.append(f"{ORDINAL_WORDS.get(plan.nth, f'number {plan.nth}')} in each video, of {found} found")
     if not moments:
         return f"No moment found for '{asked}'.{why_none(plan, kinds, route, resolution, scoped)}{note_text}"
     if route == "events" and len(kinds) == 1:
         kind = f"'{kinds[0]}' {'state' if is_state(kinds[0]) else 'event'}"
         if is_state(kinds[0]) and not names_any_thing(plan.subject) and not (plan.start_s == plan.end_s is not None):
-            which += f" ({sum(m.end_s - m.start_s for m in moments):.1f} s in all)"  # "how long is the dog moving"
+            if plan.superlative is None:
+                parts.append(f"{sum(m.end_s - m.start_s for m in moments):.1f} s in all")  # "how long is the dog moving"
     elif route == "events":  # several kinds: "what does the dog do", "jumps or stops"
         counts: dict[str, int] = {}
         for m in moments:
@@ -45,6 +53,7 @@ def answer_sentence(plan: QueryPlan, moments: list[Moment], found: int, kinds: l
         kind = f"{what} (" + ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) + ")"
     else:
         kind = "verified" if verified else "retrieved (not verified)"
+    which = f" ({'; '.join(parts)})" if parts else ""
     best = moments[0]
     videos = {m.video_path for m in moments}
     return (f"{len(moments)} {kind} moment(s) of '{asked}'{which} in {len(videos)} video(s); best: "

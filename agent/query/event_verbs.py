@@ -61,7 +61,8 @@ _EVENT_PHRASES: dict[EventKind, tuple[tuple[str, Rest], ...]] = {
     "still": (("be still", "path"), ("stay still", "path"), ("stand still", "path"), ("keep still", "path"),
               ("sit still", "path"), ("lie still", "path"), ("be stationary", "path"), ("be motionless", "path"),
               ("stay put", "path"), ("be parked", "path"), ("wait", "path"), ("not move", "path"),
-              ("be not moving", "path"), ("not moving", "path"), ("never move", "path"), ("stop and stay", "path")),
+              ("be not moving", "path"), ("not moving", "path"), ("never move", "path"), ("stop and stay", "path"),
+              ("stay parked", "path"), ("remain still", "path"), ("remain parked", "path")),
     "near": (("be near", "other"), ("be next to", "other"), ("be beside", "other"), ("be close to", "other"),
              ("be by", "other"), ("be with", "other"), ("stay near", "other"), ("stay close to", "other"),
              ("stay next to", "other"), ("stay with", "other"), ("stand near", "other"), ("stand next to", "other"),
@@ -358,12 +359,13 @@ def negated_state(predicate: str | None) -> tuple[EventKind, str] | None:
 
 
 def event_kinds(predicate: str | None) -> list[EventKind]:
-    """Every stored kind a predicate asks for: one ('jumps'), each of 'jumps or stops' when every part names one,
+    """Every stored kind a predicate asks for: one ('jumps'), each of 'jumps or stops' ('arrive and leave') when every
+    part names one,
     every event kind for 'does what' (`describes`), 'visible' for presence (`asks_presence`: none, 'is seen'),
     `NOT` + a state for its negation ('is not near the box', 'is out of view'), none when it names no kind."""
     if describes(predicate):
         return list(DESCRIBE_KINDS)
-    parts = re.split(r"\s+or\s+", predicate or "", flags=re.IGNORECASE)
+    parts = re.split(r"\s+(?:or|and)\s+", predicate or "", flags=re.IGNORECASE)
     kinds = [event_kind(part) for part in parts]
     if len(parts) > 1 and all(kinds):
         return list(dict.fromkeys(k for k in kinds if k))

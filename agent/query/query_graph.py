@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 from agent.query.event_verbs import (NOT, asks_presence, edge_of, event_kind, event_kinds, event_object,
                                      negated_state, pair_parts)
 from agent.query.answer_text import answer_sentence, clock, nth_in_each_video
+from agent.query.moment_order import lasting_kinds, order_words, ranked, within_length
 from agent.query.state_complement import spans_without, within
 from agent.indexing.object_links import mask_iou, track_iou
 from agent.query.query_answer import QueryAnswer, QuerySettings
@@ -180,7 +181,7 @@ class QueryRunner:
         """The stored objects the subject means, in the videos in scope; ambiguous ones asked of the model. For a
         two-object event or state asked of "A and B" with no second participant, the subject is A and B the other."""
         plan = state["plan"]
-        kinds = event_kinds(plan.predicate)
+        kinds = lasting_kinds(event_kinds(plan.predicate), plan)
         kind = kinds[0] if len(kinds) == 1 else None
         negated = negated_state(plan.predicate)
         other = event_object(negated[1] if negated else plan.predicate) if kind else None
@@ -251,7 +252,7 @@ class QueryRunner:
             if e.other_object_id is not None and state["labels"].get(partner):
                 rule = f"with {state['labels'][partner]}: {rule}"
             evidence = Evidence(object_id=subject.object_id, phrase=subject.label, track_times=e.evidence_s,
-                                event=e.kind, rule=rule)
+                                event=e.kind, rule=rule, size=e.size)
             start, end = e.start_s, e.end_s
             if e.kind in STATE_KINDS:  # a state holds over the whole span: the part inside the asked window is the answer
                 start = start if plan.start_s is None else max(start, plan.start_s)
@@ -396,15 +397,17 @@ class QueryRunner:
 
     def answer(self, state: QueryState) -> QueryState:
         """The one-line answer (agent/query/answer_text.py); with `nth`, only that moment of each video is kept."""
-        moments, plan = state.get("moments", []), state["plan"]
+        moments, plan = within_length(state.get("moments", []), state["plan"]), state["plan"]
         found = len(moments)
+        moments, unranked = ranked(moments, plan)
         if plan.nth is not None and moments:
             moments = nth_in_each_video(moments, plan.nth)
         # No route taken: a question about no thing in particular that no stored kind answers.
         route = {} if state.get("route") else {"route": "none"}
         verified = self.settings.verify and bool(state.get("candidates"))
         text = answer_sentence(plan, moments, found, state.get("kinds", []), state.get("route"), verified,
-                               state.get("note"), state.get("resolution"), bool(state.get("videos")))
+                               state.get("note"), state.get("resolution"), bool(state.get("videos")),
+                               order_words(plan, moments, found, unranked))
         return {"moments": moments, "answer": text, **route}
 
     # -- verification of one candidate ------------------------------------------------------

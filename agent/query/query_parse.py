@@ -205,9 +205,13 @@ def plan_from_model_text(question: str, text: str) -> QueryPlan | None:
         return None
     if not _grounded_in_question(plan, question):
         return None
-    # Which occurrence is read from the question by the same rule as the fallback's, not asked of the model.
-    nth, _ = _take_ordinal(_take_times(question, question)[1])
-    return plan.model_copy(update={"nth": nth})
+    # Which occurrence, the most of what and how long are read from the question by the same rules as the
+    # fallback's, not asked of the model.
+    shortest, longest, text = _take_length(question)
+    nth, text = _take_ordinal(_take_times(text, question)[1])
+    superlative, top, _ = _take_superlative(text)
+    return plan.model_copy(update={"nth": nth, "superlative": superlative, "top": top, "min_duration_s": shortest,
+                                   "max_duration_s": longest})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -266,7 +270,7 @@ _RANGE_START = rf"(?:{_TIME}|{_COUNT})"
 # No space is required before "mark": a duration takes the space after its unit.
 _MARK = r"(?:\s*\bmark\b)?"
 # "after about 2 minutes": a plan's times are bounds anyway, so the hedge is read and dropped.
-_ABOUT = r"(?:(?:about|around|roughly|approximately)\s+)?"
+_ABOUT = r"(?:(?:about|around|roughly|approximately|more\s+than|over)\s+)?"
 
 _RANGE_RE = re.compile(
     rf"\b(?:between|from)\s+{_ABOUT}(?:the\s+)?(?P<a>{_RANGE_START})\s*(?:and|to|until|till|through|-|–)\s*"
@@ -393,8 +397,8 @@ def _take_times(text: str, question: str) -> tuple[_TimeFilter, str]:
 # ---------------------------------------------------------------------------------------------------------
 
 ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
-            "5th": 5, "last": -1, "final": -1}  # fmt: skip
-_ORDINAL = r"(?P<ord>" + "|".join(ORDINALS) + r")"
+            "5th": 5, "last": -1, "final": -1, "most recent": -1, "latest": -1, "earliest": 1}  # fmt: skip
+_ORDINAL = r"(?P<ord>" + "|".join(k.replace(" ", r"\s+") for k in ORDINALS) + r")"
 _FOR_THE_TIME_RE = re.compile(rf"\bfor\s+the\s+{_ORDINAL}\s+time\b", re.IGNORECASE)
 _ORDINAL_MOMENT_RE = re.compile(rf"\b{_ORDINAL}\s+(?=(?:time|moment|occurrence|instance)s?\b)", re.IGNORECASE)
 
@@ -413,7 +417,7 @@ def _take_ordinal(text: str) -> tuple[int | None, str]:
 
     def found(match: re.Match[str], replacement: str) -> str:
         nonlocal nth
-        nth = nth or ORDINALS[match.group("ord").lower()]
+        nth = nth or ORDINALS[" ".join(match.group("ord").lower().split())]
         return replacement
 
     text = _FOR_THE_TIME_RE.sub(lambda m: found(m, " "), text)
@@ -454,7 +458,7 @@ _NEGATIONS = {"not", "never"}
 _AUXILIARIES = {
     "is", "are", "was", "were", "be", "been", "gets", "get", "got", "has", "have", "had", "can", "could",
     "will", "would", "does", "do", "did", "starts", "start", "begins", "begin", "keeps", "keep", "stops", "stop",
-    "tries", "try",
+    "tries", "try", "stays", "stay", "remains", "remain",
 }  # fmt: skip
 # Past forms that no suffix gives away ("the man left the building", "the ball went out", "goals won by").
 _IRREGULAR_VERBS = {
@@ -593,7 +597,10 @@ def _is_verb(words: list[str], index: int, mode: Mode) -> bool:
     if mode == "statement":
         return False
     following = words[index + 1] if index + 1 < len(words) else None
-    return following is None or following in _DETERMINERS | _PARTICLES | _PREPOSITIONS | {"or", "left", "right"}
+    # "walk to the left", "stay parked": a bare verb before "to" or a participle.
+    return following is None or following in _DETERMINERS | _PARTICLES | _PREPOSITIONS | {
+        "or", "and", "left", "right", "to", "towards", "toward"} or (
+        following.endswith("ed") and following not in _NOT_VERBS)
 
 
 def _head_index(words: list[str]) -> int:
@@ -640,6 +647,10 @@ def _split_subject(words: list[str], mode: Mode) -> tuple[list[str], list[str]]:
     while index < len(words):
         word = words[index]
         if word in _RELATIVES:
+            # "every person who enters", "all cars that stop": each time one does, so the clause is the predicate;
+            # "the player who serves" names which player.
+            if words[0] in _EVENT_QUANTIFIERS and 1 < index < len(words) - 1 and word != "whose":
+                return words[1:index], words[index + 1:]
             return words, []
         if word in _CLAUSE_WORDS and index + 2 < len(words) and words[index + 1] in _PRONOUNS:
             return words[:index], words[index + 2 :]
@@ -677,6 +688,110 @@ _EVENT_NOUNS = {
 _ORDINAL_EVENT_RE = _ordinal_event_re()
 # Words before the event noun that say "all of them" ("every entrance of", "all of the jumps of").
 _EVENT_QUANTIFIERS = {"every", "each", "all", "any"}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The most of something: "the highest jump of the pole vaulter", "the three longest stops", "jumps highest"
+# ---------------------------------------------------------------------------------------------------------
+
+# The words, and the plan's superlative each asks for (agent/query/moment_order.py ranks by it).
+SUPERLATIVES = {"highest": "highest", "biggest": "highest", "largest": "highest", "lowest": "lowest",
+                "smallest": "lowest", "longest": "longest", "shortest": "shortest", "briefest": "shortest",
+                "fastest": "fastest", "quickest": "fastest", "slowest": "slowest"}  # fmt: skip
+_SUP = r"(?P<sup>" + "|".join(SUPERLATIVES) + r")"
+_HOW_MANY = rf"(?:(?P<n>\d+|{_NUMBER_WORD})\s+)?"
+# Nouns for a stretch of time: "the longest time the dog is still", "the shortest stretch ...".
+_SPAN_NOUNS = r"(?:times?|moments?|stretch(?:es)?|periods?|spells?|while|stints?)"
+
+
+def _superlative_res() -> tuple[re.Pattern[str], ...]:
+    nouns = "|".join(sorted(_EVENT_NOUNS, key=len, reverse=True))
+    return (
+        # "what is the longest ...", "which was the highest ...": the question is the superlative's.
+        re.compile(rf"^\s*(?:what|which)\s+(?:is|was|are|were)\s+(?=(?:the\s+)?(?:top\s+)?{_HOW_MANY}{_SUP}\b)",
+                   re.IGNORECASE),
+        # Before an event noun: "the highest jump of", "the dog's 3 longest stops", "top 5 fastest runs".
+        re.compile(rf"(?:\b(?:the\s+)?top\s+|\bthe\s+|(?P<owner>\b[\w-]+'s\s+))(?:top\s+)?{_HOW_MANY}{_SUP}\s+"
+                   rf"(?=(?:{nouns})(?:s|es)?\b)", re.IGNORECASE),
+        # Before a span of time: "the longest time the dog is still".
+        re.compile(rf"(?:\bthe\s+)?{_HOW_MANY}{_SUP}\s+{_SPAN_NOUNS}\b(?:\s+(?:that|when|where))?", re.IGNORECASE),
+        # Before the subject: "(what is) the longest the white box stays still".
+        re.compile(rf"^\s*(?:the\s+)?{_SUP}\s+(?=(?:the|a|an)\b)", re.IGNORECASE),
+        # At the end: "when does the dog jump highest", "... still for the longest (time)", "... is the highest".
+        re.compile(rf"\s+(?:(?:is|was|are|were)\s+)?(?:for\s+)?(?:the\s+)?{_SUP}(?:\s+(?:time|ever|of\s+all))?"
+                   r"\s*[?.!]*\s*$", re.IGNORECASE),
+    )
+
+
+_SUPERLATIVE_RES = _superlative_res()
+# "which jump of the red ball (is the highest)": once the superlative is read, which jump is every jump.
+_WHICH_EVENT_RE = re.compile(
+    r"^\s*(?:which|what)\s+(?=(?:" + "|".join(sorted(_EVENT_NOUNS, key=len, reverse=True)) + r")(?:s|es)?\b)",
+    re.IGNORECASE)
+
+
+def _take_superlative(text: str) -> tuple[str | None, int | None, str]:
+    """The superlative `text` asks for ('highest', ...), how many it keeps (None: one), and `text` without it. Run
+    after the ordinal is taken. Before an event noun the superlative becomes "every" ("the highest jump of the dog"
+    -> "every jump of the dog", which the event-noun rules read), or goes ("the dog's highest jump" -> "the dog's
+    jump"). A superlative of a thing ("the biggest dog") is left in the subject: it names which thing."""
+    found: dict[str, object] = {}
+
+    def take(match: re.Match[str], replacement: str) -> str:
+        if "sup" not in found and match.groupdict().get("sup"):
+            found["sup"] = SUPERLATIVES[match.group("sup").lower()]
+            n = match.groupdict().get("n")
+            found["n"] = int(_digits(n)) if n else None
+        return replacement
+
+    lead, before_event, before_span, before_subject, at_end = _SUPERLATIVE_RES
+    text = lead.sub("", text)
+    text = before_event.sub(lambda m: take(m, m.group("owner") or " every "), text, count=1)
+    if "sup" not in found:
+        text = before_span.sub(lambda m: take(m, " "), text, count=1)
+    if "sup" not in found:
+        text = before_subject.sub(lambda m: take(m, ""), text, count=1)
+    if "sup" not in found:
+        text = at_end.sub(lambda m: take(m, ""), text, count=1)
+    if "sup" in found:
+        text = _WHICH_EVENT_RE.sub("every ", text)
+    top = found.get("n")
+    return found.get("sup"), (top if isinstance(top, int) and top > 1 else None), text  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# How long a moment lasts: "parked for more than 10 minutes", "stops for less than 5 s"
+# ---------------------------------------------------------------------------------------------------------
+
+_LONG_WORDS = r"(?:more\s+than|longer\s+than|at\s+least|no\s+less\s+than|upwards\s+of|over)"
+_SHORT_WORDS = r"(?:less\s+than|shorter\s+than|fewer\s+than|at\s+most|no\s+more\s+than|up\s+to|under)"
+_LENGTH = rf"(?P<d>(?:{_COUNT}\s*{_UNIT}\s*)+)"
+# "over" and "under" and "up to" are lengths only after "for": "over the fence", "under 1:00" say other things.
+_LONGER_RE = re.compile(rf"\b(?:for\s+(?P<w1>{_LONG_WORDS})|(?P<w2>more\s+than|longer\s+than|at\s+least))\s+"
+                        rf"{_LENGTH}", re.IGNORECASE)
+_SHORTER_RE = re.compile(rf"\b(?:for\s+(?P<w1>{_SHORT_WORDS})|(?P<w2>less\s+than|shorter\s+than|at\s+most))\s+"
+                         rf"{_LENGTH}", re.IGNORECASE)
+_OR_MORE_RE = re.compile(rf"\bfor\s+{_LENGTH}\s*or\s+(?:more|longer)\b", re.IGNORECASE)
+# After these the number is a time in the video, not a length: "after more than 10 minutes".
+_TIME_LEADS = {"after", "before", "since", "until", "till", "within", "in", "at", "from", "past"}
+
+
+def _take_length(text: str) -> tuple[float | None, float | None, str]:
+    """The shortest and longest moment `text` asks for, in seconds (None: open), and `text` without those words.
+    Run before the time window is taken ("for over 10 minutes" is no "after 10 minutes")."""
+    bounds: dict[str, float] = {}
+
+    def take(key: str, match: re.Match[str]) -> str:
+        before = text[:match.start()].split()
+        if before and before[-1].lower() in _TIME_LEADS:
+            return match.group(0)
+        bounds.setdefault(key, _phrase_seconds(match.group("d")))
+        return " "
+
+    text = _OR_MORE_RE.sub(lambda m: take("min", m), text)
+    text = _LONGER_RE.sub(lambda m: take("min", m), text)
+    text = _SHORTER_RE.sub(lambda m: take("max", m), text)
+    return bounds.get("min"), bounds.get("max"), text
 
 
 def _event_noun(word: str) -> str | None:
@@ -845,8 +960,10 @@ def fallback_plan(question: str) -> QueryPlan:
     """
     question = checked_question(question)
     video, text = _take_video(question, question)
+    shortest, longest, text = _take_length(text)
     times, text = _take_times(text, question)
     nth, text = _take_ordinal(text)
+    superlative, top, text = _take_superlative(text)
     text = _FOOTAGE_RE.sub(" ", text)
     text, mode, copula = _strip_leading_words(" ".join(_words(text)))
     words = _trim_dangling(_someone_for_who(text.split()))
@@ -875,6 +992,10 @@ def fallback_plan(question: str) -> QueryPlan:
             start_s=times.start_s,
             end_s=times.end_s,
             nth=nth,
+            superlative=superlative,
+            top=top,
+            min_duration_s=shortest,
+            max_duration_s=longest,
             parsed_by="fallback",
         )
     except ValidationError as exc:

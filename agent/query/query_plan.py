@@ -11,6 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+# "the highest jump", "the longest time the dog is still": which moments a superlative keeps, by what
+# (agent/query/moment_order.py): the length of the moment, or the size its event was stored with.
+Superlative = Literal["longest", "shortest", "highest", "lowest", "fastest", "slowest"]
+
 
 class QueryPlan(BaseModel):
     """A parsed question. Times are seconds from the start of each video (not frame indices)."""
@@ -33,6 +37,16 @@ class QueryPlan(BaseModel):
     nth: int | None = Field(
         default=None, description="which occurrence, in each video: 1 the first, 2 the second, -1 the last; null = every one"
     )
+    superlative: Superlative | None = Field(
+        default=None, description="keep only the moment(s) that are the most of something: 'longest' / 'shortest' "
+        "by how long they last, 'highest' / 'lowest' by a jump's height, 'fastest' / 'slowest' by a motion's top "
+        "speed; over every video asked about; null = every moment")
+    top: int | None = Field(default=None, ge=1, description="how many the superlative keeps ('the three highest "
+                            "jumps' -> 3); null = one")
+    min_duration_s: float | None = Field(default=None, ge=0, description="only moments lasting at least this "
+                                         "long ('parked for more than 10 minutes' -> 600), seconds")
+    max_duration_s: float | None = Field(default=None, ge=0, description="only moments lasting at most this long "
+                                         "('stops for less than 5 seconds' -> 5), seconds")
     parsed_by: Literal["model", "fallback"] = "fallback"
 
     @field_validator("subject")
@@ -67,6 +81,9 @@ class QueryPlan(BaseModel):
                 raise ValueError(f"{name} is negative ({value})")
         if self.start_s is not None and self.end_s is not None and self.end_s < self.start_s:
             raise ValueError(f"end_s ({self.end_s}) is before start_s ({self.start_s})")
+        shortest, longest = self.min_duration_s, self.max_duration_s
+        if shortest is not None and longest is not None and longest < shortest:
+            raise ValueError(f"max_duration_s ({longest}) is below min_duration_s ({shortest})")
         return self
 
     def search_text(self) -> str:
