@@ -14,7 +14,9 @@ and `sva query ... --json` at default settings, scored against the worlds' groun
    one-to-one by a moment of temporal IoU >= 0.5; precision = moments that match an event of the asked object
    and kind, over all moments returned, whatever route answered; answers not taken from the events table
    (route != "events") are counted. Then each kind once per video with no subject ("find every jump in <file>"),
-   scored the same way against the events of every object of the world.
+   scored the same way against the events of every object of the world. Then each name asked of the whole index
+   with no file named ("find every moment the red ball jumps"), scored against every video's objects of that name:
+   what a user asking across a library gets.
 3. Objects in the index against the worlds' masks (stored RLEs decoded): a ground-truth object is found when
    one stored object's mask has IoU > 0.3 with it on at least half of the frames where it is visible (object
    recall); a stored object belongs to the ground-truth object its mask overlaps (IoU > 0.3) on most of its own
@@ -189,6 +191,40 @@ def ask_any(worlds, videos, db: Path, log) -> dict:
             c["other_route"] += answer.route != "events"
             log(f"  {video.name} any {kind}: route {answer.route}, truth {[(round(a, 2), round(b, 2)) for a, b in events]}"
                 f", moments {[(round(a, 2), round(b, 2)) for a, b in spans]}")
+    return per_kind
+
+
+def ask_library(worlds, videos, db: Path, log) -> dict:
+    """Each name any world's object has, asked of the whole index with no file named ("find every moment the red ball
+    jumps"), once per kind: scored against the events of that kind of every world object of that name, in every
+    video; a moment in a video whose world has no such object, or of another object, is a false one. What a user
+    asking across a library gets: the subject is resolved over every video, so an object of another video that the
+    names confuse with it answers too."""
+    from agent.demo.metrics import match_events, temporal_iou
+    from agent.query.query_graph import run_query
+    from agent.run_settings import query_settings
+
+    per_kind = {k: dict.fromkeys(("questions", "events", "found", "moments", "matching", "other_route"), 0)
+                for k in KINDS}
+    names = sorted({o.name for w in worlds for o in w.objects})
+    for name in names:
+        for kind in KINDS:
+            answer = run_query(QUESTIONS[kind].format(name=name), query_settings(db))
+            truth = {str(v): [(e.start_s, e.end_s) for o in w.objects if o.name == name
+                              for e in w.events_of(o.object_id, kind)] for w, v in zip(worlds, videos)}
+            spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
+            for v, a, b in moment_spans(answer.moments):
+                spans[v].append((a, b))
+            c = per_kind[kind]
+            c["questions"] += 1
+            c["events"] += sum(len(e) for e in truth.values())
+            c["found"] += sum(match_events(spans.get(v, []), e, MIN_TIOU) for v, e in truth.items())
+            c["moments"] += len(answer.moments)
+            c["matching"] += sum(any(temporal_iou(m, e) >= MIN_TIOU for e in truth.get(v, []))
+                                 for v, ms in spans.items() for m in ms)
+            c["other_route"] += answer.route != "events"
+            log(f"  library {name} {kind}: route {answer.route}, {len(answer.objects)} objects, "
+                f"{sum(len(e) for e in truth.values())} events, {len(answer.moments)} moments")
     return per_kind
 
 
@@ -497,6 +533,8 @@ def main() -> None:
         checked = cli_checks(asked, db, args.threads, log)
         log("questions with no subject:")
         any_kind = ask_any(worlds, videos, db, detail)
+        log("the whole index, no file named:")
+        library = ask_library(worlds, videos, db, detail)
         log("state questions:")
         start = time.monotonic()
         states = ask_states(worlds, videos, db, detail)
@@ -527,7 +565,7 @@ def main() -> None:
 
         results = report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latency, question, cli_s,
                          checked, questions_s, sum(1 for _ in asked), time.monotonic() - bench_start,
-                         states, states_s, any_kind)
+                         states, states_s, any_kind, library)
         if args.json:
             print(json.dumps(results, indent=2))
     finally:
@@ -562,13 +600,14 @@ def ask_again(args, log, detail) -> None:
     per_kind, asked = ask_everything(worlds, videos, db, detail)
     questions_s = time.monotonic() - began
     any_kind = ask_any(worlds, videos, db, detail)
+    library = ask_library(worlds, videos, db, detail)
     began = time.monotonic()
     states = ask_states(worlds, videos, db, detail)
     states_s = time.monotonic() - began
     objects = score_objects(worlds, videos, db)
     footage_s = sum(w.config.duration_s for w in worlds)
     results = report(args, n_worlds, footage_s, None, None, per_kind, objects, [], None, None, None, questions_s,
-                     len(asked), time.monotonic() - start, states, states_s, any_kind)
+                     len(asked), time.monotonic() - start, states, states_s, any_kind, library)
     if args.json:
         print(json.dumps(results, indent=2))
 
@@ -582,7 +621,7 @@ def _count_kinds(worlds) -> dict[str, int]:
 
 
 def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latency, question, cli_s, checked,
-           questions_s, n_questions, total_s, states, states_s, any_kind) -> dict:
+           questions_s, n_questions, total_s, states, states_s, any_kind, library) -> dict:
     print()
     print(f"every moment: {n_worlds} worlds x {args.world_s:g} s = {footage_s / 60:g} min of footage, "
           f"demo model, defaults; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -611,6 +650,17 @@ def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latenc
     print("|---|---|---|---|---|---|---|---|")
     for kind in KINDS:
         c = any_kind[kind]
+        c["recall"], c["precision"] = _ratio(c["found"], c["events"]), _ratio(c["matching"], c["moments"])
+        print(f"| {kind} | {c['events']} | {c['found']} | {_fmt(c['recall'])} | {c['moments']} | {c['matching']} | "
+              f"{_fmt(c['precision'])} | {c['other_route']} |")
+    print()
+    print("the whole index, no file named, once per name any object has and per kind (\"find every moment the red "
+          "ball jumps\"), against the events of every object of that name in every video:")
+    print()
+    print("| kind | events | found | recall | moments | matching | precision | not from events |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind in KINDS:
+        c = library[kind]
         c["recall"], c["precision"] = _ratio(c["found"], c["events"]), _ratio(c["matching"], c["moments"])
         print(f"| {kind} | {c['events']} | {c['found']} | {_fmt(c['recall'])} | {c['moments']} | {c['matching']} | "
               f"{_fmt(c['precision'])} | {c['other_route']} |")
@@ -659,7 +709,7 @@ def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latenc
             "objects": objects | {"object_recall": object_recall, "label_accuracy": label_acc},
             "latency_question": question, "latency": latency, "cli_query_s": cli_s, "questions": n_questions,
             "questions_s": questions_s, "total_s": total_s, "states": states, "states_s": states_s,
-            "no_subject": any_kind}
+            "no_subject": any_kind, "library": library}
 
 
 if __name__ == "__main__":

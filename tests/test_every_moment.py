@@ -353,6 +353,25 @@ def test_the_highest_jump_and_the_longest_stillness_are_the_most_of_every_one(ju
     assert stop.moments == [] and "has a height (only jumps have one)" in stop.answer
 
 
+def test_an_object_no_track_saw_is_no_answer_to_a_question(jump_library, tmp_path):
+    """A phrase the model grounded on nothing leaves an object row with no track point: the subject does not resolve
+    to it (it would count among the objects that match, and be sent to the model's check)."""
+    import shutil
+
+    db, _, _ = jump_library
+    copy = tmp_path / "unseen.duckdb"
+    shutil.copy(db, copy)
+    with duckdb.connect(str(copy)) as con:
+        video_id, top = con.execute("SELECT min(video_id), max(object_id) FROM objects").fetchone()
+        con.execute("INSERT INTO objects (object_id, video_id, first_chunk, label) VALUES (?, ?, 0, 'the red ball')",
+                    [top + 1, video_id])
+    reader = IndexReader(copy, linger_s=0)
+    seen = {o.object_id for o in reader.object_names()}
+    assert top + 1 not in seen and top in seen
+    answer = _ask(copy, "find every moment the red ball jumps")
+    assert answer.objects and top + 1 not in answer.objects
+
+
 def test_no_thing_in_particular_with_a_predicate_no_rule_reads_says_what_to_ask(jump_library):
     """'What barks' has no stored kind to read and no thing for the model to check: one line saying so, no model."""
     db, _, videos = jump_library
