@@ -611,6 +611,9 @@ def test_a_v19_index_gets_where_its_objects_are_visible(jump_library, tmp_path):
     answer = _ask(old, f"the red ball in {videos[0].name}")
     assert answer.route == "events" and answer.event == "visible" and answer.moments
     assert all(m.evidence[0].event == "visible" and m.evidence[0].rule for m in answer.moments)
+    # "How many ... are there": the answer says how many things were seen, not only their spans.
+    things = {e.object_id for m in answer.moments for e in m.evidence}
+    assert f"({len(things)} object{'s' if len(things) > 1 else ''}; " in answer.answer
 
 
 def test_a_v21_index_gets_the_sizes_of_its_events_and_keeps_them(jump_library, tmp_path):

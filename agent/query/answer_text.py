@@ -42,6 +42,9 @@ def answer_sentence(plan: QueryPlan, moments: list[Moment], found: int, kinds: l
     if route == "events" and len(kinds) == 1:
         kind = f"'{kinds[0]}' {'state' if is_state(kinds[0]) else 'event'}"
         if is_state(kinds[0]) and not names_any_thing(plan.subject) and not (plan.start_s == plan.end_s is not None):
+            if kinds[0] == "visible":  # "how many dogs are there": the things seen, not only their spans
+                things = {e.object_id for m in moments for e in m.evidence if e.object_id is not None}
+                parts.append(f"{len(things)} object{'s' if len(things) != 1 else ''}")
             if plan.superlative is None:
                 parts.append(f"{sum(m.end_s - m.start_s for m in moments):.1f} s in all")  # "how long is the dog moving"
     elif route == "events":  # several kinds: "what does the dog do", "jumps or stops"
