@@ -294,6 +294,22 @@ class IndexReader:
             ).fetchall()
         return _rows_as(ObjectNames, rows)
 
+    def part_names(self, object_ids: Sequence[int]) -> dict[int, list[tuple[float, str]]]:
+        """What the model called, up close, the part of each object's mask that a jump hangs on (index/part_names.py):
+        (time_s, name) by object id, in time order; objects with none are left out."""
+        if not object_ids:
+            return {}
+        with self._connection() as con:
+            rows = con.execute(
+                "SELECT object_id, time_s, name FROM part_names WHERE list_contains($ids, object_id) "
+                "AND name IS NOT NULL ORDER BY object_id, time_s",
+                {"ids": [int(i) for i in object_ids]},
+            ).fetchall()
+        out: dict[int, list[tuple[float, str]]] = {}
+        for oid, t, name in rows:
+            out.setdefault(oid, []).append((t, name))
+        return out
+
     def events(
         self,
         object_ids: Sequence[int],

@@ -21,7 +21,7 @@ from sa2va_engine.masklet import Masklet, TrackPoint
 from tools.chunk_analysis import ChunkAnalysis, GroundedPhrase
 
 QUESTION = "find every moment the red ball jumps"
-LABEL = "the red dog"  # names close to "the red ball" without being it: neither accepted nor rejected by the words
+LABEL = "a red sphere"  # names close to "the red ball" without being it: neither accepted nor rejected by the words
 H, W = 36, 64
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -36,7 +36,8 @@ from agent.indexing.object_links import mask_iou, track_iou
 from agent.query.query_answer import QueryAnswer, QuerySettings
 from agent.query.query_parse import checked_question, fallback_plan, plan_from_model_text, plan_prompt
 from agent.query.query_plan import QueryPlan
-from agent.query.subject_resolution import Resolution, ResolvedObject, names_any_thing, resolve_subject
+from agent.query.subject_resolution import (Resolution, ResolvedObject, name_verdicts, names_any_thing,
+                                            resolve_subject)
 from index.moments import Hit, assemble_moments, event_moments, spread_times
 from index.reader import IndexReader
 from index.search_hit import SearchHit
@@ -51,6 +52,10 @@ from tools.moment import Evidence, Moment
 from tools.track_event import PAIR_KINDS, STATE_KINDS
 from tools.track_events import masklet_events, nearest_edge
 from tools.video_decode import DEFAULT_MAX_SIDE
+
+# Stored times read back within this are one track point (index/part_names.py's SAME_TIME_S; not imported, so an
+# event question does not load the indexing side).
+_SAME_TIME_S = 1e-3
 
 if TYPE_CHECKING:
     from agent.query.grounded_check import GroundedCheck
@@ -238,9 +243,13 @@ class QueryRunner:
         stored = [k for k in kinds if not k.startswith(NOT)]
         edge = edge_of(plan.predicate)  # "enters from the left": only those whose box comes in at that edge
         tracks: dict[int, list[TrackPoint]] = {}  # each object's track read once, however many events it has
-        for e in self.reader.events(resolution.object_ids(), stored, plan.start_s, plan.end_s, others) if stored else []:
+        events = self.reader.events(resolution.object_ids(), stored, plan.start_s, plan.end_s, others) if stored else []
+        jumper = self._jumper_names(plan, events)
+        for e in events:
             if edge is not None and self._edge(e, tracks) != edge:
                 continue
+            if e.kind == "jump" and jumper.get((e.object_id, e.start_s)) == "rejected":
+                continue  # the part of the mask that jumped was named up close as another thing than the subject
             first, second = e.object_id, e.other_object_id
             if others and first in others and second is not None and second not in others:
                 first, second = second, first  # "what is near the white box": the side that is not the white box
@@ -269,6 +278,23 @@ class QueryRunner:
                                                                   gap_s=0.0, min_len_s=0.0, durations=durations)]
             moments.sort(key=lambda m: (-m.score, m.video_path, m.start_s))
         return {"route": "events", "moments": moments, "candidates": []}
+
+    def _jumper_names(self, plan: QueryPlan, events: list[StoredEvent]) -> dict[tuple[int, float], str]:
+        """For each stored jump whose mask was in two parts at its height (index/part_names.py), the verdict of
+        subject resolution's rule on the name the model gave the part off the ground, which is the part that jumped:
+        'rejected' when it is another thing than the subject ("the red box" for "the red ball"), so the jump is a
+        neighbour's inside the object's mask. Keyed by (object id, start). A question about no thing in particular
+        keeps every jump (it names no thing to disagree with)."""
+        jumps = [e for e in events if e.kind == "jump"]
+        if not jumps or names_any_thing(plan.subject):
+            return {}
+        parts = self.reader.part_names(sorted({e.object_id for e in jumps}))
+        named = {(e.object_id, e.start_s): [n for t, n in parts.get(e.object_id, ())
+                                            if e.start_s - _SAME_TIME_S <= t <= e.end_s + _SAME_TIME_S] for e in jumps}
+        verdicts = name_verdicts(plan.subject, [n for ns in named.values() for n in ns], self.reader.embedder)
+        # Any name that is the subject keeps the jump: a mask over two objects of one kind names either.
+        return {key: "rejected" for key, ns in named.items()
+                if ns and all(verdicts[n] == "rejected" for n in ns)}
 
     def _edge(self, e: StoredEvent, tracks: dict[int, list[TrackPoint]]) -> str | None:
         """The frame edge an 'enters' ('leaves') event's object is first (last) seen nearest, from its stored track

@@ -236,6 +236,16 @@ def resolve_subject(subject: str, objects: Sequence[ObjectNames], embedder: Text
     return Resolution(subject=subject, accepted=accepted, ambiguous=ambiguous, objects_seen=len(objects))
 
 
+def name_verdicts(subject: str, names: Sequence[str], embedder: TextEmbedder) -> dict[str, Verdict]:
+    """The rule's verdict on each of `names` as a name of `subject` (one embedding call)."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        return {}
+    texts = texts_to_embed(subject, names)
+    vectors = dict(zip(texts, embedder.embed(texts)))
+    return {name: judge_name(subject, name, vectors).verdict for name in names}
+
+
 def calibrate(pairs: Sequence[tuple[str, str, bool]], embedder: TextEmbedder) -> tuple[float, float]:
     """(accept, ambiguous) phrase thresholds from labelled pairs, as the module docstring says: only the pairs
     that rules 1 and 2 leave to the phrase cosine count."""
