@@ -372,10 +372,12 @@ def test_an_object_no_track_saw_is_no_answer_to_a_question(jump_library, tmp_pat
     assert answer.objects and top + 1 not in answer.objects
 
 
-def test_a_jump_whose_part_off_the_ground_is_another_thing_is_not_the_subjects(jump_library, tmp_path):
+def test_a_jump_whose_part_off_the_ground_and_label_are_another_thing_is_not_the_subjects(jump_library, tmp_path):
     """A mask over two objects jumps when either does; the indexer names the part of it off the ground up close
-    (index/part_names.py). Asked about the red ball, a jump whose part was named "the red box" is the box's inside the
-    ball's mask: left out. Named as the subject, or asked about no thing in particular, it stays."""
+    (index/part_names.py). Asked about the red ball, an object taken for it by a phrase of one chunk while its label
+    says "the red box", whose jumping part is named "the red box" too, jumped as the box: that jump is left out. One
+    name alone does not decide (the names up close get the kind wrong now and then), and a question about no thing in
+    particular keeps it."""
     import shutil
 
     db, _, _ = jump_library
@@ -383,17 +385,22 @@ def test_a_jump_whose_part_off_the_ground_is_another_thing_is_not_the_subjects(j
     assert every.moments
     jump = every.moments[0]
     oid = jump.evidence[0].object_id
-    for name, kept in (("the red box", False), ("the red ball", True), ("a ball", True)):
-        copy = tmp_path / f"{name.replace(' ', '_')}.duckdb"
+    for part, label, kept in (("the red box", "the red box", False), ("the red box", None, True),
+                              ("the red ball", "the red box", True)):
+        copy = tmp_path / f"{part}_{label}.duckdb".replace(" ", "_")
         shutil.copy(db, copy)
         with duckdb.connect(str(copy)) as con:
             con.execute("DELETE FROM part_names")
             con.execute("INSERT INTO part_names SELECT video_id, object_id, ?, 0, 0, 1, 1, ? FROM objects "
-                        "WHERE object_id = ?", [(jump.start_s + jump.end_s) / 2, name, oid])
+                        "WHERE object_id = ?", [(jump.start_s + jump.end_s) / 2, part, oid])
+            if label is not None:  # the label says box; a phrase of one chunk still says ball
+                con.execute("UPDATE objects SET label = ? WHERE object_id = ?", [label, oid])
+                con.execute("INSERT INTO phrases SELECT video_id, 9999, 0, 'the red ball', object_id FROM objects "
+                            "WHERE object_id = ?", [oid])
         asked = _ask(copy, "find every moment the red ball jumps")
+        assert oid in asked.objects, "still taken for the red ball"
         spans = [(m.video_path, m.start_s) for m in asked.moments]
-        assert ((jump.video_path, jump.start_s) in spans) == kept, name
-        assert len(spans) == len(every.moments) - (not kept)
+        assert ((jump.video_path, jump.start_s) in spans) == kept, (part, label)
         anything = _ask(copy, "find every jump")
         assert any((m.video_path, m.start_s) == (jump.video_path, jump.start_s) for m in anything.moments)
 
