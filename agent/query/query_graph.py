@@ -249,7 +249,7 @@ class QueryRunner:
             if edge is not None and self._edge(e, tracks) != edge:
                 continue
             if e.kind == "jump" and jumper.get((e.object_id, e.start_s)) == "rejected":
-                continue  # the part of the mask that jumped was named up close as another thing than the subject
+                continue  # the part that jumped and the object's label both name another thing than the subject
             first, second = e.object_id, e.other_object_id
             if others and first in others and second is not None and second not in others:
                 first, second = second, first  # "what is near the white box": the side that is not the white box
@@ -425,7 +425,9 @@ class QueryRunner:
                                             durations=durations)}
 
     def answer(self, state: QueryState) -> QueryState:
-        """The one-line answer (agent/query/answer_text.py); with `nth`, only that moment of each video is kept."""
+        """The one-line answer (agent/query/answer_text.py). The moments kept: those lasting as long as the plan asks,
+        then with a superlative the most of it over every video (agent/query/moment_order.py), with `nth` that moment of
+        each video."""
         moments, plan = within_length(state.get("moments", []), state["plan"]), state["plan"]
         found = len(moments)
         moments, unranked = ranked(moments, plan)
