@@ -170,29 +170,40 @@ def ask_everything(worlds, videos, db: Path, log) -> tuple[dict, list[dict]]:
     return per_kind, asked
 
 
+TALLIED = ("questions", "events", "found", "moments", "matching", "other_route")
+
+
+def _tally(counts: dict, answer, truth: dict[str, list[tuple[float, float]]]) -> None:
+    """Add one answer to a kind's counts: `truth` holds the true spans by video path; a moment in a video not in it
+    (a wrong scope) matches nothing. Recall one-to-one at temporal IoU >= MIN_TIOU, precision of the moments."""
+    from agent.demo.metrics import match_events, temporal_iou
+
+    spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for v, a, b in moment_spans(answer.moments):
+        spans[v].append((a, b))
+    counts["questions"] += 1
+    counts["events"] += sum(len(e) for e in truth.values())
+    counts["found"] += sum(match_events(spans.get(v, []), e, MIN_TIOU) for v, e in truth.items())
+    counts["moments"] += len(answer.moments)
+    counts["matching"] += sum(any(temporal_iou(m, e) >= MIN_TIOU for e in truth.get(v, []))
+                              for v, ms in spans.items() for m in ms)
+    counts["other_route"] += answer.route != "events"
+
+
 def ask_any(worlds, videos, db: Path, log) -> dict:
     """Each kind asked with no subject, once per video ("find every jump in <file>"), scored against the events of
     that kind of every object of the world: recall one-to-one at temporal IoU >= 0.5, precision of the moments."""
-    from agent.demo.metrics import match_events, temporal_iou
     from agent.query.query_graph import run_query
     from agent.run_settings import query_settings
 
-    per_kind = {k: dict.fromkeys(("questions", "events", "found", "moments", "matching", "other_route"), 0)
-                for k in KINDS}
+    per_kind = {k: dict.fromkeys(TALLIED, 0) for k in KINDS}
     for world, video in zip(worlds, videos):
         for kind in KINDS:
             answer = run_query(ANY_QUESTIONS[kind].format(file=video.name), query_settings(db))
             events = [(e.start_s, e.end_s) for e in world.events if e.kind == kind]
-            spans = [(s, e) if v == str(video) else (-1e9, -1e9) for v, s, e in moment_spans(answer.moments)]
-            c = per_kind[kind]
-            c["questions"] += 1
-            c["events"] += len(events)
-            c["found"] += match_events(spans, events, MIN_TIOU)
-            c["moments"] += len(spans)
-            c["matching"] += sum(any(temporal_iou(m, e) >= MIN_TIOU for e in events) for m in spans)
-            c["other_route"] += answer.route != "events"
+            _tally(per_kind[kind], answer, {str(video): events})
             log(f"  {video.name} any {kind}: route {answer.route}, truth {[(round(a, 2), round(b, 2)) for a, b in events]}"
-                f", moments {[(round(a, 2), round(b, 2)) for a, b in spans]}")
+                f", moments {[(Path(v).name, round(a, 2), round(b, 2)) for v, a, b in moment_spans(answer.moments)]}")
     return per_kind
 
 
@@ -202,12 +213,11 @@ def ask_library(worlds, videos, db: Path, log) -> dict:
     video; a moment in a video whose world has no such object, or of another object, is a false one. What a user
     asking across a library gets: the subject is resolved over every video, so an object of another video that the
     names confuse with it answers too."""
-    from agent.demo.metrics import match_events, temporal_iou
+    from agent.demo.metrics import temporal_iou
     from agent.query.query_graph import run_query
     from agent.run_settings import query_settings
 
-    per_kind = {k: dict.fromkeys(("questions", "events", "found", "moments", "matching", "other_route"), 0)
-                for k in KINDS}
+    per_kind = {k: dict.fromkeys(TALLIED, 0) for k in KINDS}
     per_kind["highest"] = {"questions": 0, "right": 0}
     names = sorted({o.name for w in worlds for o in w.objects})
     for name in names:
@@ -215,17 +225,7 @@ def ask_library(worlds, videos, db: Path, log) -> dict:
             answer = run_query(QUESTIONS[kind].format(name=name), query_settings(db))
             truth = {str(v): [(e.start_s, e.end_s) for o in w.objects if o.name == name
                               for e in w.events_of(o.object_id, kind)] for w, v in zip(worlds, videos)}
-            spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
-            for v, a, b in moment_spans(answer.moments):
-                spans[v].append((a, b))
-            c = per_kind[kind]
-            c["questions"] += 1
-            c["events"] += sum(len(e) for e in truth.values())
-            c["found"] += sum(match_events(spans.get(v, []), e, MIN_TIOU) for v, e in truth.items())
-            c["moments"] += len(answer.moments)
-            c["matching"] += sum(any(temporal_iou(m, e) >= MIN_TIOU for e in truth.get(v, []))
-                                 for v, ms in spans.items() for m in ms)
-            c["other_route"] += answer.route != "events"
+            _tally(per_kind[kind], answer, truth)
             log(f"  library {name} {kind}: route {answer.route}, {len(answer.objects)} objects, "
                 f"{sum(len(e) for e in truth.values())} events, {len(answer.moments)} moments")
         # The most of it: "the highest jump of the <name>", for names with two jumps or more, against the hop that
@@ -636,6 +636,17 @@ def _count_kinds(worlds) -> dict[str, int]:
     return counts
 
 
+def _print_kinds(per_kind: dict) -> None:
+    """A table of counts per kind (ask_any, ask_library), with recall and precision added to each kind's counts."""
+    print("| kind | events | found | recall | moments | matching | precision | not from events |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind in KINDS:
+        c = per_kind[kind]
+        c["recall"], c["precision"] = _ratio(c["found"], c["events"]), _ratio(c["matching"], c["moments"])
+        print(f"| {kind} | {c['events']} | {c['found']} | {_fmt(c['recall'])} | {c['moments']} | {c['matching']} | "
+              f"{_fmt(c['precision'])} | {c['other_route']} |")
+
+
 def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latency, question, cli_s, checked,
            questions_s, n_questions, total_s, states, states_s, any_kind, library) -> dict:
     print()
@@ -662,24 +673,12 @@ def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latenc
     print("no subject named, once per video per kind (\"find every jump in <file>\", \"what enters the frame ...\", "
           "\"which objects leave the frame ...\"), against every object's events:")
     print()
-    print("| kind | events | found | recall | moments | matching | precision | not from events |")
-    print("|---|---|---|---|---|---|---|---|")
-    for kind in KINDS:
-        c = any_kind[kind]
-        c["recall"], c["precision"] = _ratio(c["found"], c["events"]), _ratio(c["matching"], c["moments"])
-        print(f"| {kind} | {c['events']} | {c['found']} | {_fmt(c['recall'])} | {c['moments']} | {c['matching']} | "
-              f"{_fmt(c['precision'])} | {c['other_route']} |")
+    _print_kinds(any_kind)
     print()
     print("the whole index, no file named, once per name any object has and per kind (\"find every moment the red "
           "ball jumps\"), against the events of every object of that name in every video:")
     print()
-    print("| kind | events | found | recall | moments | matching | precision | not from events |")
-    print("|---|---|---|---|---|---|---|---|")
-    for kind in KINDS:
-        c = library[kind]
-        c["recall"], c["precision"] = _ratio(c["found"], c["events"]), _ratio(c["matching"], c["moments"])
-        print(f"| {kind} | {c['events']} | {c['found']} | {_fmt(c['recall'])} | {c['moments']} | {c['matching']} | "
-              f"{_fmt(c['precision'])} | {c['other_route']} |")
+    _print_kinds(library)
     h = library["highest"]
     print()
     print(f"\"the highest jump of the <name>\", for the {h['questions']} names with two jumps or more: the world's "
