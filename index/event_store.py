@@ -27,16 +27,13 @@ _TRACK_BOXES = (
 )
 _HAS_COLOUR = "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'track_points' AND column_name = 'colour'"
 _FRAME_TIMES = "SELECT frame_times FROM chunks WHERE video_id = ? AND status = 'done' ORDER BY chunk_index"
-_INSERT_EVENTS = (
-    "INSERT INTO events (video_id, object_id, other_object_id, kind, start_s, end_s, score, evidence_s, rule) "
+_INSERT = (
+    "INSERT INTO events (video_id, object_id, other_object_id, kind, start_s, end_s, score, evidence_s, rule{size}) "
     "SELECT ?, unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), "
-    "unnest(?::DOUBLE[]), unnest(?::FLOAT[]), unnest(?::DOUBLE[][]), unnest(?::VARCHAR[])"
+    "unnest(?::DOUBLE[]), unnest(?::FLOAT[]), unnest(?::DOUBLE[][]), unnest(?::VARCHAR[]){sizes}"
 )
-_INSERT_SIZED_EVENTS = (
-    "INSERT INTO events (video_id, object_id, other_object_id, kind, start_s, end_s, score, evidence_s, rule, size) "
-    "SELECT ?, unnest(?::BIGINT[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), "
-    "unnest(?::DOUBLE[]), unnest(?::FLOAT[]), unnest(?::DOUBLE[][]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[])"
-)
+_INSERT_EVENTS = _INSERT.format(size="", sizes="")  # the table before v22
+_INSERT_SIZED_EVENTS = _INSERT.format(size=", size", sizes=", unnest(?::DOUBLE[])")
 _HAS_SIZE = "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'events' AND column_name = 'size'"
 _SET_SIZE = (
     "UPDATE events SET size = s.size FROM (SELECT unnest(?::BIGINT[]) AS object_id, unnest(?::VARCHAR[]) AS kind, "

@@ -18,11 +18,10 @@ from agent.query.query_plan import QueryPlan
 from tools.moment import Moment
 from tools.track_event import SIZE_UNITS
 
-BY_SIZE = {"highest": "a height (only jumps have one)", "lowest": "a height (only jumps have one)",
-           "fastest": "a speed (only motions have one)", "slowest": "a speed (only motions have one)"}
-# Which stored kinds' sizes each superlative reads: a height is a jump's, a speed a motion's.
-_SIZED_KINDS = {"highest": {"jump"}, "lowest": {"jump"}}
-_MOTION_KINDS = {"moving", "moving_left", "moving_right", "starts_moving", "stops_moving"}
+# The size each superlative ranks by, and who has it: a height is a jump's, a speed every other sized kind's (a motion).
+BY_SIZE = {"highest": "height", "lowest": "height", "fastest": "speed", "slowest": "speed"}
+_HAS = {"height": "jumps", "speed": "motions"}
+_SIZED_KINDS = {"height": {"jump"}, "speed": set(SIZE_UNITS) - {"jump"}}
 LARGEST_FIRST = {"longest", "highest", "fastest"}
 
 
@@ -42,7 +41,7 @@ def lasting_kinds(kinds: list[str], plan: QueryPlan) -> list[str]:
 def moment_size(moment: Moment, superlative: str) -> float | None:
     """The largest size among the stored events the moment rests on that the superlative reads (a height for
     'highest', a speed for 'fastest'); None when none has one."""
-    kinds = _SIZED_KINDS.get(superlative, _MOTION_KINDS)
+    kinds = _SIZED_KINDS[BY_SIZE[superlative]]
     sizes = [e.size for e in moment.evidence if e.size is not None and e.event in kinds]
     return max(sizes) if sizes else None
 
@@ -83,7 +82,7 @@ def order_words(plan: QueryPlan, kept: list[Moment], found: int, unranked: int) 
             kind = next((e.event for e in best.evidence if e.size == size), None)
             what += f": {size:.1f} {SIZE_UNITS.get(kind or '', '')}".rstrip()
             if unranked:
-                what += f"; {unranked} with no {BY_SIZE[plan.superlative].split(' (')[0].removeprefix('a ')} left out"
+                what += f"; {unranked} with no {BY_SIZE[plan.superlative]} left out"
         else:
             what += f": {best.end_s - best.start_s:.1f} s"
         words.append(what)
@@ -92,7 +91,10 @@ def order_words(plan: QueryPlan, kept: list[Moment], found: int, unranked: int) 
 
 def unranked_words(plan: QueryPlan, found: int) -> str:
     """Why a superlative kept nothing though moments were found: none of them has the size it ranks by."""
-    return f"none of the {found} found has {BY_SIZE[plan.superlative]}" if plan.superlative in BY_SIZE else ""
+    if plan.superlative not in BY_SIZE:
+        return ""
+    size = BY_SIZE[plan.superlative]
+    return f"none of the {found} found has a {size} (only {_HAS[size]} have one)"
 
 
 def length_words(plan: QueryPlan) -> str:

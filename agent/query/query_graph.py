@@ -244,11 +244,11 @@ class QueryRunner:
         edge = edge_of(plan.predicate)  # "enters from the left": only those whose box comes in at that edge
         tracks: dict[int, list[TrackPoint]] = {}  # each object's track read once, however many events it has
         events = self.reader.events(resolution.object_ids(), stored, plan.start_s, plan.end_s, others) if stored else []
-        jumper = self._jumper_names(plan, events, state["labels"])
+        neighbours = self._neighbours_jumps(plan, events, state["labels"])
         for e in events:
             if edge is not None and self._edge(e, tracks) != edge:
                 continue
-            if e.kind == "jump" and jumper.get((e.object_id, e.start_s)) == "rejected":
+            if (e.object_id, e.start_s) in neighbours and e.kind == "jump":
                 continue  # the part that jumped and the object's label both name another thing than the subject
             first, second = e.object_id, e.other_object_id
             if others and first in others and second is not None and second not in others:
@@ -279,24 +279,24 @@ class QueryRunner:
             moments.sort(key=lambda m: (-m.score, m.video_path, m.start_s))
         return {"route": "events", "moments": moments, "candidates": []}
 
-    def _jumper_names(self, plan: QueryPlan, events: list[StoredEvent],
-                      labels: dict[int, str]) -> dict[tuple[int, float], str]:
-        """For each stored jump whose mask was in two parts at its height (index/part_names.py), 'rejected' when the
-        name the model gave the part off the ground (the part that jumped) and the object's label both name another
-        thing than the subject ("the red box" for "the red ball"): the object was taken for the subject by a phrase of
+    def _neighbours_jumps(self, plan: QueryPlan, events: list[StoredEvent],
+                          labels: dict[int, str]) -> set[tuple[int, float]]:
+        """(object id, start) of the stored jumps whose mask was in two parts at its height (index/part_names.py) and
+        where the name the model gave the part off the ground (the part that jumped) and the object's label both name
+        another thing than the subject ("the red box" for "the red ball"): the object was taken for the subject by a phrase of
         one chunk, and the jump is the other thing's. One name alone does not decide: the names up close get the kind
         wrong about one time in ten (`sva demo --seed 6000`'s red ball, labelled right, has its jumping part named "the
-        red box"). Keyed by (object id, start). A question about no thing in particular keeps every jump."""
+        red box"). A question about no thing in particular keeps every jump."""
         jumps = [e for e in events if e.kind == "jump"]
         if not jumps or names_any_thing(plan.subject):
-            return {}
+            return set()
         parts = self.reader.part_names(sorted({e.object_id for e in jumps}))
         named = {(e.object_id, e.start_s): [n for t, n in parts.get(e.object_id, ())
                                             if e.start_s - _SAME_TIME_S <= t <= e.end_s + _SAME_TIME_S] for e in jumps}
         names = [n for ns in named.values() for n in ns] + [labels.get(e.object_id, "") for e in jumps]
         verdicts = name_verdicts(plan.subject, [n for n in names if n], self.reader.embedder)
         # Any name that is the subject keeps the jump: a mask over two objects of one kind names either.
-        return {(oid, start): "rejected" for (oid, start), ns in named.items()
+        return {(oid, start) for (oid, start), ns in named.items()
                 if ns and labels.get(oid) and all(verdicts[n] == "rejected" for n in [*ns, labels[oid]])}
 
     def _edge(self, e: StoredEvent, tracks: dict[int, list[TrackPoint]]) -> str | None:
