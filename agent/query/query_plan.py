@@ -83,7 +83,9 @@ class QueryPlan(BaseModel):
             raise ValueError(f"end_s ({self.end_s}) is before start_s ({self.start_s})")
         shortest, longest = self.min_duration_s, self.max_duration_s
         if shortest is not None and longest is not None and longest < shortest:
-            raise ValueError(f"max_duration_s ({longest}) is below min_duration_s ({shortest})")
+            raise ValueError(f"max_duration_s ({longest:g} s, the longest asked) is below min_duration_s "
+                             f"({shortest:g} s, the shortest asked); swap them ('for more than {longest:g} s and less than "
+                             f"{shortest:g} s')")
         return self
 
     def search_text(self) -> str:
