@@ -77,7 +77,7 @@ class ObjectNames(BaseModel):
     video_path: str
     label: str
     description: str | None
-    phrases: list[str]
+    phrases: list[str]  # the phrase each chunk linked to the object gave it, repeats kept: how many chunks said what
     first_seen_s: float | None
     last_seen_s: float | None
 

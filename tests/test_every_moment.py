@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -403,6 +404,38 @@ def test_a_jump_whose_part_off_the_ground_and_label_are_another_thing_is_not_the
         assert ((jump.video_path, jump.start_s) in spans) == kept, (part, label)
         anything = _ask(copy, "find every jump")
         assert any((m.video_path, m.start_s) == (jump.video_path, jump.start_s) for m in anything.moments)
+
+
+def test_an_object_few_chunks_called_the_subject_is_left_out_and_said_so(jump_library, tmp_path):
+    """Over the whole index, an object whose label names another thing and that only one of its chunks called "the
+    red ball" is left out while other videos hold objects that clearly are the red ball; the answer says so and how
+    to ask for it. Asked about its own video alone, where nothing else is the red ball, it answers; and if most of its
+    chunks called it the red ball, it answers whatever its label."""
+    import shutil
+
+    db, _, videos = jump_library
+    every = _ask(db, "find every moment the red ball jumps")
+    by_video = {}
+    for m in every.moments:
+        by_video.setdefault(m.video_path, m.evidence[0].object_id)
+    assert len(by_video) >= 2, "the premise: red balls jump in two videos or more"
+    video, oid = sorted(by_video.items())[0]
+    for box_chunks, ball_chunks, left_out in ((3, 1, True), (2, 2, False)):
+        copy = tmp_path / f"box{box_chunks}_ball{ball_chunks}.duckdb"
+        shutil.copy(db, copy)
+        with duckdb.connect(str(copy)) as con:
+            con.execute("UPDATE objects SET label = 'the red box' WHERE object_id = ?", [oid])
+            con.execute("DELETE FROM phrases WHERE object_id = ?", [oid])
+            for i in range(box_chunks + ball_chunks):
+                con.execute("INSERT INTO phrases SELECT video_id, 9000 + ?, 0, ?, object_id FROM objects "
+                            "WHERE object_id = ?", [i, "the red box" if i < box_chunks else "the red ball", oid])
+        asked = _ask(copy, "find every moment the red ball jumps")
+        assert (oid in asked.set_aside, oid in asked.objects) == (left_out, not left_out)
+        assert any(m.video_path == video for m in asked.moments) == (not left_out)
+        assert ("left out 1 object(s)" in asked.answer and "'the red box' in " + Path(video).name in asked.answer) \
+            == left_out, asked.answer
+        alone = _ask(copy, f"find every moment the red ball jumps in {Path(video).name}")
+        assert oid in alone.objects and not alone.set_aside and alone.moments
 
 
 def test_no_thing_in_particular_with_a_predicate_no_rule_reads_says_what_to_ask(jump_library):

@@ -97,3 +97,27 @@ def test_someone_means_a_person():
     found = resolve_subject("someone", objects, default_embedder())
     assert sorted(found.object_ids()) == [2, 3]
     assert not names_any_thing("someone") and not names_any_thing("the dog") and not names_any_thing("the red ball")
+
+
+def test_an_object_only_some_chunks_called_the_subject_is_set_aside_while_another_clearly_is(embedder):
+    """A chunk whose mask spread over a neighbour names the neighbour: the green dog beside a green ball was "the green
+    ball" in 2 of its 20 chunks. Asked about the green ball, it is set aside while another object clearly is one (its
+    label, or most of its chunks, say so); the answer names what was set aside."""
+    ball = _obj(1, "the green ball", video="/v/a.mp4")
+    dog = _obj(2, "the green dog", video="/v/b.mp4", phrases=["the green dog"] * 18 + ["the green ball"] * 2)
+    mostly_ball = _obj(3, "the green box", video="/v/c.mp4", phrases=["the green ball"] * 3 + ["the green box"] * 3)
+    found = resolve_subject("the green ball", [ball, dog, mostly_ball], embedder)
+    assert sorted(found.object_ids()) == [1, 3] and [o.object_id for o in found.set_aside] == [2]
+    # Where nothing asked about is clearly the subject, the objects sometimes called so are all the index has.
+    alone = resolve_subject("the green ball", [dog], embedder)
+    assert alone.object_ids() == [2] and alone.set_aside == []
+    # What the dog is clearly: nothing set aside.
+    dogs = resolve_subject("the green dog", [ball, dog, mostly_ball], embedder)
+    assert dogs.object_ids() == [2] and dogs.set_aside == []
+
+
+def test_an_object_with_no_label_keeps_what_its_phrases_say(embedder):
+    unlabelled = _obj(1, "", phrases=["the red ball"])
+    labelled = _obj(2, "the red ball", video="/v/b.mp4")
+    found = resolve_subject("the red ball", [unlabelled, labelled], embedder)
+    assert sorted(found.object_ids()) == [1, 2] and found.set_aside == []

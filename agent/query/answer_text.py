@@ -64,6 +64,18 @@ def answer_sentence(plan: QueryPlan, moments: list[Moment], found: int, kinds: l
             f"{note_text}")
 
 
+def set_aside_words(resolution: Resolution | None) -> str | None:
+    """What the answer says of the objects subject resolution set aside (agent/query/subject_resolution.py), so that
+    a user who meant one of them knows how to ask for it."""
+    if resolution is None or not resolution.set_aside:
+        return None
+    items = resolution.set_aside
+    shown = ", ".join(f"'{o.label}' in {Path(o.video_path).name}" for o in items[:3])
+    more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+    return (f"left out {len(items)} object(s) that only some of their chunks called '{resolution.subject}' "
+            f"({shown}{more}); ask by that label to see one")
+
+
 def why_none(plan: QueryPlan, kinds: list[str], route: str | None, resolution: Resolution | None,
              scoped: bool) -> str:
     """Why an answer holds no moment, as a sentence after it (empty when nothing more can be said)."""

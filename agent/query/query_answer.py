@@ -54,5 +54,8 @@ class QueryAnswer(BaseModel):
     event_kinds: list[str] = Field(default_factory=list, description="the stored event or state kinds the answer "
                                    "was read from: ['jump'] for 'jumps', every event kind for 'what does the dog do'")
     objects: list[int] = Field(default_factory=list, description="stored objects the subject was resolved to")
+    set_aside: list[int] = Field(default_factory=list, description="stored objects left out: only a few of their "
+                                 "chunks called them by the subject's name, their label names another thing, and "
+                                 "other objects asked about clearly are the subject")
     verified_chunks: int = Field(default=0, description="chunks the model checked")
     note: str | None = Field(default=None, description="what limited the answer, e.g. the --max-verify budget")

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from agent.query.event_verbs import (NOT, asks_presence, edge_of, event_kind, event_kinds, event_object,
                                      negated_state, pair_parts)
-from agent.query.answer_text import answer_sentence, clock, nth_in_each_video
+from agent.query.answer_text import answer_sentence, clock, nth_in_each_video, set_aside_words
 from agent.query.moment_order import lasting_kinds, order_words, ranked, within_length
 from agent.query.state_complement import spans_without, within
 from agent.indexing.object_links import mask_iou, track_iou
@@ -152,6 +152,7 @@ class QueryRunner:
             candidates=len(state.get("candidates", [])), errors=state["errors"], route=route,
             event=_one_kind(state), event_kinds=state.get("kinds", []),
             objects=resolution.object_ids() if resolution else [],
+            set_aside=[o.object_id for o in resolution.set_aside] if resolution else [],
             verified_chunks=len(state.get("checked", [])), note=state.get("note"),
         )
 
@@ -212,7 +213,12 @@ class QueryRunner:
                 have = set(resolution.object_ids())
                 resolution = resolution.model_copy(update={
                     "subject": plan.subject,
-                    "accepted": resolution.accepted + [o for o in found.accepted if o.object_id not in have]})
+                    "accepted": resolution.accepted + [o for o in found.accepted if o.object_id not in have],
+                    "set_aside": resolution.set_aside + found.set_aside})
+        if resolution is not None and resolution.set_aside:  # set aside for one subject, another's may hold it
+            kept = set(resolution.object_ids())
+            unique = {o.object_id: o for o in resolution.set_aside if o.object_id not in kept}
+            resolution = resolution.model_copy(update={"set_aside": list(unique.values())})
         return {"resolution": resolution, "kinds": kinds, "errors": errors, "new_checks": new_checks, "other": other,
                 "labels": {o.object_id: o.label for o in objects}}
 
@@ -436,8 +442,9 @@ class QueryRunner:
         # No route taken: a question about no thing in particular that no stored kind answers.
         route = {} if state.get("route") else {"route": "none"}
         verified = self.settings.verify and bool(state.get("candidates"))
+        notes = [n for n in (state.get("note"), set_aside_words(state.get("resolution"))) if n]
         text = answer_sentence(plan, moments, found, state.get("kinds", []), state.get("route"), verified,
-                               state.get("note"), state.get("resolution"), bool(state.get("videos")),
+                               "; ".join(notes) or None, state.get("resolution"), bool(state.get("videos")),
                                order_words(plan, moments, found, unranked))
         return {"moments": moments, "answer": text, **route}
 
