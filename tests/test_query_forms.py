@@ -28,6 +28,16 @@ FORMS = [
     ("tell me when the ball hits the post", ("the ball", "hits the post", None, None, None)),
     ("let me see every time the dog drinks water", ("the dog", "drinks water", None, None, None)),
     ("which clips show a dog jumping", ("a dog", "jumping", None, None, None)),
+    # Which video: the moments answered say which, so the subject is what is asked about.
+    ("which videos have a purple ball", ("a purple ball", None, None, None, None)),
+    ("which cameras show the van", ("the van", None, None, None, None)),
+    ("in which video does the dog jump", ("the dog", "jump", None, None, None)),
+    ("which video is the purple ball in", ("the purple ball", None, None, None, None)),
+    ("on which camera is the van parked", ("the van", "is parked", None, None, None)),
+    # A search-box query: the verb bare after the noun.
+    ("red ball jump", ("red ball", "jump", None, None, None)),
+    ("person enter the shop", ("person", "enter the shop", None, None, None)),
+    ("dog jump over the fence in cam1.mp4", ("dog", "jump over the fence", "cam1.mp4", None, None)),
     ("show me parts of the video where the dog jumps", ("the dog", "jumps", None, None, None)),
     ("moments in the footage when the dog barks", ("the dog", "barks", None, None, None)),
     # Which occurrence (nth: 1 the first, -1 the last), in each video.

@@ -498,6 +498,8 @@ _REQUEST_VERB = (
     r"detect|spot|display|see|watch|view|tell|pull\s+up|bring\s+up"
 )
 _MOMENT_NOUN = r"(?:moments?|clips?|frames?|times?|scenes?|segments?|parts?|instances?|occurrences?)"
+# What holds the footage, in "which videos show a dog": the moments answered say which.
+_FOOTAGE_NOUN = r"(?:videos?|files?|recordings?|footage|cameras?|cams?|feeds?|streams?)"
 _CONNECTOR = r"(?:where|when|that|in\s+which|during\s+which|with|of|showing|containing|featuring)"
 # Which of the moments: "every", "all the", "the first". A plan has no "first", so it finds them all.
 _MOMENT_QUANTIFIER = r"(?:(?:every|all|any|each|the)\s+(?:of\s+)?(?:the\s+)?)?(?:(?:first|last|exact)\s+)?"
@@ -508,7 +510,10 @@ _LEADING_WORDS: tuple[tuple[re.Pattern[str], Mode | None], ...] = tuple(
     for pattern, mode in (
         (rf"(?:{_POLITE})\b", None),
         (rf"(?:{_REQUEST_VERB})(?:\s+(?:me|us))?\b", None),
-        (rf"(?:which|what)\s+{_MOMENT_NOUN}\s+(?:show|have|contain|include|feature)s?\b", None),
+        (rf"(?:which|what)\s+(?:{_MOMENT_NOUN}|{_FOOTAGE_NOUN})\s+(?:show|have|contain|include|feature)s?\b", None),
+        # "in which video does the dog jump", "which camera is the van on": the answer's moments say which.
+        (rf"(?:(?:in|on)\s+)?(?:which|what)\s+{_FOOTAGE_NOUN}\s+(?:does|do|did)\b", "do"),
+        (rf"(?:(?:in|on)\s+)?(?:which|what)\s+{_FOOTAGE_NOUN}\s+(?:is|are|was|were)\b", "be"),
         (rf"{_MOMENT_QUANTIFIER}{_MOMENT_NOUN}(?:\s+{_CONNECTOR})?\b", None),
         # A shot is also a sports event ("every shot by the striker"), so it is a moment only before a clause.
         (rf"{_MOMENT_QUANTIFIER}shots?\s+{_CONNECTOR}\b", None),
@@ -952,6 +957,20 @@ def _participle_before_noun(words: list[str]) -> tuple[list[str], list[str]]:
     return words, []
 
 
+def _bare_verb_after_noun(words: list[str]) -> tuple[list[str], list[str]]:
+    """'red ball jump', 'person enter the shop': a search-box query with the verb bare after the noun. A word there that
+    names an event or state kind (agent/query/event_verbs.py) starts the predicate; other words make a compound noun
+    ('the pole vaulter'), and a preposition ends the search ('the man in red' stays whole)."""
+    head = _head_index(words)
+    for index in range(head + 1, len(words)):
+        word = words[index]
+        if word in _PREPOSITIONS or word in _RELATIVES:
+            break
+        if word not in _ADJECTIVES | _DETERMINERS and event_kind(word) is not None:
+            return words[:index], words[index:]
+    return words, []
+
+
 def fallback_plan(question: str) -> QueryPlan:
     """A plan from rules alone, for when the model's answer is unusable. Deterministic.
 
@@ -967,6 +986,8 @@ def fallback_plan(question: str) -> QueryPlan:
     text = _FOOTAGE_RE.sub(" ", text)
     text, mode, copula = _strip_leading_words(" ".join(_words(text)))
     words = _trim_dangling(_someone_for_who(text.split()))
+    if mode == "be" and len(words) > 2 and words[-1] == "in":
+        words = words[:-1]  # "which video is the dog in": where, which the moments say
     # "when doesn't the car move", "when isn't the dog moving": the negation stands before the subject.
     negated = mode != "statement" and words[:1] == ["not"]
     words = words[1:] if negated else words
@@ -977,6 +998,8 @@ def fallback_plan(question: str) -> QueryPlan:
         subject, predicate = _participle_before_noun(subject)
     if not predicate and copula is not None:
         subject, predicate = _state_after_copula(subject)
+    if not predicate and mode == "statement":
+        subject, predicate = _bare_verb_after_noun(subject)
     if len(subject) > 1 and subject[-1] in ("first", "last") and predicate:  # "when does the dog first jump"
         nth, subject = nth or ORDINALS[subject[-1]], subject[:-1]
     if negated and predicate:
