@@ -130,3 +130,38 @@ def test_verify_by_takes_answer_or_grounding_only(tmp_path):
     result = run_sva("query", "the dog", "--db", str(tmp_path / "x.duckdb"), "--verify-by", "maybe")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "Invalid value for '--verify-by'" in result.stderr and "'grounding'" in result.stderr
+
+
+def test_a_grounded_mask_on_a_stored_object_of_another_colour_named_so_is_a_neighbours(indexed_library,
+                                                                                      tracking_checkpoint, tmp_path):
+    """On the retrieval route (no stored object is the subject), the subject is grounded in each candidate chunk. When
+    that mask lies on a stored object whose label names other colours, and the model's close-up names of it do too,
+    what it shows is that object's ("the yellow dog" grounded onto the red box beside it, whose jumps are the box's):
+    no moment. Close-up names in the subject's colour keep it: a stored mask over two objects is labelled as one of
+    them, and the grounded mask may be the other."""
+    import shutil
+
+    import duckdb
+
+    db, _, _ = indexed_library
+    engine = Sa2VA.from_pretrained(tracking_checkpoint)
+    settings = QuerySettings(db=db, max_verify=3, top_n=3, threshold=0.0, verify_by="grounding", model_parser=False,
+                             gap_s=0.0, min_len_s=0.0)
+    answers = {}
+    for label in ("the big box", "the white box"):
+        copy = tmp_path / f"{label.replace(' ', '_')}.duckdb"
+        shutil.copy(db, copy)
+        with duckdb.connect(str(copy)) as con:  # every object is the label, named nothing else
+            con.execute("UPDATE objects SET label = ?, description = NULL", [label])
+            con.execute("UPDATE phrases SET phrase = ?", [label])
+        for name in ("the white cat", "the red dog"):
+            engine.region_names = lambda regions, max_new_tokens=12, name=name: [name] * len(regions)
+            answers[label, name] = run_query("find every moment the red dog plays",
+                                             settings.model_copy(update={"db": copy}), engine=engine)
+    plain = answers["the big box", "the white cat"]
+    assert all(a.route == "retrieval" and not a.objects for a in answers.values())
+    assert plain.moments and any(ev.object_id for m in plain.moments for ev in m.evidence), \
+        "the premise: the grounded masks lie on stored objects"
+    assert answers["the white box", "the white cat"].verified_chunks == plain.verified_chunks
+    assert not answers["the white box", "the white cat"].moments
+    assert answers["the white box", "the red dog"].moments and answers["the big box", "the red dog"].moments

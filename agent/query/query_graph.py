@@ -47,6 +47,7 @@ from index.summaries import ChunkSummary, StoredEvent
 from sa2va_engine.masklet import Masklet, TrackPoint
 from sa2va_engine.user_error import UserError
 from tools.clip import Clip, decode_clip
+from tools.colour_words import colours_differ
 from tools.engine_session import model_name
 from tools.moment import Evidence, Moment
 from tools.track_event import PAIR_KINDS, STATE_KINDS
@@ -407,7 +408,7 @@ class QueryRunner:
                 except UserError as exc:  # e.g. the file moved since it was indexed: the other candidates go on
                     errors.append(str(exc))
             if self.settings.verify_by == "grounding":
-                verified += self._grounded(plan, decoded)
+                verified += self._grounded(plan, decoded, state.get("labels"))
             else:
                 requests = [VerifyRequest(clip=clip, question=plan.verify_question()) for _, clip, _ in decoded]
                 for (candidate, clip, stored), reply in zip(decoded, verify_clips(self.engine(), requests)):
@@ -462,7 +463,8 @@ class QueryRunner:
         return [TrackRequest(clip=clip, expressions=[plan.track_expression()],
                              prompt_every_frame=self.settings.prompt_every_frame) for clip in clips]
 
-    def _grounded(self, plan: QueryPlan, decoded: list[tuple[Candidate, Clip, dict[int, list[TrackPoint]]]]) -> list[Hit]:
+    def _grounded(self, plan: QueryPlan, decoded: list[tuple[Candidate, Clip, dict[int, list[TrackPoint]]]],
+                  labels: dict[int, str] | None = None) -> list[Hit]:
         """A batch of candidates verified by grounding: the subject tracked in each, all their close-up names in
         one generation (grounded_check), then each localized with its track."""
         from agent.query.grounded_check import grounded_checks
@@ -479,13 +481,15 @@ class QueryRunner:
             # (bench/README.md: the grounded gate on the retrieval route's jumps dropped 4 false and 4 true ones).
             if (kind is None or kind in PAIR_KINDS) and check.p_yes < self.settings.threshold:
                 continue
-            hits += self._localize(plan, candidate, clip, stored, check.p_yes, masklet, check)
+            hits += self._localize(plan, candidate, clip, stored, check.p_yes, masklet, check, labels)
         return hits
 
     def _localize(self, plan: QueryPlan, candidate: Candidate, clip: Clip, stored: dict[int, list[TrackPoint]],
-                  p_yes: float, masklet: Masklet | None = None, grounded: GroundedCheck | None = None) -> list[Hit]:
+                  p_yes: float, masklet: Masklet | None = None, grounded: GroundedCheck | None = None,
+                  labels: dict[int, str] | None = None) -> list[Hit]:
         """A candidate the model answered `p_yes` for: nothing below the threshold, else where it happens, by the
-        subject's track (`masklet`, tracked here when not given). `grounded`: how grounding gave `p_yes`."""
+        subject's track (`masklet`, tracked here when not given). `grounded`: how grounding gave `p_yes`; `labels`:
+        the stored objects' labels by id."""
         from tools.sa2va_track import track_clip
 
         question = plan.verify_question()
@@ -494,6 +498,15 @@ class QueryRunner:
         if masklet is None:
             masklet = track_clip(self.engine(), self._track_requests(plan, [clip])[0]).masklets[0]
         kind = event_kind(plan.predicate)
+        under = _object_under(masklet, stored, candidate)
+        names = [n for n in grounded.names if n] if grounded is not None else []
+        if (names and under is not None and labels and colours_differ(plan.subject, labels.get(under) or "")
+                and all(colours_differ(plan.subject, n) for n in names)):
+            # The mask the subject was grounded to lies on a stored object whose label names other colours, and the
+            # model names it up close in other colours too: a neighbour's track ("the yellow dog" grounded onto the
+            # red box beside it, whose jumps are the box's). The label alone does not decide: a stored mask over two
+            # objects is labelled as one of them, and the grounded mask may be on the other.
+            return []
         object_id = _matching_object(masklet, stored, candidate)
         rules: list[str | None] = []
         if kind is not None and kind not in PAIR_KINDS:
@@ -631,12 +644,18 @@ def _candidates(reader: IndexReader, hits: list[SearchHit]) -> list[Candidate]:
     return out
 
 
-def _matching_object(masklet: Masklet, stored: dict, candidate: Candidate) -> int | None:
-    """The stored object the localization track is, by mask IoU; else the object a search hit named."""
+def _object_under(masklet: Masklet, stored: dict, candidate: Candidate) -> int | None:
+    """The stored object the localization track is, by mask IoU, or None."""
     scored = [(track_iou(masklet, points, candidate.start_s, candidate.end_s), oid) for oid, points in stored.items()]
     best = max(scored, default=(0.0, None))
-    if best[0] >= MATCH_IOU:
-        return best[1]
+    return best[1] if best[0] >= MATCH_IOU else None
+
+
+def _matching_object(masklet: Masklet, stored: dict, candidate: Candidate) -> int | None:
+    """The stored object the localization track is, by mask IoU; else the object a search hit named."""
+    under = _object_under(masklet, stored, candidate)
+    if under is not None:
+        return under
     named = [h.object_id for h in candidate.hits if h.object_id is not None]
     return named[0] if named else None
 
