@@ -434,6 +434,7 @@ def test_an_object_few_chunks_called_the_subject_is_left_out_and_said_so(jump_li
         assert any(m.video_path == video for m in asked.moments) == (not left_out)
         assert ("left out 1 object(s)" in asked.answer and "'the red box' in " + Path(video).name in asked.answer) \
             == left_out, asked.answer
+        assert ("left out 1 object(s)" in (asked.note or "")) == left_out, "--json says it too"
         alone = _ask(copy, f"find every moment the red ball jumps in {Path(video).name}")
         assert oid in alone.objects and not alone.set_aside and alone.moments
 

@@ -443,11 +443,12 @@ class QueryRunner:
         # No route taken: a question about no thing in particular that no stored kind answers.
         route = {} if state.get("route") else {"route": "none"}
         verified = self.settings.verify and bool(state.get("candidates"))
-        notes = [n for n in (state.get("note"), set_aside_words(state.get("resolution"))) if n]
-        text = answer_sentence(plan, moments, found, state.get("kinds", []), state.get("route"), verified,
-                               "; ".join(notes) or None, state.get("resolution"), bool(state.get("videos")),
+        # What limited the answer, for people (the sentence) and programs (`note` in --json) alike.
+        note = "; ".join(n for n in (state.get("note"), set_aside_words(state.get("resolution"))) if n) or None
+        text = answer_sentence(plan, moments, found, state.get("kinds", []), state.get("route"), verified, note,
+                               state.get("resolution"), bool(state.get("videos")),
                                order_words(plan, moments, found, unranked))
-        return {"moments": moments, "answer": text, **route}
+        return {"moments": moments, "answer": text, "note": note, **route}
 
     # -- verification of one candidate ------------------------------------------------------
     def _decode(self, candidate: Candidate) -> tuple[Clip, dict[int, list[TrackPoint]]]:
