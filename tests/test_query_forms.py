@@ -38,6 +38,8 @@ FORMS = [
     ("red ball jump", ("red ball", "jump", None, None, None)),
     ("person enter the shop", ("person", "enter the shop", None, None, None)),
     ("dog jump over the fence in cam1.mp4", ("dog", "jump over the fence", "cam1.mp4", None, None)),
+    # ... but a compound noun whose second word is also a verb stays whole.
+    ("the car park entrance", ("the car park entrance", None, None, None, None)),
     ("show me parts of the video where the dog jumps", ("the dog", "jumps", None, None, None)),
     ("moments in the footage when the dog barks", ("the dog", "barks", None, None, None)),
     # Which occurrence (nth: 1 the first, -1 the last), in each video.

@@ -442,7 +442,7 @@ _COLOURS = {
 # Words that usually describe the noun after them.
 _ADJECTIVES = _COLOURS | {
     "dark", "light", "big", "small", "large", "little", "tiny", "huge", "tall",
-    "short", "long", "young", "old", "first", "second", "third", "last", "other", "same", "new", "left",
+    "short", "long", "high", "low", "young", "old", "first", "second", "third", "last", "other", "same", "new", "left",
     "right", "front",
 }  # fmt: skip
 _PREPOSITIONS = {
@@ -959,14 +959,17 @@ def _participle_before_noun(words: list[str]) -> tuple[list[str], list[str]]:
 
 def _bare_verb_after_noun(words: list[str]) -> tuple[list[str], list[str]]:
     """'red ball jump', 'person enter the shop': a search-box query with the verb bare after the noun. A word there that
-    names an event or state kind (agent/query/event_verbs.py) starts the predicate; other words make a compound noun
-    ('the pole vaulter'), and a preposition ends the search ('the man in red' stays whole)."""
+    names an event or state kind (agent/query/event_verbs.py), last or followed by what follows a verb (a determiner,
+    a preposition, a particle), starts the predicate; other words make a compound noun ('the pole vaulter', 'the car
+    park entrance'), and a preposition ends the search ('the man in red' stays whole)."""
     head = _head_index(words)
     for index in range(head + 1, len(words)):
         word = words[index]
         if word in _PREPOSITIONS or word in _RELATIVES:
             break
-        if word not in _ADJECTIVES | _DETERMINERS and event_kind(word) is not None:
+        following = words[index + 1] if index + 1 < len(words) else None
+        ends_clause = following is None or following in _DETERMINERS | _PREPOSITIONS | _PARTICLES | {"and", "or"}
+        if ends_clause and word not in _ADJECTIVES | _DETERMINERS and event_kind(word) is not None:
             return words[:index], words[index:]
     return words, []
 
