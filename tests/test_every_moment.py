@@ -354,6 +354,35 @@ def test_the_highest_jump_and_the_longest_stillness_are_the_most_of_every_one(ju
     assert stop.moments == [] and "has a height (only jumps have one)" in stop.answer
 
 
+def test_in_the_last_seconds_counts_back_from_each_video_s_own_end(jump_library):
+    """"In the last 8 seconds" is each video's own last 8 s: an event that overlaps them is kept whole, a state is cut
+    to them, and an answer with none says the window."""
+    db, _, _ = jump_library
+    durations = {v.path: v.duration_s for v in IndexReader(db, linger_s=0).library()}
+    every = _ask(db, "all jumps of the red ball")
+    last = _ask(db, "all jumps of the red ball in the last 8 seconds")
+    assert last.plan.last_s == 8.0
+    expected = sorted((m.video_path, m.start_s, m.end_s) for m in every.moments
+                      if m.end_s >= durations[m.video_path] - 8.0)
+    assert sorted((m.video_path, m.start_s, m.end_s) for m in last.moments) == expected
+    assert len(expected) < len(every.moments), "the premise: some jumps are earlier"
+    still = _ask(db, "when is the red ball still in the last 8 seconds")
+    assert still.moments and all(m.start_s >= durations[m.video_path] - 8.0 - 1e-6 for m in still.moments)
+    whole = _ask(db, "when is the red ball still")
+    for video, duration in durations.items():
+        cut = sum(min(m.end_s, duration) - max(m.start_s, duration - 8.0) for m in whole.moments
+                  if m.video_path == video and m.end_s > duration - 8.0)
+        assert sum(m.end_s - m.start_s for m in still.moments if m.video_path == video) == pytest.approx(cut)
+    none = _ask(db, "all jumps of the red ball in the last 0.01 seconds")
+    assert not none.moments and "in the last 0.01 s of each video" in none.answer
+    # A predicate no rule reads is verified on the chunks where the subject is seen: only those of the last 8 s.
+    plays = _ask(db, "when does the red ball play in the last 8 seconds in " + Path(next(iter(durations))).name)
+    assert plays.route == "verify" and 0 < plays.candidates
+    assert all(m.end_s >= durations[m.video_path] - 8.0 for m in plays.moments)
+    whole_plays = _ask(db, "when does the red ball play in " + Path(next(iter(durations))).name)
+    assert plays.candidates < whole_plays.candidates
+
+
 def test_an_object_no_track_saw_is_no_answer_to_a_question(jump_library, tmp_path):
     """A phrase the model grounded on nothing leaves an object row with no track point: the subject does not resolve
     to it (it would count among the objects that match, and be sent to the model's check)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from agent.query.event_verbs import describes, event_kind
-from agent.query.query_parse import QueryParseError, fallback_plan
+from agent.query.query_parse import fallback_plan
 from tests.test_query_parse import expected_plan
 
 # question -> (subject, predicate, video, start_s, end_s)
@@ -284,8 +284,21 @@ def test_what_a_thing_does_asks_for_every_event_kind(question: str, asks_everyth
     assert describes(fallback_plan(question).predicate) is asks_everything
 
 
-@pytest.mark.parametrize("question", ["the dog chasing the cat in the last 5 minutes", "a car during the final minute"])
-def test_time_from_the_end_is_a_user_error(question: str) -> None:
-    # Times count from each video's start; silently searching the whole video would answer another question.
-    with pytest.raises(QueryParseError, match="from the end of the video"):
-        fallback_plan(question)
+@pytest.mark.parametrize(("question", "subject", "predicate", "video", "last_s"), [
+    ("the dog chasing the cat in the last 5 minutes", "the dog", "chasing the cat", None, 300.0),
+    ("a car during the final minute", "a car", None, None, 60.0),
+    ("what happened in the last 30 seconds of cam2.mp4", "anything", "happened", "cam2.mp4", 30.0),
+    ("in the last 2 minutes when is the dog still", "the dog", "is still", None, 120.0),
+])
+def test_time_from_the_end_counts_back_from_each_video_s_end(question, subject, predicate, video, last_s) -> None:
+    plan = fallback_plan(question)
+    assert (plan.subject, plan.predicate, plan.video, plan.last_s, plan.start_s, plan.end_s) == (
+        subject, predicate, video, last_s, None, None)
+
+
+def test_time_from_the_end_is_read_beside_the_model_s_plan() -> None:
+    from agent.query.query_parse import plan_from_model_text
+
+    question = "when does the dog jump in the last 20 seconds"
+    plan = plan_from_model_text(question, '{"subject": "the dog", "predicate": "jump"}')
+    assert plan is not None and plan.parsed_by == "model" and plan.last_s == 20.0

@@ -124,13 +124,15 @@ def nth_in_each_video(moments: list[Moment], nth: int) -> list[Moment]:
 
 
 def window_words(plan: QueryPlan) -> str:
-    """The plan's time window as words for an answer: ' after 0:10.0', ' between 0:10.0 and 0:20.0', ''."""
+    """The plan's time window as words for an answer: ' after 0:10.0', ' between 0:10.0 and 0:20.0', ' in the last 60 s
+    of each video', ''."""
     start, end = plan.start_s, plan.end_s
+    last = f" in the last {plan.last_s:g} s of each video" if plan.last_s is not None else ""
     if start is not None and end is not None:
-        return f" at {clock(start)}" if start == end else f" between {clock(start)} and {clock(end)}"
+        return (f" at {clock(start)}" if start == end else f" between {clock(start)} and {clock(end)}") + last
     if start is not None:
-        return f" after {clock(start)}"
-    return f" before {clock(end)}" if end is not None else ""
+        return f" after {clock(start)}{last}"
+    return (f" before {clock(end)}" if end is not None else "") + last
 
 
 def clock(seconds: float) -> str:

@@ -9,14 +9,16 @@ answer, not one per video (an ordinal, "the first jump", is per video: agent/que
   its event was stored with (tools/track_event.py `SIZE_UNITS`, in object heights, so a jump far from the camera
   compares with one near it). A moment with no size (verified by the model, or of a kind that has none) cannot be
   ranked so: it is left out, and the answer says how many were.
-A length bound keeps the moments lasting at least (at most) that long; it applies before the superlative.
+A length bound keeps the moments lasting at least (at most) that long; it applies before the superlative, and after
+"in the last 5 minutes" (`in_last_seconds`), which counts back from each video's own end.
 """
 
 from __future__ import annotations
 
+from agent.query.event_verbs import NOT
 from agent.query.query_plan import QueryPlan
 from tools.moment import Moment
-from tools.track_event import SIZE_UNITS
+from tools.track_event import SIZE_UNITS, STATE_KINDS
 
 # The size each superlative ranks by, and who has it: a height is a jump's, a speed every other sized kind's (a motion).
 BY_SIZE = {"highest": "height", "lowest": "height", "fastest": "speed", "slowest": "speed"}
@@ -51,6 +53,23 @@ def within_length(moments: list[Moment], plan: QueryPlan) -> list[Moment]:
     low, high = plan.min_duration_s, plan.max_duration_s
     return [m for m in moments if (low is None or m.end_s - m.start_s >= low)
             and (high is None or m.end_s - m.start_s <= high)]
+
+
+def in_last_seconds(moments: list[Moment], last_s: float, durations: dict[str, float]) -> list[Moment]:
+    """The moments in the last `last_s` seconds of their own video ("in the last 5 minutes"): an event that overlaps
+    that stretch is kept whole, a state is cut to it (how long the dog was moving in the last minute counts only that
+    minute). A video of unknown length keeps none: where its end is cannot be told."""
+    kept = []
+    for m in moments:
+        duration = durations.get(m.video_path)
+        if duration is None or m.end_s < duration - last_s:
+            continue
+        cut = max(m.start_s, duration - last_s)
+        if cut > m.start_s and all(e.event in STATE_KINDS or (e.event or "").startswith(NOT) for e in m.evidence
+                                   if e.event) and any(e.event for e in m.evidence):
+            m = m.model_copy(update={"start_s": cut})
+        kept.append(m)
+    return kept
 
 
 def ranked(moments: list[Moment], plan: QueryPlan) -> tuple[list[Moment], int]:

@@ -20,6 +20,7 @@ so that the evidence points at rows in the index. merge: verified windows become
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
@@ -30,7 +31,7 @@ from pydantic import BaseModel, Field
 from agent.query.event_verbs import (NOT, asks_presence, edge_of, event_kind, event_kinds, event_object,
                                      negated_state, pair_parts)
 from agent.query.answer_text import answer_sentence, clock, nth_in_each_video, set_aside_words
-from agent.query.moment_order import lasting_kinds, order_words, ranked, within_length
+from agent.query.moment_order import in_last_seconds, lasting_kinds, order_words, ranked, within_length
 from agent.query.state_complement import spans_without, within
 from agent.indexing.object_links import mask_iou, track_iou
 from agent.query.query_answer import QueryAnswer, QuerySettings
@@ -354,9 +355,12 @@ class QueryRunner:
         plan, s = state["plan"], self.settings
         resolution = state["resolution"]
         chunks = self.reader.object_chunks(resolution.object_ids())
+        last_from = self._last_from(plan)
         candidates = []
         for video, index, start, end, seen in chunks:
             if (plan.start_s is not None and end < plan.start_s) or (plan.end_s is not None and start > plan.end_s):
+                continue
+            if last_from is not None and end < last_from.get(video, math.inf):
                 continue
             names = [o for o in resolution.accepted if o.object_id in seen]
             hits = [SearchHit(video_path=video, video_id=0, chunk_index=index, kind="phrase", object_id=o.object_id,
@@ -377,6 +381,9 @@ class QueryRunner:
             request = SearchRequest(db=s.db, text=plan.search_text(), k=s.retrieve_k, video=video,
                                     start_s=plan.start_s, end_s=plan.end_s)
             hits += search_index(request, self.reader).hits
+        last_from = self._last_from(plan)
+        if last_from is not None:  # before the budget: the best chunks of the last minutes, not the best of all
+            hits = [h for h in hits if h.end_s >= last_from.get(h.video_path, math.inf)]
         hits.sort(key=lambda h: -h.score)
         candidates = _candidates(self.reader, hits[: s.retrieve_k])
         note = None
@@ -384,6 +391,12 @@ class QueryRunner:
             note = f"verified the best {s.top_n} of {len(candidates)} chunks found by text search (--top-n)"
         return {"route": "retrieval", "hits": hits[: s.retrieve_k], "candidates": candidates[: s.top_n]
                 if s.verify else candidates, "note": note}
+
+    def _last_from(self, plan: QueryPlan) -> dict[str, float] | None:
+        """For "in the last 5 minutes": where that stretch begins in each video (its duration less `last_s`)."""
+        if plan.last_s is None:
+            return None
+        return {v.path: v.duration_s - plan.last_s for v in self.reader.library() if v.duration_s}
 
     def verify(self, state: QueryState) -> QueryState:
         """Candidates in batches of `verify_batch`: decoded, asked the yes/no question in one forward pass,
@@ -435,7 +448,11 @@ class QueryRunner:
         """The one-line answer (agent/query/answer_text.py). The moments kept: those lasting as long as the plan asks,
         then with a superlative the most of it over every video (agent/query/moment_order.py), with `nth` that moment of
         each video."""
-        moments, plan = within_length(state.get("moments", []), state["plan"]), state["plan"]
+        moments, plan = state.get("moments", []), state["plan"]
+        if plan.last_s is not None:
+            durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
+            moments = in_last_seconds(moments, plan.last_s, durations)
+        moments = within_length(moments, plan)
         found = len(moments)
         moments, unranked = ranked(moments, plan)
         if plan.nth is not None and moments:

@@ -208,10 +208,11 @@ def plan_from_model_text(question: str, text: str) -> QueryPlan | None:
     # Which occurrence, the most of what and how long are read from the question by the same rules as the
     # fallback's, not asked of the model.
     shortest, longest, text = _take_length(question)
-    nth, text = _take_ordinal(_take_times(text, question)[1])
+    times, text = _take_times(text, question)
+    nth, text = _take_ordinal(text)
     superlative, top, _ = _take_superlative(text)
     return plan.model_copy(update={"nth": nth, "superlative": superlative, "top": top, "min_duration_s": shortest,
-                                   "max_duration_s": longest})
+                                   "max_duration_s": longest, "last_s": times.last_s})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -278,8 +279,9 @@ _RANGE_RE = re.compile(
     re.IGNORECASE,
 )
 _FIRST_RE = re.compile(rf"\b(?:in|during|within)\s+the\s+first\s+(?P<n>{_COUNT})?\s*(?P<unit>{_UNIT})", re.IGNORECASE)
-# Counted back from each video's end, which the plan cannot say; see `_take_times`.
-_LAST_RE = re.compile(rf"\b(?:in|during|within)\s+the\s+(?:last|final)\s+(?:{_COUNT})?\s*{_UNIT}", re.IGNORECASE)
+# Counted back from each video's own end: the plan's `last_s`.
+_LAST_RE = re.compile(rf"\b(?:in|during|within)\s+the\s+(?:last|final)\s+(?P<n>{_COUNT})?\s*(?P<unit>{_UNIT})",
+                      re.IGNORECASE)
 _AFTER_RE = re.compile(
     rf"\b(?:after|since|past|beyond|from|starting(?:\s+(?:at|from))?)\s+{_ABOUT}(?:the\s+)?(?P<t>{_TIME}){_MARK}",
     re.IGNORECASE,
@@ -330,6 +332,7 @@ def _last_unit_seconds(time_text: str) -> float:
 class _TimeFilter:
     start_s: float | None = None
     end_s: float | None = None
+    last_s: float | None = None
 
     def set_start(self, seconds: float) -> None:
         # The first phrase wins: a later one is more likely part of the subject than a correction.
@@ -352,14 +355,9 @@ def _range_bounds(match: re.Match[str]) -> tuple[float, float]:
 def _take_times(text: str, question: str) -> tuple[_TimeFilter, str]:
     """The time filter written in `text` and `text` without its time phrases.
 
-    Ranges go first so that 'from 30s to 45s' is not read as a bare 'from 30s'. 'In the last 5 minutes' is
-    a user error rather than a silently ignored phrase: times count from each video's start, and its end
-    is not known when the question is parsed.
+    Ranges go first so that 'from 30s to 45s' is not read as a bare 'from 30s'. 'In the last 5 minutes' counts
+    back from each video's own end (`last_s`), which the query knows and the parser does not.
     """
-    if _LAST_RE.search(text):
-        raise QueryParseError(
-            f"query {_shown(question)} counts time from the end of the video; give times from its start ('after 10:00')"
-        )
     times = _TimeFilter()
 
     def on_range(match: re.Match[str]) -> str:
@@ -370,6 +368,11 @@ def _take_times(text: str, question: str) -> tuple[_TimeFilter, str]:
 
     def on_first(match: re.Match[str]) -> str:
         times.set_end(float(_digits(match.group("n") or "1")) * _UNIT_SECONDS[match.group("unit").lower()])
+        return " "
+
+    def on_last(match: re.Match[str]) -> str:
+        if times.last_s is None:
+            times.last_s = float(_digits(match.group("n") or "1")) * _UNIT_SECONDS[match.group("unit").lower()]
         return " "
 
     def on_after(match: re.Match[str]) -> str:
@@ -386,7 +389,7 @@ def _take_times(text: str, question: str) -> tuple[_TimeFilter, str]:
         times.set_end(seconds)
         return " "
 
-    for pattern, handler in ((_RANGE_RE, on_range), (_FIRST_RE, on_first), (_AFTER_RE, on_after),
+    for pattern, handler in ((_RANGE_RE, on_range), (_FIRST_RE, on_first), (_LAST_RE, on_last), (_AFTER_RE, on_after),
                              (_BEFORE_RE, on_before), (_AT_RE, on_at)):  # fmt: skip
         text = pattern.sub(handler, text)
     return times, text
@@ -1017,6 +1020,7 @@ def fallback_plan(question: str) -> QueryPlan:
             video=video,
             start_s=times.start_s,
             end_s=times.end_s,
+            last_s=times.last_s,
             nth=nth,
             superlative=superlative,
             top=top,

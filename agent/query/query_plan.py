@@ -34,6 +34,10 @@ class QueryPlan(BaseModel):
     end_s: float | None = Field(
         default=None, description="only moments before this, seconds from the video's start ('before 1:30' -> 90)"
     )
+    last_s: float | None = Field(
+        default=None, gt=0, description="only moments in the last this many seconds of each video ('in the last 5 "
+        "minutes' -> 300); counted back from each video's own end"
+    )
     nth: int | None = Field(
         default=None, description="which occurrence, in each video: 1 the first, 2 the second, -1 the last; null = every one"
     )
