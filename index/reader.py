@@ -275,7 +275,8 @@ class IndexReader:
 
     def object_names(self, videos: Sequence[str] | None = None) -> list[ObjectNames]:
         """Every object of the given videos (paths as stored; None: all videos) that was seen (has a track point),
-        with its label, description and the phrases its chunks linked to it (one per link, so that repeats count): one query, whatever the number of objects.
+        with its label, description and the phrases its chunks linked to it (one per link, so that repeats count): one
+        query, whatever the number of objects.
         An object no track saw is a phrase the model grounded on nothing (11 of 69 stored objects on 30 unseen
         minutes of the demo model): no question can be about it."""
         with self._connection() as con:

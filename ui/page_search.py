@@ -9,7 +9,7 @@ import time
 
 import streamlit as st
 
-from agent.query.answer_text import is_state
+from agent.query.event_verbs import is_state
 from tools.moment import Moment
 from ui.clock import span
 from ui.access_gate import signed_in

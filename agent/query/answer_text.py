@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.query.event_verbs import NOT, describes, edge_of
+from agent.query.event_verbs import NOT, describes, edge_of, is_state
 from agent.query.moment_order import length_words, unranked_words
 from agent.query.query_plan import QueryPlan
 from agent.query.subject_resolution import Resolution, names_any_thing
 from tools.moment import Moment
-from tools.track_event import STATE_KINDS
 
 ORDINAL_WORDS = {1: "the first", 2: "the second", 3: "the third", 4: "the fourth", 5: "the fifth", -1: "the last"}
 
@@ -103,11 +102,6 @@ def why_none(plan: QueryPlan, kinds: list[str], route: str | None, resolution: R
         return (f" No event or state rule reads '{plan.predicate}', and the model checks that only for a named "
                 f"thing: ask about one ('the dog {plan.predicate}').")
     return ""
-
-
-def is_state(kind: str) -> bool:
-    """A stored state, or the time one does not hold ("not_near")."""
-    return kind in STATE_KINDS or kind.startswith(NOT)
 
 
 def nth_in_each_video(moments: list[Moment], nth: int) -> list[Moment]:

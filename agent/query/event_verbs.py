@@ -337,6 +337,11 @@ def describes(predicate: str | None) -> bool:
 
 # A state that does not hold is asked for as a kind of its own, the state's name after this: "not_near", "not_visible".
 NOT = "not_"
+
+
+def is_state(kind: str) -> bool:
+    """A stored state, or the time one does not hold ("not_near")."""
+    return kind in STATE_KINDS or kind.startswith(NOT)
 # "is not near the box", "is never on the left", "isn't visible": the state after the negation.
 _NEGATED = re.compile(r"^(?:(?:is|are|was|were|be|being|gets?|stays?)\s+)?(?:not|never)\s+(?P<state>.+)$", re.IGNORECASE)
 # "is out of view", "is gone", "is missing": not visible.

@@ -15,10 +15,10 @@ A length bound keeps the moments lasting at least (at most) that long; it applie
 
 from __future__ import annotations
 
-from agent.query.event_verbs import NOT
+from agent.query.event_verbs import is_state
 from agent.query.query_plan import QueryPlan
 from tools.moment import Moment
-from tools.track_event import SIZE_UNITS, STATE_KINDS
+from tools.track_event import SIZE_UNITS
 
 # The size each superlative ranks by, and who has it: a height is a jump's, a speed every other sized kind's (a motion).
 BY_SIZE = {"highest": "height", "lowest": "height", "fastest": "speed", "slowest": "speed"}
@@ -65,8 +65,8 @@ def in_last_seconds(moments: list[Moment], last_s: float, durations: dict[str, f
         if duration is None or m.end_s < duration - last_s:
             continue
         cut = max(m.start_s, duration - last_s)
-        if cut > m.start_s and all(e.event in STATE_KINDS or (e.event or "").startswith(NOT) for e in m.evidence
-                                   if e.event) and any(e.event for e in m.evidence):
+        kinds = [e.event for e in m.evidence if e.event]
+        if cut > m.start_s and kinds and all(is_state(k) for k in kinds):
             m = m.model_copy(update={"start_s": cut})
         kept.append(m)
     return kept

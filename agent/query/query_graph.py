@@ -392,11 +392,15 @@ class QueryRunner:
         return {"route": "retrieval", "hits": hits[: s.retrieve_k], "candidates": candidates[: s.top_n]
                 if s.verify else candidates, "note": note}
 
+    def _durations(self) -> dict[str, float]:
+        """Each indexed video's length in seconds, by path (videos of unknown length left out)."""
+        return {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
+
     def _last_from(self, plan: QueryPlan) -> dict[str, float] | None:
         """For "in the last 5 minutes": where that stretch begins in each video (its duration less `last_s`)."""
         if plan.last_s is None:
             return None
-        return {v.path: v.duration_s - plan.last_s for v in self.reader.library() if v.duration_s}
+        return {path: duration - plan.last_s for path, duration in self._durations().items()}
 
     def verify(self, state: QueryState) -> QueryState:
         """Candidates in batches of `verify_batch`: decoded, asked the yes/no question in one forward pass,
@@ -440,9 +444,8 @@ class QueryRunner:
         if not (self.settings.verify and state.get("candidates")):
             return {"moments": self.reader.moments_from_hits(state.get("hits", []), s.gap_s, s.min_len_s,
                                                              TRACK_TIMES_SHOWN)}
-        durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
         return {"moments": assemble_moments(state.get("verified", []), gap_s=s.gap_s, min_len_s=s.min_len_s,
-                                            durations=durations)}
+                                            durations=self._durations())}
 
     def answer(self, state: QueryState) -> QueryState:
         """The one-line answer (agent/query/answer_text.py). The moments kept: those lasting as long as the plan asks,
@@ -450,8 +453,7 @@ class QueryRunner:
         each video."""
         moments, plan = state.get("moments", []), state["plan"]
         if plan.last_s is not None:
-            durations = {v.path: v.duration_s for v in self.reader.library() if v.duration_s}
-            moments = in_last_seconds(moments, plan.last_s, durations)
+            moments = in_last_seconds(moments, plan.last_s, self._durations())
         moments = within_length(moments, plan)
         found = len(moments)
         moments, unranked = ranked(moments, plan)
@@ -525,7 +527,7 @@ class QueryRunner:
             # red box beside it, whose jumps are the box's). The label alone does not decide: a stored mask over two
             # objects is labelled as one of them, and the grounded mask may be on the other.
             return []
-        object_id = _matching_object(masklet, stored, candidate)
+        object_id = under if under is not None else _named_object(candidate)
         rules: list[str | None] = []
         if kind is not None and kind not in PAIR_KINDS:
             # The track says when, by the rules indexing uses (tools/track_events.py): a chunk whose subject
@@ -669,11 +671,8 @@ def _object_under(masklet: Masklet, stored: dict, candidate: Candidate) -> int |
     return best[1] if best[0] >= MATCH_IOU else None
 
 
-def _matching_object(masklet: Masklet, stored: dict, candidate: Candidate) -> int | None:
-    """The stored object the localization track is, by mask IoU; else the object a search hit named."""
-    under = _object_under(masklet, stored, candidate)
-    if under is not None:
-        return under
+def _named_object(candidate: Candidate) -> int | None:
+    """The object a search hit of the candidate named: the moment's object when no stored track is the grounded one."""
     named = [h.object_id for h in candidate.hits if h.object_id is not None]
     return named[0] if named else None
 
