@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from agent.query.event_verbs import describes, event_kind
-from agent.query.query_parse import fallback_plan
+from agent.query.query_parse import QueryParseError, fallback_plan
 from tests.test_query_parse import expected_plan
 
 # question -> (subject, predicate, video, start_s, end_s)
@@ -302,3 +302,13 @@ def test_time_from_the_end_is_read_beside_the_model_s_plan() -> None:
     question = "when does the dog jump in the last 20 seconds"
     plan = plan_from_model_text(question, '{"subject": "the dog", "predicate": "jump"}')
     assert plan is not None and plan.parsed_by == "model" and plan.last_s == 20.0
+
+
+def test_no_time_at_the_end_is_one_line_saying_what_to_give() -> None:
+    from agent.query.query_parse import plan_from_model_text
+
+    question = "when does the dog jump in the last 0 seconds"
+    with pytest.raises(QueryParseError, match=r"'in the last 0 seconds' holds no time; give a length above 0"):
+        fallback_plan(question)
+    # The model's plan is checked with it, so the fallback's line is what the user gets.
+    assert plan_from_model_text(question, '{"subject": "the dog", "predicate": "jump"}') is None

@@ -211,8 +211,12 @@ def plan_from_model_text(question: str, text: str) -> QueryPlan | None:
     times, text = _take_times(text, question)
     nth, text = _take_ordinal(text)
     superlative, top, _ = _take_superlative(text)
-    return plan.model_copy(update={"nth": nth, "superlative": superlative, "top": top, "min_duration_s": shortest,
-                                   "max_duration_s": longest, "last_s": times.last_s})
+    try:  # validated again: a bad phrase here ("in the last 0 seconds") is the fallback parser's to explain
+        return QueryPlan.model_validate({**plan.model_dump(), "nth": nth, "superlative": superlative, "top": top,
+                                         "min_duration_s": shortest, "max_duration_s": longest,
+                                         "last_s": times.last_s})
+    except ValidationError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ class QueryPlan(BaseModel):
         default=None, description="only moments before this, seconds from the video's start ('before 1:30' -> 90)"
     )
     last_s: float | None = Field(
-        default=None, gt=0, description="only moments in the last this many seconds of each video ('in the last 5 "
+        default=None, description="only moments in the last this many seconds of each video ('in the last 5 "
         "minutes' -> 300); counted back from each video's own end"
     )
     nth: int | None = Field(
@@ -69,6 +69,14 @@ class QueryPlan(BaseModel):
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("last_s")
+    @classmethod
+    def _last_counts(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"'in the last {value:g} seconds' holds no time; give a length above 0 "
+                             "('in the last 30 seconds')")
+        return value
 
     @field_validator("nth")
     @classmethod
