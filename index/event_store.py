@@ -2,7 +2,8 @@
 
 Events are a function of the stored rows alone (track boxes, or where a mask is stored the box of its sizeable
 parts and the bottom of its highest part, the mask's colour where it was measured (v16 on), the
-chunks' sampled frame times, and the names of the parts jumps hang on, index/part_names.py), read back inside the
+chunks' sampled frame times, and the names of the parts jumps hang on, index/part_names.py, and of the parts that
+crossed the border inside a mask, index/crossing_names.py), read back inside the
 transaction that finishes the video, so a resumed run, an uninterrupted one and the migrations that replay an older
 index all store the same events. No model, no video
 decoding (the masks are the stored RLE): the rules are `tools/track_events.py`.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import duckdb
 
+from index.crossing_names import named_crossings
 from sa2va_engine.masklet import Rle
 from tools.colour_words import colours_differ
 from tools.track_event import STATE_KINDS, ObjectTrack, TrackEvent
@@ -88,7 +90,9 @@ def replace_video_events(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
     con.execute("DELETE FROM events WHERE video_id = ?", [video_id])
     tracks, frame_times = video_tracks(con, video_id)
     events = detect_events(tracks, frame_times) if tracks else []
-    events = owned_events(events, _labels(con, video_id), _part_names(con, video_id))
+    labels = _labels(con, video_id)
+    events = owned_events(events, labels, _part_names(con, video_id))
+    events += named_crossings(con, video_id, tracks, frame_times, events, labels)
     insert_events(con, video_id, events)
     return len(events)
 

@@ -15,13 +15,17 @@ and what a jump of it means is the jump rule's question, not whose jump it is.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import duckdb
 
+from index.crossing_names import INSERT as CROSSING_INSERT
+from index.crossing_names import crossing_regions
 from index.event_store import replace_video_events, video_tracks
 from index.track_region import RegionName, TrackRegion, insert_names, insert_sql
 from sa2va_engine.masklet import Rle
 from tools.mask_parts import highest_part
+from tools.track_event import TrackEvent
 from tools.track_events import detect_events
 
 _UNNAMED = (
@@ -43,12 +47,27 @@ def unnamed_videos(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> list
     return [(r[0], r[1]) for r in con.execute(_UNNAMED, [list(paths)]).fetchall()]
 
 
-def jump_parts(con: duckdb.DuckDBPyConnection, video_id: int) -> list[TrackRegion]:
-    """For each jump the stored tracks give (the rule alone, before any name), the highest part of its mask at the
-    sample where that part is highest, when the mask there is in two or more sizeable parts."""
+class EventParts(NamedTuple):
+    """What the pass names in a video: the parts jumps hang on, and the parts that crossed the border inside a mask
+    (index/crossing_names.py)."""
+
+    jumps: list[TrackRegion]
+    crossings: list[TrackRegion]
+
+
+def event_parts(con: duckdb.DuckDBPyConnection, video_id: int) -> EventParts:
+    """Both kinds of part of the video's stored tracks, from the rules alone (before any name)."""
     tracks, frame_times = video_tracks(con, video_id)
+    events = detect_events(tracks, frame_times) if tracks else []
+    return EventParts(jumps=jump_parts(con, events),
+                      crossings=crossing_regions(con, video_id, frame_times, events) if tracks else [])
+
+
+def jump_parts(con: duckdb.DuckDBPyConnection, events: Sequence[TrackEvent]) -> list[TrackRegion]:
+    """For each jump of `events` (the video's events by the rules alone), the highest part of its mask at the
+    sample where that part is highest, when the mask there is in two or more sizeable parts."""
     parts = []
-    for event in detect_events(tracks, frame_times) if tracks else []:
+    for event in events:
         if event.kind != "jump":
             continue
         best: tuple[int, TrackRegion] | None = None
@@ -64,10 +83,13 @@ def jump_parts(con: duckdb.DuckDBPyConnection, video_id: int) -> list[TrackRegio
     return parts
 
 
-def store_part_names(con: duckdb.DuckDBPyConnection, video_id: int, names: Sequence[RegionName]) -> None:
+def store_part_names(con: duckdb.DuckDBPyConnection, video_id: int, jumps: Sequence[RegionName],
+                     crossings: Sequence[RegionName]) -> None:
     """Inside the caller's transaction: the names (replacing any the video had), its events replayed with them, and
     the mark that the pass ran."""
     con.execute("DELETE FROM part_names WHERE video_id = ?", [video_id])
-    insert_names(con, _INSERT, video_id, names)
+    con.execute("DELETE FROM crossing_names WHERE video_id = ?", [video_id])
+    insert_names(con, _INSERT, video_id, jumps)
+    insert_names(con, CROSSING_INSERT, video_id, crossings)
     replace_video_events(con, video_id)
     con.execute("UPDATE videos SET parts_named = TRUE WHERE video_id = ?", [video_id])

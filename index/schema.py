@@ -389,6 +389,23 @@ ALTER TABLE events ADD COLUMN size DOUBLE;
 """
 
 
+# v23: `crossing_names`: what the model called, up close, a part of a mask that went out of the frame or came in while
+# the rest of the mask stayed (index/crossing_names.py); named in the pass that names the parts jumps hang on. Videos
+# stored before it have none, and their events stay as they were until the video is indexed again.
+_V23 = """
+CREATE TABLE crossing_names (
+    video_id BIGINT NOT NULL,
+    object_id BIGINT NOT NULL,
+    time_s DOUBLE NOT NULL,
+    x0 FLOAT NOT NULL,
+    y0 FLOAT NOT NULL,
+    x1 FLOAT NOT NULL,
+    y1 FLOAT NOT NULL,
+    name VARCHAR
+);
+"""
+
+
 def _add_sizes(con: duckdb.DuckDBPyConnection) -> None:
     from index.event_store import add_all_sizes
 
@@ -405,7 +422,7 @@ def _add_states(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[str | tuple[str, Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     _V1, _V2, _V3, _V4, (_V5, _replay_events), _V6, _V7, _V8, (_V9, _vote_labels), _V10, (_V11, _replay_events),
     (_V12, _replay_events), _V13, _V14, (_V15, _replay_events), _V16, (_V17, _merge_objects), _V18,
-    (_V19, _add_states), (_V20, _add_states), (_V21, _add_states), (_V22, _add_sizes),
+    (_V19, _add_states), (_V20, _add_states), (_V21, _add_states), (_V22, _add_sizes), _V23,
 )
 CURRENT_VERSION = len(MIGRATIONS)
 

@@ -35,7 +35,7 @@ from index.gap_rows import Fill, VideoGaps, store_fills, unfilled_videos, video_
 from index.label_vote import vote_labels
 from index.object_ids import new_object_id
 from index.object_views import object_views, store_view_names, unviewed_videos
-from index.part_names import jump_parts, store_part_names, unnamed_videos
+from index.part_names import EventParts, event_parts, store_part_names, unnamed_videos
 from index.summaries import LastSeen
 from index.track_region import RegionName, TrackRegion
 from index.schema import EMBEDDING_DIM, TEXT_ID_SQL, quantized_columns, vector_max
@@ -75,7 +75,7 @@ _INSERT_TEXT_REFS = (
 )
 _DROP_VIDEO_ROWS = tuple(
     f"DELETE FROM {table} WHERE video_id = ?"
-    for table in ("subject_checks", "part_names", "object_views", "events", "text_refs", "track_points", "phrases",
+    for table in ("subject_checks", "part_names", "crossing_names", "object_views", "events", "text_refs", "track_points", "phrases",
                   "objects", "chunks")
 )
 # Texts no video mentions any more; run after dropping a video's refs so search never returns a text without
@@ -326,7 +326,7 @@ class IndexWriter:
         with self._tx() as con:
             store_view_names(con, video_id, names)
 
-    # ---- the names of the parts jumps hang on (agent/indexing/event_parts.py) ----
+    # ---- the names of the parts jumps hang on, and of parts that crossed the border (agent/indexing/event_parts.py) ----
 
     def unnamed_part_videos(self, paths: Sequence[str | Path]) -> list[tuple[int, str]]:
         """(video_id, path) of those videos that are finished and have not had this pass since their last tracks."""
@@ -335,14 +335,14 @@ class IndexWriter:
         with self._read() as con:
             return unnamed_videos(con, [canonical_video_path(p) for p in paths])
 
-    def jump_parts(self, video_id: int) -> list[TrackRegion]:
+    def event_parts(self, video_id: int) -> EventParts:
         with self._read() as con:
-            return jump_parts(con, video_id)
+            return event_parts(con, video_id)
 
-    def store_part_names(self, video_id: int, names: Sequence[RegionName]) -> None:
+    def store_part_names(self, video_id: int, jumps: Sequence[RegionName], crossings: Sequence[RegionName]) -> None:
         """The names, the video's events replayed with them and the mark that the pass ran: all or nothing."""
         with self._tx() as con:
-            store_part_names(con, video_id, names)
+            store_part_names(con, video_id, jumps, crossings)
 
     def recent_objects(self, video_id: int, since_s: float, until_s: float) -> list[LastSeen]:
         """Objects of the video last seen in [since_s, until_s) seconds, each with its label and its last stored

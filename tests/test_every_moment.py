@@ -557,7 +557,8 @@ def test_an_event_asked_outside_its_time_says_the_window(jump_library):
 
 def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tmp_path):
     """A v4 file (no events table) opened by this sva: the migration replays the tracks, no model, same rows as the
-    rules give this index's tracks (a v4 file has no names of the parts jumps hang on, index/part_names.py, and its
+    rules give this index's tracks (a v4 file has no names of the parts jumps hang on, index/part_names.py, nor of parts
+that crossed the border, index/crossing_names.py, and its
     labels are its chunks' names, not its views', index/object_views.py)."""
     import shutil
 
@@ -570,6 +571,7 @@ def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tm
     con = duckdb.connect(str(old))
     try:
         con.execute("DELETE FROM part_names")
+        con.execute("DELETE FROM crossing_names")  # v23
         con.execute("DROP TABLE object_views")  # v18
         con.execute("ALTER TABLE videos DROP COLUMN views_named")
         vote_labels(con, None)
@@ -585,6 +587,7 @@ def test_older_index_gets_its_events_by_replaying_stored_tracks(jump_library, tm
         con.execute("ALTER TABLE videos DROP COLUMN gaps_filled")  # v13
         con.execute("DROP TABLE part_names")  # v14
         con.execute("ALTER TABLE videos DROP COLUMN parts_named")
+        con.execute("DROP TABLE crossing_names")  # v23
         con.execute("UPDATE schema_version SET version = 4")
     finally:
         con.close()
@@ -611,13 +614,15 @@ def test_a_v14_index_gets_its_events_replayed_with_the_rules_of_v15(jump_library
     con = duckdb.connect(str(old))
     try:
         con.execute("ALTER TABLE track_points DROP COLUMN colour")  # v16
+        con.execute("DELETE FROM crossing_names")  # v23
         for (video_id,) in con.execute("SELECT video_id FROM videos").fetchall():
-            replace_video_events(con, video_id)  # a fresh finish of a v15 index: no colours
+            replace_video_events(con, video_id)  # a fresh finish of a v15 index: no colours, no crossings named
         fresh = con.execute("SELECT * FROM events ORDER BY video_id, start_s, object_id, kind, other_object_id").fetchall()
         con.execute("UPDATE events SET start_s = start_s + 100, end_s = end_s + 100")  # what older rules left
         con.execute("DROP TABLE object_views")  # v18
         con.execute("ALTER TABLE videos DROP COLUMN views_named")
         con.execute("ALTER TABLE events DROP COLUMN size")  # v22
+        con.execute("DROP TABLE crossing_names")  # v23
         con.execute("UPDATE schema_version SET version = 14")
     finally:
         con.close()
@@ -648,6 +653,7 @@ def test_points_store_their_mask_colour_and_a_v15_index_keeps_its_events(jump_li
         con.execute("DROP TABLE object_views")  # v18
         con.execute("ALTER TABLE videos DROP COLUMN views_named")
         con.execute("ALTER TABLE events DROP COLUMN size")  # v22
+        con.execute("DROP TABLE crossing_names")  # v23
         con.execute("UPDATE schema_version SET version = 15")
     assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
     with duckdb.connect(str(old), read_only=True) as con:
@@ -677,6 +683,7 @@ def test_a_v18_index_gets_the_states_and_keeps_its_other_events(jump_library, tm
         con.execute("UPDATE events SET score = 0.321")  # what v18 left
         before = con.execute(_CHANGES).fetchall()
         con.execute("ALTER TABLE events DROP COLUMN size")  # v22
+        con.execute("DROP TABLE crossing_names")  # v23
         con.execute("UPDATE schema_version SET version = 18")
     assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
     with duckdb.connect(str(old), read_only=True) as con:
@@ -700,6 +707,7 @@ def test_a_v19_index_gets_where_its_objects_are_visible(jump_library, tmp_path):
     with duckdb.connect(str(old)) as con:
         con.execute("DELETE FROM events WHERE kind = 'visible'")
         con.execute("ALTER TABLE events DROP COLUMN size")  # v22
+        con.execute("DROP TABLE crossing_names")  # v23
         con.execute("UPDATE schema_version SET version = 19")
     assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
     with duckdb.connect(str(old), read_only=True) as con:
@@ -730,6 +738,7 @@ def test_a_v21_index_gets_the_sizes_of_its_events_and_keeps_them(jump_library, t
         # One event the rules do not give: it stays, with no size.
         con.execute("INSERT INTO events SELECT video_id, object_id, other_object_id, kind, start_s + 0.01, end_s, "
                     "score, evidence_s, rule FROM events WHERE kind = 'jump' LIMIT 1")
+        con.execute("DROP TABLE crossing_names")  # v23
         con.execute("UPDATE schema_version SET version = 21")
     assert IndexReader(old, linger_s=0).schema_version() == CURRENT_VERSION
     with duckdb.connect(str(old), read_only=True) as con:

@@ -267,6 +267,7 @@ def test_an_older_index_gets_its_objects_that_are_one_merged_when_opened(tmp_pat
                     "FROM videos", [ids["the red ball"]])  # what the events were before the merge
         con.execute("DROP TABLE object_views")  # v18
         con.execute("ALTER TABLE videos DROP COLUMN views_named")
+        con.execute("DROP TABLE crossing_names")  # v23
         con.execute("UPDATE schema_version SET version = 16")
         assert con.execute("SELECT count(*) FROM objects").fetchone()[0] == 3
     assert IndexReader(db, linger_s=0, embedder=fx.HashEmbedder()).schema_version() == CURRENT_VERSION

@@ -352,6 +352,7 @@ def test_an_older_index_gets_its_labels_voted_when_opened(paths):
         con.execute("DROP TABLE object_views")  # v18
         con.execute("ALTER TABLE videos DROP COLUMN views_named")
         con.execute("ALTER TABLE events DROP COLUMN size")  # v22
+        con.execute("DROP TABLE crossing_names")  # v23
         con.execute("UPDATE schema_version SET version = 8")
     with open_write(db) as con:
         assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == CURRENT_VERSION

@@ -164,6 +164,7 @@ def test_an_older_index_keeps_its_labels_and_counts_as_viewed(library):
         con.execute("DROP TABLE object_views")
         con.execute("ALTER TABLE videos DROP COLUMN views_named")
         con.execute("ALTER TABLE events DROP COLUMN size")  # v22
+        con.execute("DROP TABLE crossing_names")  # v23
         con.execute("UPDATE schema_version SET version = 17")
     assert IndexReader(db, linger_s=0, embedder=fx.HashEmbedder()).schema_version() == CURRENT_VERSION
     assert _rows(db, "SELECT views_named FROM videos") == [(True,)]

@@ -87,3 +87,24 @@ def highest_part_bottom(mask: np.ndarray) -> float | None:
     """y1 (last row + 1, pixels) of `highest_part`; None for an empty mask. One part: the box's y1."""
     part = highest_part(mask)
     return None if part is None else float(part.box[3])
+
+
+class MaskPart(NamedTuple):
+    """One connected part of a mask: its box (x0, y0, x1, y1, pixels, x1 / y1 one past the last column / row) and
+    its pixels."""
+
+    box: tuple[int, int, int, int]
+    area: int
+
+
+def mask_parts(mask: np.ndarray) -> list[MaskPart]:
+    """The mask's parts that count as something (sizeable, or at least `SPECK_FRAME_SHARE` of the frame: a ball half
+    out of the frame beside a dog in one mask is a small share of it), largest first; none for an empty mask."""
+    stats = _part_stats(mask)
+    if stats is None:
+        return []
+    areas = stats[:, cv2.CC_STAT_AREA]
+    kept = np.flatnonzero((areas >= PART_SHARE * areas.sum()) | (areas >= SPECK_FRAME_SHARE * np.size(mask)))
+    parts = [MaskPart(box=(int(x), int(y), int(x + w), int(y + h)), area=int(a))
+             for x, y, w, h, a in (stats[k, :5] for k in kept)]
+    return sorted(parts, key=lambda p: -p.area)

@@ -199,6 +199,16 @@ def detect_events(tracks: list[ObjectTrack], frame_times: list[float]) -> list[T
     return sorted(events, key=lambda e: (e.start_s, e.object_id, e.kind))
 
 
+def border_crossings(track: ObjectTrack, frame_times: list[float]) -> list[TrackEvent]:
+    """Only the enters and leaves of one track, read as `detect_events` reads them (its sightings, its visible
+    stretches against every sampled time): what `tools/part_crossings.py` asks of a part of a mask followed alone."""
+    clock = _clock([track], frame_times)
+    if len(clock) == 0:
+        return []
+    seen = _visible_stretches(track, clock, _sampling_step(clock), _sightings(track))
+    return [e for e in _border_events(track, seen) if e.kind in ("enters", "leaves")]
+
+
 # --- time and visibility ------------------------------------------------------------------------------------
 
 
