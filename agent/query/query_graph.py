@@ -510,6 +510,7 @@ class QueryRunner:
         """A candidate the model answered `p_yes` for: nothing below the threshold, else where it happens, by the
         subject's track (`masklet`, tracked here when not given). `grounded`: how grounding gave `p_yes`; `labels`:
         the stored objects' labels by id."""
+        from agent.query.subject_crossings import subject_crossings  # names up close: the model stack
         from tools.sa2va_track import track_clip
 
         question = plan.verify_question()
@@ -532,7 +533,12 @@ class QueryRunner:
         if kind is not None and kind not in PAIR_KINDS:
             # The track says when, by the rules indexing uses (tools/track_events.py): a chunk whose subject
             # never leaves the ground shows no jump, whatever the yes/no answer was.
-            events = [e for e in masklet_events(masklet, clip.times()) if e.kind == kind]
+            own = masklet_events(masklet, clip.times())
+            events = [e for e in own if e.kind == kind]
+            if kind in ("enters", "leaves"):
+                # The subject going out inside a mask that stays on a neighbour (agent/query/subject_crossings.py).
+                events += subject_crossings(self.engine(), clip, masklet, plan.subject, kind, own,
+                                            self.reader.embedder)
             spans = [(e.start_s, e.end_s, p_yes) for e in events]
             rules = [e.rule if grounded is None else f"{e.rule}; {grounded.how()}" for e in events]
             if not spans:
