@@ -11,6 +11,13 @@ object has gives no event (the part is then an object the index does not hold, o
 neither says whose event it is). Like the jump parts' names, they are read by every replay of the video's events
 (index/event_store.py), which needs no model.
 
+The same names settle whose a track's own enter or leave is: a small tracker's mask can slide from its object onto
+another and follow that one out (a track labelled "the red box" whose mask was on the yellow ball as the ball left).
+Each own enter and leave is named on the track's last (first) samples wholly inside within a second of it; named in
+another colour than the track's label, after another stored object of the video (or the name's colour alone, when one
+other stored object has it: kinds are what the model names worst), it is that object's. A name in the label's colour,
+or after nothing stored, leaves it where the rules put it.
+
 Measured on the stored index of the 30 unseen minutes of `bench.every_moment` (bench/README.md, twenty-first session).
 """
 
@@ -24,7 +31,8 @@ import duckdb
 from index.track_region import TrackRegion, insert_sql
 from sa2va_engine.masklet import Rle
 from tools.mask_parts import mask_parts
-from tools.part_crossings import PartCrossing, PartSample, part_crossings, voted_name
+from tools.colour_words import colours_differ, colours_in
+from tools.part_crossings import PartCrossing, PartSample, own_crossing, part_crossings, voted_name
 from tools.track_event import ObjectTrack, TrackEvent
 
 INSERT = insert_sql("crossing_names")
@@ -38,10 +46,12 @@ _MASKS = (
 _SAME_TIME_S = 1e-3
 
 
-def crossing_candidates(con: duckdb.DuckDBPyConnection, video_id: int, frame_times: Sequence[float],
-                        own_events: Sequence[TrackEvent]) -> list[tuple[PartCrossing, tuple[int, int]]]:
-    """Every part crossing of the video's stored tracks (`tools/part_crossings.py`), against the rules' own events
-    of each track (`own_events`, the video's events), with the size of the frames its masks are stored at."""
+def crossing_candidates(con: duckdb.DuckDBPyConnection, video_id: int, tracks: Sequence[ObjectTrack],
+                        frame_times: Sequence[float], own_events: Sequence[TrackEvent],
+                        ) -> list[tuple[PartCrossing, tuple[int, int]]]:
+    """What is named, with the size of the frames the masks are stored at: every part crossing of the video's stored
+    tracks (`tools/part_crossings.py`), against the rules' own events of each track (`own_events`, the video's
+    events), and each of those own enters and leaves (`own_crossing`)."""
     samples: dict[int, list[PartSample]] = defaultdict(list)
     sizes: dict[int, tuple[int, int]] = {}
     for oid, t, h, w, counts in con.execute(_MASKS, [video_id]).fetchall():
@@ -51,51 +61,72 @@ def crossing_candidates(con: duckdb.DuckDBPyConnection, video_id: int, frame_tim
     own: dict[int, list[TrackEvent]] = defaultdict(list)
     for event in own_events:
         own[event.object_id].append(event)
-    return [(c, sizes[oid]) for oid, points in samples.items()
-            for c in part_crossings(oid, sizes[oid], points, frame_times, own[oid])]
+    found = [(c, sizes[oid]) for oid, points in samples.items()
+             for c in part_crossings(oid, sizes[oid], points, frame_times, own[oid])]
+    for track in tracks:
+        for event in own[track.object_id]:
+            if event.kind in ("enters", "leaves") and (c := own_crossing(track, event)) is not None:
+                found.append((c, track.frame_size))
+    return found
 
 
-def crossing_regions(con: duckdb.DuckDBPyConnection, video_id: int, frame_times: Sequence[float],
-                     own_events: Sequence[TrackEvent]) -> list[TrackRegion]:
-    """What the naming pass asks about: each part crossing's part, where it is named."""
-    return [TrackRegion(object_id=c.event.object_id, time_s=t, box=box, frame_size=size)
-            for c, size in crossing_candidates(con, video_id, frame_times, own_events) for t, box in c.views]
+def crossing_regions(con: duckdb.DuckDBPyConnection, video_id: int, tracks: Sequence[ObjectTrack],
+                     frame_times: Sequence[float], own_events: Sequence[TrackEvent]) -> list[TrackRegion]:
+    """What the naming pass asks about: where each crossing is named (one region per view, each asked once)."""
+    regions = {(c.event.object_id, t, box): TrackRegion(object_id=c.event.object_id, time_s=t, box=box, frame_size=size)
+               for c, size in crossing_candidates(con, video_id, tracks, frame_times, own_events)
+               for t, box in c.views}
+    return list(regions.values())
 
 
-def named_crossings(con: duckdb.DuckDBPyConnection, video_id: int, tracks: Sequence[ObjectTrack],
+def crossing_owners(con: duckdb.DuckDBPyConnection, video_id: int, tracks: Sequence[ObjectTrack],
                     frame_times: Sequence[float], events: Sequence[TrackEvent],
                     labels: dict[int, str]) -> list[TrackEvent]:
-    """The part crossings whose part was named after a stored object of the video, as that object's events; none
-    that object already has (`events`, the video's events so far: one of that kind overlapping in time)."""
+    """The video's events (`events`, the rules' own) with what the crossing names say: a part crossing whose part was
+    named after a stored object of the video is that object's; a track's own enter or leave named in another colour
+    than its label, after another stored object of the video, is that object's (the track's mask had slid onto it and
+    followed it out). Neither when that object has an event of that kind overlapping in time already."""
     if not con.execute(_HAS_TABLE).fetchone()[0]:
-        return []  # a migration older than the table (v23) replaying events
+        return list(events)  # a migration older than the table (v23) replaying events
     names = con.execute(_NAMES, [video_id]).fetchall()
     if not names:
-        return []
+        return list(events)
     by_label: dict[str, list[int]] = defaultdict(list)
     for oid, label in sorted(labels.items()):
         if label:
             by_label[_words(label)].append(oid)
     kept = list(events)
-    added: list[TrackEvent] = []
-    for crossing, _ in crossing_candidates(con, video_id, frame_times, events):
+    for crossing, _ in crossing_candidates(con, video_id, tracks, frame_times, events):
         name = _name_of(crossing, names)
         targets = by_label.get(_words(name), []) if name else []
+        event, parent = crossing.event, crossing.event.object_id
+        is_own = event in events
+        if is_own:
+            if not name or not colours_differ(labels.get(parent) or "", name):
+                continue
+            targets = [t for t in targets if t != parent] or _one_of_colour(name, labels, parent)
         if not targets:
             continue
         target = _nearest(targets, crossing, tracks)
-        event = crossing.event
         if any(e.object_id == target and e.kind == event.kind and e.start_s <= event.end_s and event.start_s <= e.end_s
                for e in kept):
             continue
-        parent = event.object_id
-        event = event.model_copy(update={
+        moved = event.model_copy(update={
             "object_id": target,
             "rule": f"{event.rule}; named {name!r} up close" + (
                 f", in the mask of {labels.get(parent) or 'another object'!r}" if parent != target else "")})
-        kept.append(event)
-        added.append(event)
-    return added
+        if is_own:
+            kept.remove(event)
+        kept.append(moved)
+    return kept
+
+
+def _one_of_colour(name: str, labels: dict[int, str], parent: int) -> list[int]:
+    """The one other stored object of the video whose label has the name's colours, when only one has: colours are
+    what the model names best up close (0.98 of labels), kinds its weakest (a yellow ball called "the yellow box")."""
+    colours = colours_in(name)
+    same = [oid for oid, label in sorted(labels.items()) if oid != parent and colours and colours_in(label or "") == colours]
+    return same if len(same) == 1 else []
 
 
 def _words(text: str) -> str:

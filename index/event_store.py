@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import duckdb
 
-from index.crossing_names import named_crossings
+from index.crossing_names import crossing_owners
 from sa2va_engine.masklet import Rle
 from tools.colour_words import colours_differ
 from tools.track_event import STATE_KINDS, ObjectTrack, TrackEvent
@@ -92,7 +92,7 @@ def replace_video_events(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
     events = detect_events(tracks, frame_times) if tracks else []
     labels = _labels(con, video_id)
     events = owned_events(events, labels, _part_names(con, video_id))
-    events += named_crossings(con, video_id, tracks, frame_times, events, labels)
+    events = crossing_owners(con, video_id, tracks, frame_times, events, labels)
     insert_events(con, video_id, events)
     return len(events)
 

@@ -60,7 +60,7 @@ def event_parts(con: duckdb.DuckDBPyConnection, video_id: int) -> EventParts:
     tracks, frame_times = video_tracks(con, video_id)
     events = detect_events(tracks, frame_times) if tracks else []
     return EventParts(jumps=jump_parts(con, events),
-                      crossings=crossing_regions(con, video_id, frame_times, events) if tracks else [])
+                      crossings=crossing_regions(con, video_id, tracks, frame_times, events) if tracks else [])
 
 
 def jump_parts(con: duckdb.DuckDBPyConnection, events: Sequence[TrackEvent]) -> list[TrackRegion]:

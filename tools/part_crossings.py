@@ -41,6 +41,8 @@ FAR_SIZES = 4.0
 # What crossed is named on this many views of it (one view of a 20-px object is often the wrong kind: a box called
 # a ball), the majority deciding.
 NAMED_VIEWS = 3
+# A track's own crossing is named on samples no further than this from it (seconds).
+_VIEW_REACH_S = 1.0
 # Two objects' samples closer than this are the same frame (overlapping chunks decode a frame twice).
 _SAME_FRAME_S = 1e-3
 
@@ -163,6 +165,20 @@ def _views(chain: Sequence[tuple[float, MaskPart]], frame_size: tuple[int, int],
         t, part = max(chain, key=lambda tp: tp[1].area)
         return [(t, part.box)]
     return (inside[::-1] if leaving else inside)[:NAMED_VIEWS]
+
+
+def own_crossing(track: ObjectTrack, event: TrackEvent) -> PartCrossing | None:
+    """A track's own enter or leave (`event`, the rules' event of `track`) with where to name what crossed: the
+    track's boxes on its last (first, entering) `NAMED_VIEWS` samples wholly inside the frame before (after) it, nearest
+    first. A tracker's mask can slide from one object onto another and follow it out: the mask that left is then not
+    the object the track is labelled as. None when no such sample is within a second of it."""
+    leaving = event.kind == "leaves"
+    near = [(p.time_s, tuple(int(round(v)) for v in p.box)) for p in track.points
+            if not _at_border(p.box, track.frame_size)
+            and (event.start_s - _VIEW_REACH_S <= p.time_s <= event.start_s if leaving
+                 else event.end_s <= p.time_s <= event.end_s + _VIEW_REACH_S)]
+    views = (near[::-1] if leaving else near)[:NAMED_VIEWS]
+    return PartCrossing(event=event, views=views) if views else None
 
 
 def voted_name(names: Sequence[str | None]) -> str | None:

@@ -46,7 +46,9 @@ only `EDGE_PX`, the slack of a mask against the border, is in pixels):
   its speed over the last (first) `VELOCITY_WINDOW_S` place its hidden part, bounded by what the samples
   show. An absence too short to count elsewhere counts here when the object went out at one edge and came
   back at another, or moved out and back in at speed and, at those speeds, was wholly out in between. An
-  object present at the first sample did not enter; one present at the last did not leave.
+  object present at the first sample did not enter; one present at the last did not leave. A part of a mask that goes
+  out while the rest of the mask stays (two objects in one mask) is read by these rules too, followed alone
+  (`border_crossings`, tools/part_crossings.py); whose leave it is, the names up close decide (index/crossing_names.py).
 - appears / disappears: a visible stretch begins (ends) away from every frame edge, after (before) an absence
   longer than a dropout; the first sighting of an object after the video's start counts. The span is the
   sampled interval in which it happened (last absent to first present sample, or the reverse).
