@@ -149,7 +149,8 @@ def query(
     typer.echo(answer.answer)
     for m in answer.moments:
         ev = m.evidence[0] if m.evidence else None
-        what = (ev.phrase or ev.caption or "") if ev else ""
+        what = ((ev.phrase or ev.caption or "") if ev else "")[:140]
         if ev and ev.rule:
+            # Whole: the rule says how the moment was found, and its end often says whose it is ("named ... up close").
             what = f"{what}: {ev.rule}"
-        typer.echo(f"  {m.score:.2f}  {m.video_path}  {m.start_s:.1f}-{m.end_s:.1f} s  {what[:140]}")
+        typer.echo(f"  {m.score:.2f}  {m.video_path}  {m.start_s:.1f}-{m.end_s:.1f} s  {what}")
