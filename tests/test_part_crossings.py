@@ -95,6 +95,14 @@ def test_a_ball_that_walks_into_the_box_and_merges_with_it_leaves_nothing():
     assert crossings == []
 
 
+def test_a_speckled_mask_has_no_part_crossings():
+    # An untrained model's mask: noise in dozens of parts every sample, some of them at the border.
+    rng = np.random.default_rng(0)
+    masks = {t: rng.random((H, W)) > 0.7 for t in TIMES}
+    _, crossings = _crossings(masks)
+    assert crossings == []
+
+
 def test_a_mask_in_one_part_throughout_has_no_part_crossings():
     masks = {t: _mask(t, None) for t in TIMES}
     _, crossings = _crossings(masks)

@@ -38,6 +38,11 @@ CHAIN_SIZES = 1.0
 # sizes between two samples at 4 fps, and read as one chain ending and another starting, it left through the bottom
 # edge it stood on.
 FAR_SIZES = 4.0
+# A mask in more parts than this is speckle (an untrained model's masks: 65 parts a sample on random noise gave 79
+# "crossings" in one track) or a crowd, not objects to follow one by one: such samples are skipped, and a track with
+# more than `CROWDED_SHARE` of them gives none.
+MAX_PARTS = 4
+CROWDED_SHARE = 0.1
 # What crossed is named on this many views of it (one view of a 20-px object is often the wrong kind: a box called
 # a ball), the majority deciding.
 NAMED_VIEWS = 3
@@ -67,6 +72,10 @@ def part_crossings(object_id: int, frame_size: tuple[int, int], samples: Sequenc
     """The enters and leaves of parts of one track's masks that the track's own events (`own_events`, the rules'
     events of this track) do not have. Only tracks whose mask is in two or more parts somewhere have any."""
     samples = _distinct(samples)
+    crowded = [s for s in samples if len(s.parts) > MAX_PARTS]
+    if len(crowded) > CROWDED_SHARE * len(samples):
+        return []  # an untrained model's speckle, or a crowd: nothing to follow part by part
+    samples = [s for s in samples if len(s.parts) <= MAX_PARTS]
     if not any(len(s.parts) >= 2 for s in samples):
         return []
     crossings = []
