@@ -118,8 +118,9 @@ def _gap_s(frame_times: Sequence[float]) -> float:
 
 def _chains(samples: Sequence[PartSample], gap_s: float) -> list[list[tuple[float, MaskPart]]]:
     chains: list[list[tuple[float, MaskPart]]] = []
+    live: list[list[tuple[float, MaskPart]]] = []  # the chains still waiting for a part (a long track ends many)
     for sample in samples:
-        live = [c for c in chains if sample.time_s - c[-1][0] <= gap_s + _SAME_FRAME_S]
+        live = [c for c in live if sample.time_s - c[-1][0] <= gap_s + _SAME_FRAME_S]
         pairs = sorted((_distance(c[-1][1].box, p.box), k, j) for k, c in enumerate(live)
                        for j, p in enumerate(sample.parts))
         taken_chains, taken_parts = set(), set()
@@ -130,7 +131,9 @@ def _chains(samples: Sequence[PartSample], gap_s: float) -> list[list[tuple[floa
                 taken_chains.add(k)
                 taken_parts.add(j)
                 live[k].append((sample.time_s, sample.parts[j]))
-        chains += [[(sample.time_s, p)] for j, p in enumerate(sample.parts) if j not in taken_parts]
+        started = [[(sample.time_s, p)] for j, p in enumerate(sample.parts) if j not in taken_parts]
+        chains += started
+        live += started
     return chains
 
 
