@@ -6,9 +6,8 @@ one leaves (tools/part_crossings.py finds the part that did). Whose leave it is,
 object is often the one that stayed. The indexer names the part on its last three samples wholly inside the frame
 (first, coming in; agent/indexing/event_parts.py, with the parts jumps hang on) and stores the names here, keyed by
 (object, track point time, box). The event goes to the stored object of the video whose label is the name most of
-the three were given; a name no stored
-object has gives no event (the part is then an object the index does not hold, or a name the model got wrong, and
-neither says whose event it is). Like the jump parts' names, they are read by every replay of the video's events
+the three were given; a name no stored object has gives no event (the part is then an object the index does not hold,
+or a name the model got wrong, and neither says whose event it is). Like the jump parts' names, they are read by every replay of the video's events
 (index/event_store.py), which needs no model.
 
 The same names settle whose a track's own enter or leave is: a small tracker's mask can slide from its object onto
@@ -18,7 +17,8 @@ another colour than the track's label, after another stored object of the video 
 other stored object has it: kinds are what the model names worst), it is that object's. A name in the label's colour,
 or after nothing stored, leaves it where the rules put it.
 
-Measured on the stored index of the 30 unseen minutes of `bench.every_moment` (bench/README.md, twenty-first session).
+Measured on the 30 unseen minutes of `bench.every_moment` (bench/README.md, twenty-first session): enters and leaves
+asked by name 0.750 -> 0.864 recall, precision 0.943 -> 0.950; nothing else moved.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import duckdb
 
 from index.track_region import TrackRegion, insert_sql
 from sa2va_engine.masklet import Rle
-from tools.mask_parts import mask_parts
 from tools.colour_words import colours_differ, colours_in
+from tools.mask_parts import mask_parts
 from tools.part_crossings import PartCrossing, PartSample, own_crossing, part_crossings, voted_name
 from tools.track_event import ObjectTrack, TrackEvent
 
