@@ -18,7 +18,8 @@ other stored object has it: kinds are what the model names worst), it is that ob
 or after nothing stored, leaves it where the rules put it.
 
 Measured on the 30 unseen minutes of `bench.every_moment` (bench/README.md, twenty-first session): enters and leaves
-asked by name 0.750 -> 0.864 recall, precision 0.943 -> 0.950; nothing else moved.
+asked by name 0.750 -> 0.864 recall, precision 0.943 -> 0.950 (one of the 38 found by the same at query time,
+agent/query/subject_crossings.py); nothing else moved.
 """
 
 from __future__ import annotations
