@@ -390,9 +390,12 @@ ALTER TABLE events ADD COLUMN size DOUBLE;
 
 
 # v23: `crossing_names`: what the model called, up close, a part of a mask that went out of the frame or came in while
-# the rest of the mask stayed (index/crossing_names.py); named in the pass that names the parts jumps hang on. Videos
-# stored before it have none, and their events stay as they were until the video is indexed again.
+# the rest of the mask stayed, and a track that went out whole (index/crossing_names.py); named in the pass that names
+# the parts jumps hang on. Videos stored before it have none: their events stay as they were, and they are marked for
+# that pass again, so the next `sva index` over them names their crossings (with the model, one frame per name; their
+# chunks are not analysed again).
 _V23 = """
+UPDATE videos SET parts_named = FALSE WHERE status IN ('done', 'partial');
 CREATE TABLE crossing_names (
     video_id BIGINT NOT NULL,
     object_id BIGINT NOT NULL,

@@ -13,8 +13,9 @@ import pytest
 
 import tests.index_fixtures as fx
 from agent.indexing.event_parts import name_event_parts
-from index.connection import open_read
+from index.connection import open_read, open_write
 from index.event_store import replace_video_events
+from index.schema import CURRENT_VERSION
 from index.video_plan import VideoFacts
 from index.writer import _DROP_VIDEO_ROWS, IndexWriter
 from sa2va_engine.masklet import Masklet, TrackPoint
@@ -280,3 +281,22 @@ def test_a_tracks_own_leave_named_after_another_stored_object_of_another_colour_
     assert after[0] == {"ball": ball, "box": box}[owner] and after[1:3] == before[1:3]
     if owner == "ball":
         assert after[3].endswith(f"named {name!r} up close, in the mask of 'the red box'")
+
+
+def test_an_index_from_before_the_crossings_names_them_at_the_next_sva_index(library):
+    """A v22 index (no crossing names; its videos' parts named as they were): opened by this sva, its events stay as
+    they were and its finished videos are marked for the naming pass, which the next `sva index` over them runs."""
+    db, video, writer, dog, ball = library
+    name_event_parts(lambda: Namer("the white dog"), writer, [video], sample_fps=2.0)
+    with duckdb.connect(str(db)) as con:
+        con.execute("DROP TABLE crossing_names")
+        con.execute("UPDATE schema_version SET version = 22")
+        replace_video_events(con, 1)  # its events as v22 stored them: no crossings
+    before = _rows(db, "SELECT object_id, kind, start_s, end_s FROM events ORDER BY ALL")
+    with open_write(db) as con:
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == CURRENT_VERSION
+    assert _rows(db, "SELECT parts_named FROM videos") == [(False,)]
+    assert _rows(db, "SELECT object_id, kind, start_s, end_s FROM events ORDER BY ALL") == before
+    assert name_event_parts(lambda: Namer("the white ball"), writer, [video], sample_fps=2.0) == (3, [])
+    (leave,) = [r for r in _leaves(db) if r[1] > 2.0]
+    assert leave[0] == ball
