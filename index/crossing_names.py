@@ -30,40 +30,29 @@ from collections.abc import Sequence
 import duckdb
 
 from index.track_region import TrackRegion, insert_sql
-from sa2va_engine.masklet import Rle
 from tools.colour_words import colours_differ, colours_in
-from tools.mask_parts import mask_parts
-from tools.part_crossings import PartCrossing, PartSample, own_crossing, part_crossings, voted_name
+from tools.part_crossings import (SAME_FRAME_S, PartCrossing, PartSample, own_crossing, part_crossings,
+                                  voted_name)
 from tools.track_event import ObjectTrack, TrackEvent
 
 INSERT = insert_sql("crossing_names")
 _HAS_TABLE = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'crossing_names' AND schema_name = 'main'"
 _NAMES = "SELECT object_id, time_s, x0, y0, x1, y1, name FROM crossing_names WHERE video_id = ? AND name IS NOT NULL"
-_MASKS = (
-    "SELECT object_id, time_s, mask_h, mask_w, mask_counts FROM track_points WHERE video_id = ? "
-    "AND mask_counts IS NOT NULL ORDER BY object_id, time_s"
-)
-# Stored times are the decoder's; a time read back within this is the same track point.
-_SAME_TIME_S = 1e-3
 
 
-def crossing_candidates(con: duckdb.DuckDBPyConnection, video_id: int, tracks: Sequence[ObjectTrack],
-                        frame_times: Sequence[float], own_events: Sequence[TrackEvent],
+def crossing_candidates(tracks: Sequence[ObjectTrack], frame_times: Sequence[float],
+                        parts: dict[int, list[PartSample]], own_events: Sequence[TrackEvent],
                         ) -> list[tuple[PartCrossing, tuple[int, int]]]:
     """What is named, with the size of the frames the masks are stored at: every part crossing of the video's stored
-    tracks (`tools/part_crossings.py`), against the rules' own events of each track (`own_events`, the video's
-    events), and each of those own enters and leaves (`own_crossing`)."""
-    samples: dict[int, list[PartSample]] = defaultdict(list)
-    sizes: dict[int, tuple[int, int]] = {}
-    for oid, t, h, w, counts in con.execute(_MASKS, [video_id]).fetchall():
-        if h and w:
-            samples[oid].append(PartSample(t, mask_parts(Rle(size=(h, w), counts=counts).decode())))
-            sizes[oid] = (h, w)
+    tracks (`tools/part_crossings.py`, `parts`: each object's mask parts, index/event_store.py `video_tracks`), against
+    the rules' own events of each track (`own_events`, the video's events), and each of those own enters and leaves
+    (`own_crossing`)."""
     own: dict[int, list[TrackEvent]] = defaultdict(list)
     for event in own_events:
         own[event.object_id].append(event)
-    found = [(c, sizes[oid]) for oid, points in samples.items()
-             for c in part_crossings(oid, sizes[oid], points, frame_times, own[oid])]
+    found = [(c, track.frame_size) for track in tracks
+             for c in part_crossings(track.object_id, track.frame_size, parts.get(track.object_id, []), frame_times,
+                                     own[track.object_id])]
     for track in tracks:
         for event in own[track.object_id]:
             if event.kind in ("enters", "leaves") and (c := own_crossing(track, event)) is not None:
@@ -71,17 +60,17 @@ def crossing_candidates(con: duckdb.DuckDBPyConnection, video_id: int, tracks: S
     return found
 
 
-def crossing_regions(con: duckdb.DuckDBPyConnection, video_id: int, tracks: Sequence[ObjectTrack],
-                     frame_times: Sequence[float], own_events: Sequence[TrackEvent]) -> list[TrackRegion]:
+def crossing_regions(tracks: Sequence[ObjectTrack], frame_times: Sequence[float], parts: dict[int, list[PartSample]],
+                     own_events: Sequence[TrackEvent]) -> list[TrackRegion]:
     """What the naming pass asks about: where each crossing is named (one region per view, each asked once)."""
     regions = {(c.event.object_id, t, box): TrackRegion(object_id=c.event.object_id, time_s=t, box=box, frame_size=size)
-               for c, size in crossing_candidates(con, video_id, tracks, frame_times, own_events)
+               for c, size in crossing_candidates(tracks, frame_times, parts, own_events)
                for t, box in c.views}
     return list(regions.values())
 
 
 def crossing_owners(con: duckdb.DuckDBPyConnection, video_id: int, tracks: Sequence[ObjectTrack],
-                    frame_times: Sequence[float], events: Sequence[TrackEvent],
+                    frame_times: Sequence[float], parts: dict[int, list[PartSample]], events: Sequence[TrackEvent],
                     labels: dict[int, str]) -> list[TrackEvent]:
     """The video's events (`events`, the rules' own) with what the crossing names say: a part crossing whose part was
     named after a stored object of the video is that object's; a track's own enter or leave named in another colour
@@ -97,12 +86,11 @@ def crossing_owners(con: duckdb.DuckDBPyConnection, video_id: int, tracks: Seque
         if label:
             by_label[_words(label)].append(oid)
     kept = list(events)
-    for crossing, _ in crossing_candidates(con, video_id, tracks, frame_times, events):
+    for crossing, _ in crossing_candidates(tracks, frame_times, parts, events):
         name = _name_of(crossing, names)
         targets = by_label.get(_words(name), []) if name else []
         event, parent = crossing.event, crossing.event.object_id
-        is_own = event in events
-        if is_own:
+        if crossing.whole:
             if not name or not colours_differ(labels.get(parent) or "", name):
                 continue
             targets = [t for t in targets if t != parent] or _one_of_colour(name, labels, parent)
@@ -116,7 +104,7 @@ def crossing_owners(con: duckdb.DuckDBPyConnection, video_id: int, tracks: Seque
             "object_id": target,
             "rule": f"{event.rule}; named {name!r} up close" + (
                 f", in the mask of {labels.get(parent) or 'another object'!r}" if parent != target else "")})
-        if is_own:
+        if crossing.whole:
             kept.remove(event)
         kept.append(moved)
     return kept
@@ -137,7 +125,7 @@ def _words(text: str) -> str:
 def _name_of(crossing: PartCrossing, names: Sequence[tuple]) -> str | None:
     """The name the crossing's views were given most (`voted_name`)."""
     return voted_name([next((name for oid, t, x0, y0, x1, y1, name in names
-                             if oid == crossing.event.object_id and abs(t - view_t) <= _SAME_TIME_S
+                             if oid == crossing.event.object_id and abs(t - view_t) <= SAME_FRAME_S
                              and (round(x0), round(y0), round(x1), round(y1)) == tuple(box)), None)
                        for view_t, box in crossing.views])
 
@@ -145,10 +133,12 @@ def _name_of(crossing: PartCrossing, names: Sequence[tuple]) -> str | None:
 def _nearest(targets: Sequence[int], crossing: PartCrossing, tracks: Sequence[ObjectTrack]) -> int:
     """Of several objects with the name, the one whose box overlaps the named part most where it was named (the
     mask's own object when it is one of them); the first otherwise."""
-    if len(targets) == 1 or crossing.event.object_id in targets:
-        return crossing.event.object_id if crossing.event.object_id in targets else targets[0]
+    if crossing.event.object_id in targets:
+        return crossing.event.object_id
+    if len(targets) == 1:
+        return targets[0]
     time_s, box = crossing.views[0]
-    boxes = {t.object_id: [p.box for p in t.points if abs(p.time_s - time_s) <= _SAME_TIME_S]
+    boxes = {t.object_id: [p.box for p in t.points if abs(p.time_s - time_s) <= SAME_FRAME_S]
              for t in tracks if t.object_id in targets}
     return max(targets, key=lambda oid: max((_overlap(b, box) for b in boxes.get(oid, [])), default=0.0))
 

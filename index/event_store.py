@@ -15,11 +15,15 @@ its chunks are all processed, and replaced whenever a rerun finishes it again.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import duckdb
 
 from index.crossing_names import crossing_owners
 from sa2va_engine.masklet import Rle
 from tools.colour_words import colours_differ
+from tools.mask_parts import mask_parts
+from tools.part_crossings import PartSample
 from tools.track_event import STATE_KINDS, ObjectTrack, TrackEvent
 from tools.track_events import box_point, detect_events
 
@@ -51,9 +55,18 @@ _HAS_PART_NAMES = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'part
 SAME_FRAME_S = 1e-3
 
 
-def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[ObjectTrack], list[float]]:
-    """Every object's present boxes (by object id, time order) and every sampled frame time of the video."""
+class VideoTracks(NamedTuple):
+    """A video's stored tracks as the rules read them, from one decoding of its masks."""
+
+    tracks: list[ObjectTrack]  # every object's present boxes, by object id, in time order
+    frame_times: list[float]  # every sampled frame time of the video
+    parts: dict[int, list[PartSample]]  # each object's mask parts per masked sample (tools/part_crossings.py)
+
+
+def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> VideoTracks:
+    """The video's `VideoTracks`."""
     tracks: dict[int, ObjectTrack] = {}
+    parts: dict[int, list[PartSample]] = {}
     # A migration older than the colours (v16) replaying events reads none.
     query = _TRACK_BOXES.format(colour="colour" if con.execute(_HAS_COLOUR).fetchone()[0] else "NULL")
     for oid, t, x0, y0, x1, y1, score, area, h, w, counts, colour in con.execute(query, [video_id]).fetchall():
@@ -62,12 +75,14 @@ def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> tuple[list[Ob
             track = tracks[oid] = ObjectTrack(object_id=oid, frame_size=(h or 0, w or 0), points=[])
         mask = Rle(size=(h, w), counts=counts).decode() if counts and h and w else None
         track.points.append(box_point(t, (x0, y0, x1, y1), score, mask, area, colour))
+        if mask is not None:
+            parts.setdefault(oid, []).append(PartSample(t, mask_parts(mask)))
     times: list[float] = []
     for (chunk_times,) in con.execute(_FRAME_TIMES, [video_id]).fetchall():
         times.extend(chunk_times or [])
     times.sort()
     distinct = [t for i, t in enumerate(times) if i == 0 or t - times[i - 1] > SAME_FRAME_S]
-    return [t for t in tracks.values() if t.frame_size[0] and t.frame_size[1]], distinct
+    return VideoTracks([t for t in tracks.values() if t.frame_size[0] and t.frame_size[1]], distinct, parts)
 
 
 _FINISHED_VIDEOS = "SELECT video_id FROM videos WHERE status IN ('done', 'partial') ORDER BY video_id"
@@ -88,11 +103,11 @@ def add_all_states(con: duckdb.DuckDBPyConnection) -> None:
 def replace_video_events(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
     """Recompute the video's events from its stored rows (inside the caller's transaction); returns how many."""
     con.execute("DELETE FROM events WHERE video_id = ?", [video_id])
-    tracks, frame_times = video_tracks(con, video_id)
-    events = detect_events(tracks, frame_times) if tracks else []
+    stored = video_tracks(con, video_id)
+    events = detect_events(stored.tracks, stored.frame_times) if stored.tracks else []
     labels = _labels(con, video_id)
     events = owned_events(events, labels, _part_names(con, video_id))
-    events = crossing_owners(con, video_id, tracks, frame_times, events, labels)
+    events = crossing_owners(con, video_id, stored.tracks, stored.frame_times, stored.parts, events, labels)
     insert_events(con, video_id, events)
     return len(events)
 
@@ -101,7 +116,7 @@ def add_video_states(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
     """Recompute only the video's states (visible, moving, still, near, the sides) from its stored rows, leaving its other
     events as they are: what an index stored before the states gets (schema v19). Returns how many."""
     con.execute("DELETE FROM events WHERE video_id = ? AND list_contains(?, kind)", [video_id, list(STATE_KINDS)])
-    tracks, frame_times = video_tracks(con, video_id)
+    tracks, frame_times, _ = video_tracks(con, video_id)
     states = [e for e in detect_events(tracks, frame_times) if e.kind in STATE_KINDS] if tracks else []
     insert_events(con, video_id, states)
     return len(states)
@@ -159,7 +174,7 @@ def add_all_sizes(con: duckdb.DuckDBPyConnection) -> None:
     run again on the stored tracks, set on the stored event they give again (same object, kind and span). The events
     themselves stay as they are; one the rules no longer give keeps no size."""
     for (video_id,) in con.execute(_FINISHED_VIDEOS).fetchall():
-        tracks, frame_times = video_tracks(con, video_id)
+        tracks, frame_times, _ = video_tracks(con, video_id)
         sized = [e for e in detect_events(tracks, frame_times) if e.size is not None] if tracks else []
         if sized:
             con.execute(_SET_SIZE, [[e.object_id for e in sized], [e.kind for e in sized],

@@ -57,10 +57,9 @@ class EventParts(NamedTuple):
 
 def event_parts(con: duckdb.DuckDBPyConnection, video_id: int) -> EventParts:
     """Both kinds of part of the video's stored tracks, from the rules alone (before any name)."""
-    tracks, frame_times = video_tracks(con, video_id)
+    tracks, frame_times, parts = video_tracks(con, video_id)
     events = detect_events(tracks, frame_times) if tracks else []
-    return EventParts(jumps=jump_parts(con, events),
-                      crossings=crossing_regions(con, video_id, tracks, frame_times, events) if tracks else [])
+    return EventParts(jumps=jump_parts(con, events), crossings=crossing_regions(tracks, frame_times, parts, events))
 
 
 def jump_parts(con: duckdb.DuckDBPyConnection, events: Sequence[TrackEvent]) -> list[TrackRegion]:

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from tools.mask_parts import MaskPart
 from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
-from tools.track_events import DROPOUT_MAX_S, EDGE_PX, border_crossings
+from tools.track_events import DROPOUT_MAX_S, border_crossings, touches_border
 
 # A part continues a chain whose last box it overlaps, or whose centre is within this many box sizes of its own ...
 CHAIN_SIZES = 1.0
@@ -48,8 +48,8 @@ CROWDED_SHARE = 0.1
 NAMED_VIEWS = 3
 # A track's own crossing is named on samples no further than this from it (seconds).
 _VIEW_REACH_S = 1.0
-# Two objects' samples closer than this are the same frame (overlapping chunks decode a frame twice).
-_SAME_FRAME_S = 1e-3
+# Samples closer than this are one frame (overlapping chunks decode a frame twice; stored times are the decoder's).
+SAME_FRAME_S = 1e-3
 
 
 class PartSample(NamedTuple):
@@ -61,10 +61,12 @@ class PartSample(NamedTuple):
 
 class PartCrossing(NamedTuple):
     """An enter or leave of a part of a track's mask (`event.object_id`: the track), and where to name what crossed:
-    (time, box) of the part on up to `NAMED_VIEWS` samples wholly inside the frame, nearest the crossing first."""
+    (time, box) of the part on up to `NAMED_VIEWS` samples wholly inside the frame, nearest the crossing first.
+    `whole`: the track's own enter or leave (`own_crossing`), the whole mask crossing, not a part of it."""
 
     event: TrackEvent
     views: list[tuple[float, tuple[int, int, int, int]]]
+    whole: bool = False
 
 
 def part_crossings(object_id: int, frame_size: tuple[int, int], samples: Sequence[PartSample],
@@ -91,7 +93,7 @@ def part_crossings(object_id: int, frame_size: tuple[int, int], samples: Sequenc
                    for o in own_events):
                 continue
             leaving = event.kind == "leaves"
-            if not _at_border(chain[-1 if leaving else 0][1].box, frame_size):
+            if not touches_border(chain[-1 if leaving else 0][1].box, frame_size):
                 continue  # crossed only by extrapolating its motion: a part's few samples give no speed to trust
             if _joins_another(chain, by_time, times, leaving):
                 continue
@@ -103,7 +105,7 @@ def part_crossings(object_id: int, frame_size: tuple[int, int], samples: Sequenc
 def _distinct(samples: Sequence[PartSample]) -> list[PartSample]:
     out: list[PartSample] = []
     for s in sorted(samples, key=lambda s: s.time_s):
-        if not out or s.time_s - out[-1].time_s > _SAME_FRAME_S:
+        if not out or s.time_s - out[-1].time_s > SAME_FRAME_S:
             out.append(s)
     return out
 
@@ -111,7 +113,7 @@ def _distinct(samples: Sequence[PartSample]) -> list[PartSample]:
 def _gap_s(frame_times: Sequence[float]) -> float:
     """How long a chain waits for its part: a dropout and one sampling interval."""
     times = sorted(frame_times)
-    steps = [b - a for a, b in zip(times, times[1:]) if b - a > _SAME_FRAME_S]
+    steps = [b - a for a, b in zip(times, times[1:]) if b - a > SAME_FRAME_S]
     step = sorted(steps)[len(steps) // 2] if steps else 1.0
     return DROPOUT_MAX_S + step
 
@@ -120,7 +122,7 @@ def _chains(samples: Sequence[PartSample], gap_s: float) -> list[list[tuple[floa
     chains: list[list[tuple[float, MaskPart]]] = []
     live: list[list[tuple[float, MaskPart]]] = []  # the chains still waiting for a part (a long track ends many)
     for sample in samples:
-        live = [c for c in live if sample.time_s - c[-1][0] <= gap_s + _SAME_FRAME_S]
+        live = [c for c in live if sample.time_s - c[-1][0] <= gap_s + SAME_FRAME_S]
         pairs = sorted((_distance(c[-1][1].box, p.box), k, j) for k, c in enumerate(live)
                        for j, p in enumerate(sample.parts))
         taken_chains, taken_parts = set(), set()
@@ -163,16 +165,11 @@ def _joins_another(chain: Sequence[tuple[float, MaskPart]], by_time: dict[float,
     return any(_distance(part.box, other.box) <= CHAIN_SIZES / 2 for other in by_time[times[k]].parts)
 
 
-def _at_border(box: Sequence[float], frame_size: tuple[int, int]) -> bool:
-    h, w = frame_size
-    return box[0] <= EDGE_PX or box[1] <= EDGE_PX or box[2] >= w - EDGE_PX or box[3] >= h - EDGE_PX
-
-
 def _views(chain: Sequence[tuple[float, MaskPart]], frame_size: tuple[int, int],
            leaving: bool) -> list[tuple[float, tuple[int, int, int, int]]]:
     """The chain's last (first, entering) `NAMED_VIEWS` samples whose part is wholly inside the frame, nearest the
     crossing first; its largest part when none is."""
-    inside = [(t, p.box) for t, p in chain if not _at_border(p.box, frame_size)]
+    inside = [(t, p.box) for t, p in chain if not touches_border(p.box, frame_size)]
     if not inside:
         t, part = max(chain, key=lambda tp: tp[1].area)
         return [(t, part.box)]
@@ -186,11 +183,11 @@ def own_crossing(track: ObjectTrack, event: TrackEvent) -> PartCrossing | None:
     the object the track is labelled as. None when no such sample is within a second of it."""
     leaving = event.kind == "leaves"
     near = [(p.time_s, tuple(int(round(v)) for v in p.box)) for p in track.points
-            if not _at_border(p.box, track.frame_size)
+            if not touches_border(p.box, track.frame_size)
             and (event.start_s - _VIEW_REACH_S <= p.time_s <= event.start_s if leaving
                  else event.end_s <= p.time_s <= event.end_s + _VIEW_REACH_S)]
     views = (near[::-1] if leaving else near)[:NAMED_VIEWS]
-    return PartCrossing(event=event, views=views) if views else None
+    return PartCrossing(event=event, views=views, whole=True) if views else None
 
 
 def voted_name(names: Sequence[str | None]) -> str | None:

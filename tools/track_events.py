@@ -249,15 +249,13 @@ def _sightings(track: ObjectTrack) -> list[BoxPoint]:
     """The track's points that see the object: neither a speck nor a mask slid onto something of another colour."""
     points = track.points
     usual_area = _usual_areas(points)
-    frame_h, frame_w = track.frame_size
     far = _far_in_colour(points)
     keep = []
     for i, (p, typical) in enumerate(zip(points, usual_area)):
         if np.isnan(typical):
             keep.append(p)
             continue
-        x0, y0, x1, y1 = p.box
-        at_border = x0 <= EDGE_PX or y0 <= EDGE_PX or x1 >= frame_w - EDGE_PX or y1 >= frame_h - EDGE_PX
+        at_border = touches_border(p.box, track.frame_size)
         # A mask of a few pixels where the object's masks around it hold many times more is the tracker clutching at
         # a speck, not the object (it then reads as present where it is gone, hiding its leaving and coming back). A
         # mask cut by the frame's border is small because the object is going out or coming in, and counts.
@@ -870,6 +868,12 @@ def nearest_edge(box: Sequence[float], frame_size: tuple[int, int]) -> str:
     x0, y0, x1, y1 = box
     gaps = {"left": x0, "right": width - x1, "top": y0, "bottom": height - y1}
     return min(gaps, key=lambda side: gaps[side])
+
+
+def touches_border(box: Sequence[float], frame_size: tuple[int, int]) -> bool:
+    """Whether a box (x0, y0, x1, y1, pixels) lies within `EDGE_PX` of any edge of a frame of `frame_size` (h, w)."""
+    h, w = frame_size
+    return box[0] <= EDGE_PX or box[1] <= EDGE_PX or box[2] >= w - EDGE_PX or box[3] >= h - EDGE_PX
 
 
 def boxes_near(a: np.ndarray, b: np.ndarray) -> np.ndarray:

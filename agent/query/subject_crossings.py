@@ -17,15 +17,12 @@ from index.embedder import TextEmbedder
 from sa2va_engine.masklet import Masklet
 from tools.clip import Clip
 from tools.mask_parts import mask_parts
-from tools.part_crossings import PartSample, part_crossings, voted_name
+from tools.part_crossings import SAME_FRAME_S, PartSample, part_crossings, voted_name
 from tools.sa2va_region import RegionRequest, name_regions
 from tools.track_event import TrackEvent
 
 if TYPE_CHECKING:
     from sa2va_engine.sa2va import Sa2VA
-
-_SAME_TIME_S = 1e-3
-
 
 def subject_crossings(engine: "Sa2VA", clip: Clip, masklet: Masklet, subject: str, kind: str,
                       own_events: list[TrackEvent], embedder: TextEmbedder) -> list[TrackEvent]:
@@ -41,7 +38,7 @@ def subject_crossings(engine: "Sa2VA", clip: Clip, masklet: Masklet, subject: st
                  if c.event.kind == kind]
     asked = [(k, RegionRequest(frame=frame, box=box, max_new_tokens=16)) for k, c in enumerate(crossings)
              for t, box in c.views
-             if (frame := next((f for f in clip.frames if abs(f.time_s - t) <= _SAME_TIME_S), None)) is not None]
+             if (frame := next((f for f in clip.frames if abs(f.time_s - t) <= SAME_FRAME_S), None)) is not None]
     if not asked:
         return []
     given = name_regions(engine, [request for _, request in asked])
