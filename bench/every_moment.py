@@ -102,7 +102,9 @@ def run_sva(args: list[str], threads: int, timeout: float | None = None) -> subp
 
 
 # -- 1. footage and index ---------------------------------------------------------------------------------------
-def make_worlds(n: int, world_s: float, video_dir: Path, write: bool = True):
+def make_worlds(n: int, world_s: float, video_dir: Path, write: bool = True, first: int = 0):
+    """Worlds ``first`` to ``first + n - 1`` of the bench's unseen seeds (``first`` > 0: other worlds than the default
+    run's, to check that a change which helps on those is not picked by chance)."""
     from agent.demo.demo_run import UNSEEN_SEEDS
     from sa2va_engine.synthetic.world import WorldConfig, generate_world
     from tools.synthetic_video import write_world_video
@@ -110,16 +112,16 @@ def make_worlds(n: int, world_s: float, video_dir: Path, write: bool = True):
     video_dir.mkdir(parents=True, exist_ok=True)
     worlds, videos = [], []
     for k in range(n):
-        world = generate_world(UNSEEN_SEEDS + SEED_OFFSET + k, WorldConfig(duration_s=world_s))
+        world = generate_world(UNSEEN_SEEDS + SEED_OFFSET + first + k, WorldConfig(duration_s=world_s))
         worlds.append(world)
         path = video_dir / f"world_{world.seed}.mp4"
         videos.append((write_world_video(world, path) if write else path).resolve())
     return worlds, videos
 
 
-def index_footage(video_dir: Path, db: Path, threads: int) -> float:
+def index_footage(video_dir: Path, db: Path, threads: int, model: str = "demo") -> float:
     start = time.monotonic()
-    result = run_sva(["index", str(video_dir), "--db", str(db), "--model", "demo"], threads)
+    result = run_sva(["index", str(video_dir), "--db", str(db), "--model", model], threads)
     wall = time.monotonic() - start
     if result.returncode != 0:
         raise SystemExit(f"bench.every_moment: sva index failed ({result.returncode}):\n{result.stderr[-3000:]}")
@@ -491,6 +493,10 @@ def main() -> None:
                     help="scratch folder, kept (default: a temporary one, deleted); this bench's files there are replaced")
     ap.add_argument("--latency-minutes", type=float, nargs="*", default=[1, 10, 60])
     ap.add_argument("--threads", type=int, default=1, help="torch threads, here and in the sva processes")
+    ap.add_argument("--first-world", type=int, default=0,
+                    help="start at this world of the unseen seeds (default 0; the worlds must not reach the tests' "
+                         "+40,000): other worlds than the default run's; --ask-again needs the same value")
+    ap.add_argument("--model", default="demo", help="the checkpoint `sva index` runs (default: the demo model)")
     ap.add_argument("--json", action="store_true", help="also print the figures as JSON")
     ap.add_argument("--quiet", action="store_true", help="no line per question")
     ap.add_argument("--ask-again", action="store_true",
@@ -499,6 +505,9 @@ def main() -> None:
                     help="with --ask-again: first recompute the copy's events and states from its stored tracks with "
                          "the rules as they are now (what a migration does; no model)")
     args = ap.parse_args()
+    if not 0 <= args.first_world <= SEED_OFFSET - math.ceil(args.minutes * 60 / args.world_s):
+        raise SystemExit(f"bench.every_moment: --first-world {args.first_world}: the worlds would reach the tests' "
+                         f"seeds; give 0 to {SEED_OFFSET} less the number of worlds")
     if args.ask_again and (args.workdir is None or not (args.workdir / "index.duckdb").is_file()):
         raise SystemExit(f"bench.every_moment: --ask-again needs the --workdir of an earlier run (an index.duckdb "
                          f"there); {args.workdir} has none")
@@ -533,12 +542,12 @@ def main() -> None:
         n_worlds = math.ceil(args.minutes * 60 / args.world_s)
         log(f"{n_worlds} unseen worlds of {args.world_s:g} s in {work}")
         start = time.monotonic()
-        worlds, videos = make_worlds(n_worlds, args.world_s, work / "videos")
+        worlds, videos = make_worlds(n_worlds, args.world_s, work / "videos", first=args.first_world)
         footage_s = sum(w.config.duration_s for w in worlds)
         log(f"  written in {time.monotonic() - start:.0f} s; {sum(len(w.objects) for w in worlds)} objects, "
             f"events {dict(sorted(_count_kinds(worlds).items()))}")
         db = work / "index.duckdb"
-        index_wall = index_footage(work / "videos", db, args.threads)
+        index_wall = index_footage(work / "videos", db, args.threads, args.model)
         rtf = footage_s / index_wall
         log(f"indexed {footage_s / 60:.1f} min of footage in {index_wall / 60:.2f} min: real-time factor {rtf:.2f}")
 
@@ -594,7 +603,7 @@ def ask_again(args, log, detail) -> None:
     work = args.workdir.resolve()
     start = time.monotonic()
     n_worlds = math.ceil(args.minutes * 60 / args.world_s)
-    worlds, videos = make_worlds(n_worlds, args.world_s, work / "videos", write=False)
+    worlds, videos = make_worlds(n_worlds, args.world_s, work / "videos", write=False, first=args.first_world)
     missing = [v for v in videos if not v.is_file()]
     if missing:
         raise SystemExit(f"bench.every_moment: --ask-again: {missing[0]} is missing; give the --minutes and "
@@ -651,7 +660,7 @@ def report(args, n_worlds, footage_s, index_wall, rtf, per_kind, objects, latenc
            questions_s, n_questions, total_s, states, states_s, any_kind, library) -> dict:
     print()
     print(f"every moment: {n_worlds} worlds x {args.world_s:g} s = {footage_s / 60:g} min of footage, "
-          f"demo model, defaults; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"model {args.model}, defaults, worlds from {args.first_world}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"{args.threads} torch thread(s)")
     print()
     print(f"| kind | events | found | recall | moments | matching | precision | questions | not from events |")
