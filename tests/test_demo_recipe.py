@@ -55,8 +55,8 @@ def test_the_naming_stage_alone_from_a_saved_model_gives_the_same_weights(tmp_pa
     assert any(not torch.equal(a[k], before[k]) for k in a if k.startswith("model."))  # the stage trained the LLM
     config = json.loads((tmp_path / "alone" / "config.json").read_text())
     assert config["sva_region_zoom"] == demo_recipe.DEMO_ZOOM
-    # The last part showed regions at a budget of their own, and the checkpoint keeps it, frames at theirs.
-    region_pixels = demo_recipe.NAME_VIEWS[len(demo_recipe.NAME_STAGES) - 1][1]
+    # The last part that set a budget for regions showed them at it, and the checkpoint keeps it, frames at theirs.
+    region_pixels = [px for _, px in demo_recipe.NAME_VIEWS[:len(demo_recipe.NAME_STAGES)] if px is not None][-1]
     processor_config = json.loads((tmp_path / "alone" / "preprocessor_config.json").read_text())
     assert processor_config["size"]["longest_edge"] == region_pixels
     assert config["sva_frame_pixels"] == demo_recipe.FRAME_PIXELS
