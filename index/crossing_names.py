@@ -30,9 +30,9 @@ from collections.abc import Sequence
 import duckdb
 
 from index.track_region import TrackRegion, insert_sql
+from sa2va_engine.masklet import SAME_FRAME_S
 from tools.colour_words import colours_differ, colours_in
-from tools.part_crossings import (SAME_FRAME_S, PartCrossing, PartSample, own_crossing, part_crossings,
-                                  voted_name)
+from tools.part_crossings import PartCrossing, PartSample, own_crossing, part_crossings, voted_name
 from tools.track_event import ObjectTrack, TrackEvent
 
 INSERT = insert_sql("crossing_names")

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import duckdb
 
 from index.crossing_names import crossing_owners
-from sa2va_engine.masklet import Rle
+from sa2va_engine.masklet import SAME_FRAME_S, Rle
 from tools.colour_words import colours_differ
 from tools.mask_parts import mask_parts
 from tools.part_crossings import PartSample
@@ -51,8 +51,6 @@ _PART_NAMES = (
     "SELECT object_id, time_s, name FROM part_names WHERE video_id = ? AND name IS NOT NULL ORDER BY object_id, time_s"
 )
 _HAS_PART_NAMES = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'part_names' AND schema_name = 'main'"
-# Frame times of overlapping chunks are the same frames decoded twice; closer than this is one frame.
-SAME_FRAME_S = 1e-3
 
 
 class VideoTracks(NamedTuple):

@@ -22,8 +22,8 @@ from itertools import combinations
 import duckdb
 from pycocotools import mask as coco_mask
 
-from index.event_store import SAME_FRAME_S
 from index.label_vote import HAS_VIEWS as _HAS_VIEWS
+from sa2va_engine.masklet import SAME_FRAME_S
 from tools.colour_words import colours_differ
 
 MIN_SHARED = 2

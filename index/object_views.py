@@ -27,10 +27,10 @@ from typing import NamedTuple
 import duckdb
 import numpy as np
 
-from index.event_store import SAME_FRAME_S, replace_video_events
+from index.event_store import replace_video_events
 from index.label_vote import vote_labels
 from index.track_region import RegionName, TrackRegion, insert_names, insert_sql
-from sa2va_engine.masklet import Rle
+from sa2va_engine.masklet import SAME_FRAME_S, Rle
 from tools.mask_parts import highest_part, mask_outline
 
 # Views named per object. Tried on the stored index above: 7 views 48 / 57 labels right, 11 views 47.

@@ -23,7 +23,7 @@ from index.crossing_names import INSERT as CROSSING_INSERT
 from index.crossing_names import crossing_regions
 from index.event_store import replace_video_events, video_tracks
 from index.track_region import RegionName, TrackRegion, insert_names, insert_sql
-from sa2va_engine.masklet import Rle
+from sa2va_engine.masklet import SAME_FRAME_S, Rle
 from tools.mask_parts import highest_part
 from tools.track_event import TrackEvent
 from tools.track_events import detect_events
@@ -37,8 +37,6 @@ _POINTS = (
     "AND mask_counts IS NOT NULL ORDER BY time_s"
 )
 _INSERT = insert_sql("part_names")
-# Stored times are the decoder's; a time read back within this is the same track point.
-SAME_TIME_S = 1e-3
 
 
 def unnamed_videos(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> list[tuple[int, str]]:
@@ -70,7 +68,7 @@ def jump_parts(con: duckdb.DuckDBPyConnection, events: Sequence[TrackEvent]) -> 
         if event.kind != "jump":
             continue
         best: tuple[int, TrackRegion] | None = None
-        rows = con.execute(_POINTS, [event.object_id, event.start_s - SAME_TIME_S, event.end_s + SAME_TIME_S])
+        rows = con.execute(_POINTS, [event.object_id, event.start_s - SAME_FRAME_S, event.end_s + SAME_FRAME_S])
         for t, h, w, counts in rows.fetchall():
             part = highest_part(Rle(size=(h, w), counts=counts).decode())
             if part is None or (best is not None and part.box[3] >= best[0]):

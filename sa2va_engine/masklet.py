@@ -13,6 +13,10 @@ import numpy as np
 from pycocotools import mask as coco_mask
 from pydantic import BaseModel, ConfigDict, Field
 
+# Two frame times closer than this are one frame: overlapping chunks decode a frame twice, and stored times read back
+# agree with the decoder's to its rounding. The one definition every layer compares times by.
+SAME_FRAME_S = 1e-3
+
 
 class Rle(BaseModel):
     """COCO RLE of a binary mask: ``size`` is [height, width] in pixels, ``counts`` the compressed string."""

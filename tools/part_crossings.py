@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from sa2va_engine.masklet import SAME_FRAME_S
 from tools.mask_parts import MaskPart
 from tools.track_event import BoxPoint, ObjectTrack, TrackEvent
 from tools.track_events import DROPOUT_MAX_S, border_crossings, touches_border
@@ -48,8 +49,6 @@ CROWDED_SHARE = 0.1
 NAMED_VIEWS = 3
 # A track's own crossing is named on samples no further than this from it (seconds).
 _VIEW_REACH_S = 1.0
-# Samples closer than this are one frame (overlapping chunks decode a frame twice; stored times are the decoder's).
-SAME_FRAME_S = 1e-3
 
 
 class PartSample(NamedTuple):

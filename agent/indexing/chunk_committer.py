@@ -13,12 +13,12 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.indexing.index_report import IndexProgress, VideoReport
 from agent.indexing.index_settings import IndexSettings
-from agent.indexing.object_links import REID_GAP_S, SAME_FRAME_S, link_objects, reidentify, same_object_as
+from agent.indexing.object_links import REID_GAP_S, link_objects, reidentify, same_object_as
 from index.errors import IndexDiskFull
 from index.object_ids import new_object_id
 from index.video_plan import VideoFacts, VideoPlan
 from index.writer import IndexWriter
-from sa2va_engine.masklet import Masklet
+from sa2va_engine.masklet import SAME_FRAME_S, Masklet
 from sa2va_engine.user_error import UserError
 from tools.chunk_analysis import ChunkAnalysis, GroundedPhrase
 from tools.video_chunks import Chunk, plan_chunks

@@ -32,11 +32,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from agent.indexing.index_settings import IndexSettings
-from agent.indexing.object_links import SAME_FRAME_S, new_finds
+from agent.indexing.object_links import new_finds
 from agent.indexing.video_passes import each_video
 from index.gap_rows import ChunkGaps, Fill, VideoGaps
 from index.writer import IndexWriter
-from sa2va_engine.masklet import Masklet, TrackPoint
+from sa2va_engine.masklet import SAME_FRAME_S, Masklet, TrackPoint
 from sa2va_engine.sa2va import Sa2VA
 from sa2va_engine.user_error import UserError
 from tools.clip import decode_clip

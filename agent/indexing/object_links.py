@@ -30,11 +30,9 @@ import numpy as np
 
 from agent.query.subject_resolution import noun_phrase
 from index.summaries import LastSeen
-from sa2va_engine.masklet import Masklet, TrackPoint
+from sa2va_engine.masklet import SAME_FRAME_S, Masklet, TrackPoint
 from tools.mask_parts import PART_SHARE
 
-# Stored and re-decoded frame times agree to the decoder's rounding; anything closer is the same frame.
-SAME_FRAME_S = 1e-3
 # How long an object may be unseen and still be re-identified, seconds.
 REID_GAP_S = 15.0
 # Box areas of one object a few seconds apart stay within this factor (it turns, it is partly hidden).

@@ -45,7 +45,7 @@ from index.search_hit import SearchHit
 from index.search_request import SearchRequest, search_index
 from index.subject_checks import SubjectCheck, store_checks
 from index.summaries import ChunkSummary, StoredEvent
-from sa2va_engine.masklet import Masklet, TrackPoint
+from sa2va_engine.masklet import SAME_FRAME_S, Masklet, TrackPoint
 from sa2va_engine.user_error import UserError
 from tools.clip import Clip, decode_clip
 from tools.colour_words import colours_differ
@@ -54,10 +54,6 @@ from tools.moment import Evidence, Moment
 from tools.track_event import PAIR_KINDS, STATE_KINDS
 from tools.track_events import masklet_events, nearest_edge
 from tools.video_decode import DEFAULT_MAX_SIDE
-
-# Stored times read back within this are one track point (index/part_names.py's SAME_TIME_S; not imported, so an
-# event question does not load the indexing side).
-_SAME_TIME_S = 1e-3
 
 if TYPE_CHECKING:
     from agent.query.grounded_check import GroundedCheck
@@ -300,7 +296,7 @@ class QueryRunner:
             return set()
         parts = self.reader.part_names(sorted({e.object_id for e in jumps}))
         named = {(e.object_id, e.start_s): [n for t, n in parts.get(e.object_id, ())
-                                            if e.start_s - _SAME_TIME_S <= t <= e.end_s + _SAME_TIME_S] for e in jumps}
+                                            if e.start_s - SAME_FRAME_S <= t <= e.end_s + SAME_FRAME_S] for e in jumps}
         names = [n for ns in named.values() for n in ns] + [labels.get(e.object_id, "") for e in jumps]
         verdicts = name_verdicts(plan.subject, [n for n in names if n], self.reader.embedder)
         # Any name that is the subject keeps the jump: a mask over two objects of one kind names either.

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from agent.query.subject_resolution import name_verdicts
 from index.embedder import TextEmbedder
-from sa2va_engine.masklet import Masklet
+from sa2va_engine.masklet import SAME_FRAME_S, Masklet
 from tools.clip import Clip
 from tools.mask_parts import mask_parts
-from tools.part_crossings import SAME_FRAME_S, PartSample, part_crossings, voted_name
+from tools.part_crossings import PartSample, part_crossings, voted_name
 from tools.sa2va_region import RegionRequest, name_regions
 from tools.track_event import TrackEvent
 
