@@ -61,8 +61,9 @@ class VideoTracks(NamedTuple):
     parts: dict[int, list[PartSample]]  # each object's mask parts per masked sample (tools/part_crossings.py)
 
 
-def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> VideoTracks:
-    """The video's `VideoTracks`."""
+def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int, with_parts: bool = True) -> VideoTracks:
+    """The video's `VideoTracks`; without `with_parts`, no parts (empty): the migrations that redo only states or
+    sizes read no part, and splitting every mask of the index into parts would be their costliest step."""
     tracks: dict[int, ObjectTrack] = {}
     parts: dict[int, list[PartSample]] = {}
     # A migration older than the colours (v16) replaying events reads none.
@@ -73,7 +74,7 @@ def video_tracks(con: duckdb.DuckDBPyConnection, video_id: int) -> VideoTracks:
             track = tracks[oid] = ObjectTrack(object_id=oid, frame_size=(h or 0, w or 0), points=[])
         mask = Rle(size=(h, w), counts=counts).decode() if counts and h and w else None
         track.points.append(box_point(t, (x0, y0, x1, y1), score, mask, area, colour))
-        if mask is not None:
+        if mask is not None and with_parts:
             parts.setdefault(oid, []).append(PartSample(t, mask_parts(mask)))
     times: list[float] = []
     for (chunk_times,) in con.execute(_FRAME_TIMES, [video_id]).fetchall():
@@ -114,7 +115,7 @@ def add_video_states(con: duckdb.DuckDBPyConnection, video_id: int) -> int:
     """Recompute only the video's states (visible, moving, still, near, the sides) from its stored rows, leaving its other
     events as they are: what an index stored before the states gets (schema v19). Returns how many."""
     con.execute("DELETE FROM events WHERE video_id = ? AND list_contains(?, kind)", [video_id, list(STATE_KINDS)])
-    tracks, frame_times, _ = video_tracks(con, video_id)
+    tracks, frame_times, _ = video_tracks(con, video_id, with_parts=False)
     states = [e for e in detect_events(tracks, frame_times) if e.kind in STATE_KINDS] if tracks else []
     insert_events(con, video_id, states)
     return len(states)
@@ -172,7 +173,7 @@ def add_all_sizes(con: duckdb.DuckDBPyConnection) -> None:
     run again on the stored tracks, set on the stored event they give again (same object, kind and span). The events
     themselves stay as they are; one the rules no longer give keeps no size."""
     for (video_id,) in con.execute(_FINISHED_VIDEOS).fetchall():
-        tracks, frame_times, _ = video_tracks(con, video_id)
+        tracks, frame_times, _ = video_tracks(con, video_id, with_parts=False)
         sized = [e for e in detect_events(tracks, frame_times) if e.size is not None] if tracks else []
         if sized:
             con.execute(_SET_SIZE, [[e.object_id for e in sized], [e.kind for e in sized],
